@@ -1,0 +1,361 @@
+"""Pydantic models for the project file (``accord.yaml``).
+
+These models are the one definition of the project file: validation,
+``accord init`` and the documentation all come from them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from accord.standardize.config import StandardizeConfig
+
+NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+CastType = Literal["string", "integer", "float", "boolean", "date", "timestamp"]
+DateOrder = Literal["YMD", "MDY", "DMY"]
+
+
+class StrictModel(BaseModel):
+    """Base for every project-file section: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class StoreConfig(StrictModel):
+    """Where Accord keeps its state."""
+
+    kind: Literal["duckdb"] = Field("duckdb", description="store engine")
+    path: str = Field("accord.duckdb", description="DuckDB file, relative to the project file")
+
+
+class SplitSpec(StrictModel):
+    """Take one part of a source column split by a separator."""
+
+    from_: str = Field(alias="from", description="source column to split")
+    separator: str = Field(" ", description="text between parts")
+    index: int = Field(description="part to take; 0 is the first, -1 the last")
+
+
+class FieldMapping(StrictModel):
+    """How one canonical field is computed from a source record.
+
+    Exactly one of ``from``, ``concat``, ``split``, ``constant`` and ``expr``
+    is set. A plain string in the project file is shorthand for ``from``.
+    """
+
+    from_: str | None = Field(None, alias="from", description="source column to copy")
+    concat: list[str] | None = Field(None, description="source columns joined by 'separator'")
+    separator: str = Field(" ", description="separator for 'concat'")
+    split: SplitSpec | None = Field(None, description="one part of a split source column")
+    constant: str | int | float | bool | None = Field(None, description="fixed value")
+    expr: str | None = Field(
+        None, description="DuckDB SQL expression over the source columns, quoted as identifiers"
+    )
+    cast: CastType | None = Field(None, description="type to convert the value to")
+    values: dict[str, str | None] | None = Field(
+        None, description="enumeration map from source values to canonical values"
+    )
+    unmapped: Literal["quarantine", "pass", "null"] = Field(
+        "quarantine", description="what to do with a value missing from 'values'"
+    )
+    on_cast_error: Literal["quarantine", "null"] = Field(
+        "quarantine", description="what to do when 'cast' fails"
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one_input(self) -> FieldMapping:
+        given = [
+            name
+            for name, value in (
+                ("from", self.from_),
+                ("concat", self.concat),
+                ("split", self.split),
+                ("constant", self.constant),
+                ("expr", self.expr),
+            )
+            if value is not None
+        ]
+        if len(given) != 1:
+            found = ", ".join(given) if given else "none"
+            raise ValueError(
+                "set exactly one of 'from', 'concat', 'split', 'constant', 'expr' "
+                f"(found: {found})"
+            )
+        return self
+
+    def source_columns(self) -> list[str]:
+        """Return the source columns this mapping reads directly (not via ``expr``)."""
+        if self.from_ is not None:
+            return [self.from_]
+        if self.concat is not None:
+            return list(self.concat)
+        if self.split is not None:
+            return [self.split.from_]
+        return []
+
+
+def _coerce_mapping(value: Any) -> Any:
+    if isinstance(value, str):
+        return {"from": value}
+    return value
+
+
+MappingValue = Annotated[FieldMapping, Field()]
+
+
+class SourceBase(StrictModel):
+    """Settings that every source kind shares."""
+
+    name: str = Field(description="unique source name: lowercase letters, digits, underscores")
+    primary_key: str | list[str] = Field(description="source column(s) that identify a row")
+    cursor: str | None = Field(
+        None, description="column that grows when a row changes; enables incremental reads"
+    )
+    deleted_flag: str | None = Field(
+        None, description="column whose true or non-empty value marks a row deleted at the source"
+    )
+    fields: dict[str, FieldMapping] = Field(
+        description="canonical field name to source column or derivation"
+    )
+    entity_type: Literal["person", "organization"] = Field(
+        "person", description="kind of customer the rows describe"
+    )
+    region: str | None = Field(
+        None, description="phone region for this source; overrides standardize.default_region"
+    )
+    date_order: DateOrder | None = Field(
+        None, description="day/month order of ambiguous dates in this source"
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        if not re.match(NAME_PATTERN, value):
+            raise ValueError(
+                f"'{value}' is not a valid source name: use lowercase letters, digits and "
+                "underscores, starting with a letter"
+            )
+        return value
+
+    @field_validator("fields", mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: _coerce_mapping(item) for key, item in value.items()}
+        return value
+
+    @property
+    def key_columns(self) -> list[str]:
+        """Return the primary key as a list of source columns."""
+        if isinstance(self.primary_key, str):
+            return [self.primary_key]
+        return list(self.primary_key)
+
+
+class CsvSource(SourceBase):
+    """A CSV file."""
+
+    kind: Literal["csv"]
+    path: str = Field(description="file path, relative to the project file")
+    encoding: str | None = Field(
+        None, description="text encoding such as utf-8, utf-16 or latin-1; detected when unset"
+    )
+    delimiter: str | None = Field(None, description="field separator; detected when unset")
+    quotechar: str = Field('"', description="quote character")
+
+
+class JsonSource(SourceBase):
+    """A JSON file holding an array of objects, or JSON Lines with one object per line."""
+
+    kind: Literal["json", "jsonl"]
+    path: str = Field(description="file path, relative to the project file")
+    records_path: str | None = Field(
+        None, description="dotted path to the array of records inside a JSON document"
+    )
+
+
+class ParquetSource(SourceBase):
+    """A Parquet file."""
+
+    kind: Literal["parquet"]
+    path: str = Field(description="file path, relative to the project file")
+
+
+class SqlSource(SourceBase):
+    """A table or query in a SQL database reached through SQLAlchemy."""
+
+    kind: Literal["sql"]
+    url: str = Field(
+        description="SQLAlchemy URL; '${VAR}' is replaced from the environment at run time"
+    )
+    table: str | None = Field(None, description="table to read")
+    query: str | None = Field(None, description="SELECT statement to read instead of a table")
+    db_schema: str | None = Field(None, alias="schema", description="database schema of 'table'")
+
+    @model_validator(mode="after")
+    def _table_or_query(self) -> SqlSource:
+        if (self.table is None) == (self.query is None):
+            raise ValueError("set exactly one of 'table' and 'query'")
+        return self
+
+
+class RestAuth(StrictModel):
+    """Credentials for a REST API, always read from the environment."""
+
+    type: Literal["bearer", "header", "api_key_query"] = Field(
+        "bearer", description="bearer token, custom header, or query parameter"
+    )
+    token_env: str = Field(description="environment variable that holds the token")
+    name: str | None = Field(
+        None, description="header or query parameter name for 'header' and 'api_key_query'"
+    )
+
+
+class RestPaginator(StrictModel):
+    """How the API pages through results."""
+
+    type: Literal["page_number", "offset", "cursor", "json_link", "header_link", "single_page"]
+    page_param: str | None = Field(None, description="query parameter for the page or offset")
+    limit_param: str | None = Field(None, description="query parameter for the page size")
+    limit: int | None = Field(None, description="page size")
+    total_path: str | None = Field(None, description="response path of the total count")
+    cursor_path: str | None = Field(None, description="response path of the next cursor")
+    cursor_param: str | None = Field(None, description="query parameter carrying the cursor")
+    next_url_path: str | None = Field(None, description="response path of the next page URL")
+    base_page: int = Field(1, description="number of the first page for 'page_number'")
+
+
+class RestIncremental(StrictModel):
+    """Ask the API only for rows changed since the last successful run."""
+
+    param: str = Field(description="query parameter that takes the last cursor value")
+    initial_value: str | None = Field(None, description="value sent on the first run")
+
+
+class RestSource(SourceBase):
+    """A JSON REST API, read through dlt's rest_api source."""
+
+    kind: Literal["rest_api"]
+    base_url: str = Field(description="API root, for example https://api.example.com/v1/")
+    path: str = Field(description="resource path under base_url, for example 'contacts'")
+    params: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, description="fixed query parameters"
+    )
+    data_selector: str | None = Field(
+        None, description="response path of the records list; detected when unset"
+    )
+    paginator: RestPaginator | None = Field(None, description="pagination; detected when unset")
+    auth: RestAuth | None = Field(None, description="authentication")
+    incremental: RestIncremental | None = Field(None, description="incremental parameter")
+
+
+Source = Annotated[
+    CsvSource | JsonSource | ParquetSource | SqlSource | RestSource,
+    Field(discriminator="kind"),
+]
+SOURCE_KINDS = ("csv", "json", "jsonl", "parquet", "sql", "rest_api")
+
+
+class QualityRule(StrictModel):
+    """A declarative check; a record that fails it is quarantined."""
+
+    rule: Literal["required", "pattern", "allowed", "range", "one_of_present"]
+    field: str | None = Field(None, description="canonical field the rule checks")
+    fields: list[str] | None = Field(None, description="fields for 'one_of_present'")
+    pattern: str | None = Field(None, description="regular expression for 'pattern'")
+    values: list[str | int | float | bool] | None = Field(
+        None, description="allowed values for 'allowed'"
+    )
+    min: float | None = Field(None, description="lower bound for 'range'")
+    max: float | None = Field(None, description="upper bound for 'range'")
+    sources: list[str] | None = Field(
+        None, description="sources the rule applies to; all when unset"
+    )
+    name: str | None = Field(None, description="rule name shown in quarantine")
+
+    @model_validator(mode="after")
+    def _arguments(self) -> QualityRule:
+        needs: dict[str, tuple[str, ...]] = {
+            "required": ("field",),
+            "pattern": ("field", "pattern"),
+            "allowed": ("field", "values"),
+            "range": ("field",),
+            "one_of_present": ("fields",),
+        }
+        missing = [key for key in needs[self.rule] if getattr(self, key) is None]
+        if missing:
+            raise ValueError(f"rule '{self.rule}' needs {', '.join(repr(m) for m in missing)}")
+        if self.rule == "range" and self.min is None and self.max is None:
+            raise ValueError("rule 'range' needs 'min', 'max' or both")
+        if self.pattern is not None:
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression {self.pattern!r}: {exc}") from exc
+        return self
+
+    @property
+    def label(self) -> str:
+        """Return the rule name, or one made from the rule and its field."""
+        if self.name:
+            return self.name
+        target = self.field or "+".join(self.fields or [])
+        return f"{self.rule}:{target}"
+
+
+class ExtraField(StrictModel):
+    """A canonical field added by the project."""
+
+    type: CastType = Field("string", description="value type")
+    role: Literal["identity", "attribute", "external_id"] = Field("attribute")
+
+
+class MatchingConfig(StrictModel):
+    """Identity resolution settings."""
+
+    auto_merge: float = Field(
+        0.95, ge=0, le=1, description="match probability at or above which records merge"
+    )
+    review: float = Field(
+        0.80, ge=0, le=1, description="match probability at or above which a pair is reviewed"
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MatchingConfig:
+        if self.review > self.auto_merge:
+            raise ValueError("'review' must not be greater than 'auto_merge'")
+        return self
+
+
+class SurvivorshipConfig(StrictModel):
+    """Field-level survivorship settings."""
+
+    default: list[str] = Field(
+        default_factory=lambda: ["most_recent", "most_complete"],
+        description="rules for fields without their own list",
+    )
+
+
+class Project(StrictModel):
+    """A whole project file."""
+
+    version: Literal[1] = Field(1, description="project file format version")
+    name: str = Field("accord", description="project name")
+    store: StoreConfig = Field(default_factory=lambda: StoreConfig())
+    extra_fields: dict[str, ExtraField] = Field(default_factory=dict)
+    standardize: StandardizeConfig = Field(default_factory=lambda: StandardizeConfig())
+    sources: list[Source] = Field(description="systems to read customers from")
+    quality: list[QualityRule] = Field(default_factory=list)
+    matching: MatchingConfig = Field(default_factory=lambda: MatchingConfig())
+    survivorship: SurvivorshipConfig = Field(default_factory=lambda: SurvivorshipConfig())
+
+    def source(self, name: str) -> CsvSource | JsonSource | ParquetSource | SqlSource | RestSource:
+        """Return the source called ``name``."""
+        for source in self.sources:
+            if source.name == name:
+                return source
+        known = ", ".join(s.name for s in self.sources)
+        raise KeyError(f"no source named '{name}'; known sources: {known}")

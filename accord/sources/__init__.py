@@ -1,0 +1,1 @@
+"""Source readers: one module per kind of system, each with the same shape."""

@@ -1,0 +1,1 @@
+"""Standardizers for contact data."""
