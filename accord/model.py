@@ -48,9 +48,13 @@ CANONICAL_FIELDS: dict[str, CanonicalField] = {
         _field("birth_date", "date", "identity", "date of birth"),
         _field("company_name", "string", "identity", "employer or account name"),
         _field("company_domain", "string", "identity", "registrable web domain of the company"),
-        _field("external_id", "string", "external_id", "an ID this record shares with another system"),
+        _field(
+            "external_id", "string", "external_id", "an ID this record shares with another system"
+        ),
         _field("lifecycle_stage", "string", "attribute", "lead, opportunity, customer, churned"),
-        _field("subscription_status", "string", "attribute", "trialing, active, past_due, canceled"),
+        _field(
+            "subscription_status", "string", "attribute", "trialing, active, past_due, canceled"
+        ),
         _field("plan", "string", "attribute", "subscription plan name"),
         _field("mrr", "float", "attribute", "monthly recurring revenue"),
         _field("payment_status", "string", "attribute", "paid, failed, refunded"),

@@ -81,8 +81,7 @@ class FieldMapping(StrictModel):
         if len(given) != 1:
             found = ", ".join(given) if given else "none"
             raise ValueError(
-                "set exactly one of 'from', 'concat', 'split', 'constant', 'expr' "
-                f"(found: {found})"
+                f"set exactly one of 'from', 'concat', 'split', 'constant', 'expr' (found: {found})"
             )
         return self
 

@@ -1,0 +1,232 @@
+"""The ``accord`` command line.
+
+Exit codes: 0 success, 1 the run or command failed, 2 invalid project file or arguments.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+
+from accord.cli import render
+from accord.cli.progress import RichProgress
+from accord.config.loader import DEFAULT_FILE, LoadedProject, load_project
+from accord.config.starter import STARTER_DATA, STARTER_PROJECT
+from accord.errors import AccordError, ConfigError, NotFoundError
+from accord.store.duckdb_store import Store
+
+EXIT_FAILED = 1
+EXIT_INVALID = 2
+
+app = typer.Typer(
+    name="accord",
+    help="Keep customer records consistent across every tool.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+
+class _State:
+    project_path: Path = Path(DEFAULT_FILE)
+    quiet: bool = False
+
+
+state = _State()
+
+
+@app.callback()
+def main(
+    project: Annotated[
+        Path, typer.Option("--project", "-p", help="Project file, or a folder holding accord.yaml.")
+    ] = Path(DEFAULT_FILE),
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug detail.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only errors and final results.")
+    ] = False,
+) -> None:
+    """Keep customer records consistent across every tool."""
+    state.project_path = project
+    state.quiet = quiet
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    handler = RichHandler(console=errors, show_path=False, show_time=verbose)
+    logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True, format="%(message)s")
+    logging.getLogger("accord").setLevel(level)
+
+
+def fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:
+    """Print an error and return the exit to raise."""
+    errors.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
+    return typer.Exit(code)
+
+
+def _load() -> LoadedProject:
+    try:
+        return load_project(state.project_path)
+    except ConfigError as exc:
+        errors.print(str(exc), highlight=False, markup=False)
+        raise typer.Exit(EXIT_INVALID) from None
+
+
+def _open_store(loaded: LoadedProject, read_only: bool = False) -> Store:
+    path = loaded.resolve(loaded.project.store.path)
+    if read_only and not path.exists():
+        raise fail(f"store {path} does not exist yet; run 'accord run' first")
+    try:
+        return Store.open(path, read_only=read_only)
+    except AccordError as exc:
+        raise fail(str(exc)) from None
+
+
+@app.command()
+def init(
+    folder: Annotated[Path, typer.Argument(help="Folder to create the project in.")] = Path("."),
+    force: Annotated[bool, typer.Option(help="Overwrite an existing accord.yaml.")] = False,
+) -> None:
+    """Write a commented starter project (accord.yaml and a sample CSV)."""
+    target = folder / DEFAULT_FILE
+    if target.exists() and not force:
+        raise fail(f"{target} already exists; pass --force to overwrite it", EXIT_INVALID)
+    folder.mkdir(parents=True, exist_ok=True)
+    target.write_text(STARTER_PROJECT, encoding="utf-8")
+    sample = folder / "data" / "customers.csv"
+    if not sample.exists():
+        sample.parent.mkdir(parents=True, exist_ok=True)
+        sample.write_text(STARTER_DATA, encoding="utf-8")
+    console.print(f"wrote {target} and {sample}; next: accord -p {target} run")
+
+
+@app.command()
+def validate() -> None:
+    """Check the project file without running it."""
+    loaded = _load()
+    project = loaded.project
+    console.print(
+        f"{loaded.path} is valid: {len(project.sources)} sources, "
+        f"{len(project.quality)} quality rules"
+    )
+
+
+@app.command("run")
+def run_command(
+    full_refresh: Annotated[
+        bool, typer.Option("--full-refresh", help="Ignore saved cursors and read every row.")
+    ] = False,
+    truth: Annotated[
+        Path | None,
+        typer.Option(help="CSV of source,source_key,entity ground truth to score the run against."),
+    ] = None,
+) -> None:
+    """Extract, standardize, validate and store every source, then resolve and merge."""
+    from accord.pipeline import run
+
+    loaded = _load()
+    with _open_store(loaded) as store:
+        try:
+            with RichProgress(errors, enabled=not state.quiet) as progress:
+                summary = run(loaded, store, progress=progress, full_refresh=full_refresh)
+        except AccordError as exc:
+            raise fail(str(exc)) from None
+        render.run_summary(console, summary)
+        if truth is not None:
+            render.truth_scores(console, store, truth)
+
+
+@app.command()
+def show(
+    key: Annotated[str, typer.Argument(help="Entity ID, source:key, source key or email.")],
+) -> None:
+    """Show one customer: member records and, when merged, the golden record with lineage."""
+    from accord.store.queries import find_records
+
+    loaded = _load()
+    with _open_store(loaded, read_only=True) as store:
+        try:
+            shown = render.customer(console, store, key)
+        except NotFoundError as exc:
+            raise fail(str(exc)) from None
+        if not shown:
+            records = find_records(store.connection, key)
+            if not records:
+                raise fail(f"no customer found for '{key}'; try 'accord search TEXT'")
+            render.records(console, records)
+
+
+@app.command()
+def search(
+    text: Annotated[str, typer.Argument(help="Part of a name, email, phone, company or key.")],
+    limit: Annotated[int, typer.Option(help="Maximum number of records to list.")] = 20,
+) -> None:
+    """Find records by name, email, phone, company or key."""
+    from accord.store.queries import search_records
+
+    loaded = _load()
+    with _open_store(loaded, read_only=True) as store:
+        found = search_records(store.connection, text, limit)
+    if not found:
+        raise fail(f"no records match '{text}'")
+    render.record_list(console, found)
+
+
+@app.command()
+def stats() -> None:
+    """Print counts per source, quarantine and the latest runs."""
+    loaded = _load()
+    with _open_store(loaded, read_only=True) as store:
+        render.stats(console, store)
+
+
+@app.command()
+def quarantine(
+    source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
+    export: Annotated[
+        Path | None, typer.Option(help="Write every entry to this CSV file instead of printing.")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="Maximum number of entries to print.")] = 50,
+) -> None:
+    """List or export quarantined records with the rule, field, value and reason."""
+    from accord.store.queries import quarantine_rows
+
+    loaded = _load()
+    with _open_store(loaded, read_only=True) as store:
+        if export is not None:
+            count = render.export_quarantine(store, export, source)
+            console.print(f"wrote {count} quarantine entries to {export}")
+            return
+        rows = quarantine_rows(store.connection, source, limit)
+    render.quarantine_table(console, rows)
+
+
+@app.command()
+def export(
+    output: Annotated[Path, typer.Argument(help="File to write.")],
+    format: Annotated[str, typer.Option("--format", "-f", help="csv, parquet or jsonl.")] = "csv",
+) -> None:
+    """Export golden records (or, before the first merge, current source records)."""
+    if format not in {"csv", "parquet", "jsonl"}:
+        raise fail(f"unknown format '{format}'; use csv, parquet or jsonl", EXIT_INVALID)
+    loaded = _load()
+    with _open_store(loaded, read_only=True) as store:
+        count = render.export_records(store, output, format)
+    console.print(f"wrote {count} records to {output}")
+
+
+def run_cli() -> None:
+    """Entry point that maps unexpected errors to exit code 1."""
+    try:
+        app()
+    except AccordError as exc:
+        errors.print(f"error: {exc}", markup=False)
+        sys.exit(EXIT_FAILED)
+
+
+if __name__ == "__main__":
+    run_cli()

@@ -1,0 +1,260 @@
+"""Turn the rows of one source read into stored records and quarantine entries.
+
+The batch run and the streaming worker both call :func:`process_rows`, so a
+record goes through the same map, standardize and validate steps whichever
+way it arrives.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from accord.config.models import Project, SourceBase
+from accord.mapping import map_batch
+from accord.quality import check_rules
+from accord.sources.base import ReadIssue, make_source_key
+from accord.standardize.stage import SourceContext, standardize_columns
+
+logger = logging.getLogger(__name__)
+
+_FALSE_FLAGS = {"", "false", "f", "no", "n", "0", "null", "none"}
+
+
+@dataclass(frozen=True)
+class QuarantineEntry:
+    """One reason why one source row was not stored."""
+
+    source_key: str | None
+    location: str
+    rule: str
+    field: str | None
+    value: str | None
+    reason: str
+    raw: str | None
+
+
+@dataclass
+class ProcessedBatch:
+    """The outcome of processing one read of one source.
+
+    ``accepted`` has columns ``source_key``, ``raw`` and ``data`` (JSON
+    text). ``read`` counts every row the source returned, including rows the
+    reader could not parse, so ``read == len(accepted) + len(deleted_keys) +
+    quarantined`` always holds.
+    """
+
+    source: str
+    read: int
+    accepted: pa.Table
+    deleted_keys: list[str]
+    quarantine: list[QuarantineEntry]
+    quarantined: int
+    warnings: Counter[str] = field(default_factory=Counter)
+
+
+def _row_location(row: int) -> str:
+    return f"row {row + 1}"
+
+
+def _is_flagged(value: Any) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() not in _FALSE_FLAGS
+
+
+def source_keys(source: SourceBase, rows: pa.Table) -> list[str]:
+    """Return the source key of every row."""
+    columns = [rows.column(name).to_pylist() for name in source.key_columns]
+    return [make_source_key(values) for values in zip(*columns, strict=True)]
+
+
+def process_rows(
+    project: Project,
+    source: SourceBase,
+    rows: pa.Table,
+    read_issues: list[ReadIssue] | None = None,
+) -> ProcessedBatch:
+    """Map, standardize and validate the rows of one read of ``source``."""
+    keys = source_keys(source, rows)
+    quarantine = [_parse_entry(issue) for issue in read_issues or []]
+    bad_rows: dict[int, list[QuarantineEntry]] = {}
+
+    for row, entry in _duplicate_keys(keys):
+        bad_rows.setdefault(row, []).append(entry)
+
+    deleted_rows = _flagged_rows(source, rows)
+    mapped = map_batch(source, rows)
+    for issue in mapped.issues:
+        entry = QuarantineEntry(
+            keys[issue.row],
+            _row_location(issue.row),
+            issue.rule,
+            issue.field,
+            issue.value[:200],
+            issue.reason,
+            None,
+        )
+        bad_rows.setdefault(issue.row, []).append(entry)
+
+    context = SourceContext(source=source.name, region=source.region, date_order=source.date_order)
+    standardized = standardize_columns(mapped.columns, project.standardize, context)
+    warnings: Counter[str] = Counter()
+    for std_issue in standardized.issues:
+        if std_issue.quarantine:
+            entry = QuarantineEntry(
+                keys[std_issue.row],
+                _row_location(std_issue.row),
+                "standardize",
+                std_issue.field,
+                std_issue.value,
+                std_issue.reason,
+                None,
+            )
+            bad_rows.setdefault(std_issue.row, []).append(entry)
+        else:
+            warnings[std_issue.field] += 1
+
+    for quality_issue in check_rules(
+        project.quality, standardized.columns, rows.num_rows, source.name
+    ):
+        if quality_issue.row in deleted_rows:
+            continue
+        entry = QuarantineEntry(
+            keys[quality_issue.row],
+            _row_location(quality_issue.row),
+            quality_issue.rule,
+            quality_issue.field,
+            quality_issue.value,
+            quality_issue.reason,
+            None,
+        )
+        bad_rows.setdefault(quality_issue.row, []).append(entry)
+
+    return _assemble(
+        source, rows, keys, standardized.columns, bad_rows, deleted_rows, quarantine, warnings
+    )
+
+
+def _assemble(
+    source: SourceBase,
+    rows: pa.Table,
+    keys: list[str],
+    columns: dict[str, list[Any]],
+    bad_rows: dict[int, list[QuarantineEntry]],
+    deleted_rows: set[int],
+    quarantine: list[QuarantineEntry],
+    warnings: Counter[str],
+) -> ProcessedBatch:
+    deleted_rows = deleted_rows - set(bad_rows)
+    keep = [row for row in range(rows.num_rows) if row not in bad_rows and row not in deleted_rows]
+    raw_all = raw_json(rows)
+    for row, entries in sorted(bad_rows.items()):
+        quarantine.extend(
+            QuarantineEntry(
+                e.source_key, e.location, e.rule, e.field, e.value, e.reason, raw_all[row]
+            )
+            for e in entries
+        )
+    data = _data_json(
+        {name: [values[row] for row in keep] for name, values in columns.items()}, len(keep)
+    )
+    accepted = pa.table(
+        {
+            "source_key": pa.array([keys[row] for row in keep], pa.string()),
+            "raw": pa.array([raw_all[row] for row in keep], pa.string()),
+            "data": pa.array(data, pa.string()),
+        }
+    )
+    parse_failures = sum(1 for entry in quarantine if entry.rule == "parse")
+    if bad_rows or parse_failures:
+        logger.info(
+            "source %s: %d rows quarantined, %d unparseable",
+            source.name,
+            len(bad_rows),
+            parse_failures,
+        )
+    return ProcessedBatch(
+        source=source.name,
+        read=rows.num_rows + parse_failures,
+        accepted=accepted,
+        deleted_keys=[keys[row] for row in sorted(deleted_rows)],
+        quarantine=quarantine,
+        quarantined=len(bad_rows) + parse_failures,
+        warnings=warnings,
+    )
+
+
+def _parse_entry(issue: ReadIssue) -> QuarantineEntry:
+    return QuarantineEntry(None, issue.location, "parse", None, None, issue.message, None)
+
+
+def _duplicate_keys(keys: list[str]) -> list[tuple[int, QuarantineEntry]]:
+    first: dict[str, int] = {}
+    duplicates = []
+    for row, key in enumerate(keys):
+        if key in first:
+            reason = (
+                f"duplicate primary key '{key[:80]}' (first seen at "
+                f"{_row_location(first[key])}); the first row was kept"
+            )
+            duplicates.append(
+                (
+                    row,
+                    QuarantineEntry(
+                        key, _row_location(row), "duplicate_key", None, key[:200], reason, None
+                    ),
+                )
+            )
+        else:
+            first[key] = row
+    return duplicates
+
+
+def _flagged_rows(source: SourceBase, rows: pa.Table) -> set[int]:
+    if not source.deleted_flag:
+        return set()
+    values = rows.column(source.deleted_flag).to_pylist()
+    return {row for row, value in enumerate(values) if _is_flagged(value)}
+
+
+def raw_json(rows: pa.Table) -> list[str]:
+    """Return every row as a JSON object text, keyed by source column."""
+    if rows.num_rows == 0:
+        return []
+    connection = duckdb.connect(":memory:")
+    try:
+        connection.register("batch", rows)
+        result = connection.sql("SELECT to_json(b)::VARCHAR AS raw FROM batch b").fetchall()
+    finally:
+        connection.close()
+    return [row[0] for row in result]
+
+
+def _data_json(columns: dict[str, list[Any]], count: int) -> list[str]:
+    if count == 0:
+        return []
+    if not columns:
+        return ["{}"] * count
+    table = pa.table({name: _arrow_column(values) for name, values in sorted(columns.items())})
+    connection = duckdb.connect(":memory:")
+    try:
+        connection.register("data", table)
+        result = connection.sql("SELECT to_json(d)::VARCHAR FROM data d").fetchall()
+    finally:
+        connection.close()
+    return [row[0] for row in result]
+
+
+def _arrow_column(values: list[Any]) -> pa.Array:
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array([None if value is None else str(value) for value in values], pa.string())

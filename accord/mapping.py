@@ -1,0 +1,262 @@
+"""Map source rows onto the canonical model.
+
+Column references, concatenation, splits, constants and SQL expressions run
+as one DuckDB query over the batch. Casts and enumeration maps then run in
+Python once per distinct value, so that every failure carries a precise
+reason. A failed cast or an unmapped enumeration value becomes a
+:class:`MappingIssue`; the pipeline quarantines the record unless the field
+mapping says to pass the value through or set it to null.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from accord.config.models import FieldMapping, SourceBase
+from accord.errors import SourceError
+
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+_CURRENCY = re.compile(r"[\s$€£¥]")
+_TRUE = {"true", "t", "yes", "y", "1", "on"}
+_FALSE = {"false", "f", "no", "n", "0", "off"}
+
+
+@dataclass(frozen=True)
+class MappingIssue:
+    """One field of one row that could not be mapped."""
+
+    row: int
+    field: str
+    value: str
+    reason: str
+    rule: str  # "cast" or "value_map"
+
+
+@dataclass
+class MappedBatch:
+    """Canonical columns for a batch, with the issues found while mapping."""
+
+    columns: dict[str, list[Any]]
+    issues: list[MappingIssue]
+
+
+class CastError(ValueError):
+    """A value that cannot be converted to the requested type."""
+
+
+def quote_identifier(name: str) -> str:
+    """Quote a column name for DuckDB SQL."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(value: object) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _as_text(column: str) -> str:
+    return f"CAST({quote_identifier(column)} AS VARCHAR)"
+
+
+def field_sql(mapping: FieldMapping) -> str:
+    """Return the DuckDB SQL expression that computes one canonical field."""
+    if mapping.from_ is not None:
+        return quote_identifier(mapping.from_)
+    if mapping.concat is not None:
+        parts = ", ".join(f"NULLIF(trim({_as_text(c)}), '')" for c in mapping.concat)
+        return f"NULLIF(concat_ws({_literal(mapping.separator)}, {parts}), '')"
+    if mapping.split is not None:
+        spec = mapping.split
+        index = spec.index + 1 if spec.index >= 0 else spec.index
+        parts = f"string_split(trim({_as_text(spec.from_)}), {_literal(spec.separator)})"
+        return f"NULLIF(trim({parts}[{index}]), '')"
+    if mapping.expr is not None:
+        return f"({mapping.expr})"
+    return _literal(mapping.constant)
+
+
+def check_columns(source: SourceBase, available: list[str]) -> None:
+    """Raise when a mapping or the primary key names a column the source lacks."""
+    present = set(available)
+    needed: dict[str, str] = {column: "primary_key" for column in source.key_columns}
+    if source.cursor:
+        needed.setdefault(source.cursor, "cursor")
+    if source.deleted_flag:
+        needed.setdefault(source.deleted_flag, "deleted_flag")
+    for target, mapping in source.fields.items():
+        for column in mapping.source_columns():
+            needed.setdefault(column, f"fields.{target}")
+    missing = sorted(column for column in needed if column not in present)
+    if missing:
+        detail = ", ".join(f"'{column}' (used by {needed[column]})" for column in missing)
+        raise SourceError(
+            source.name,
+            f"column not found: {detail}. The source has: "
+            f"{', '.join(sorted(present)) or 'no columns'}. "
+            "Fix the column names in the project file.",
+        )
+
+
+def evaluate_fields(source: SourceBase, rows: pa.Table) -> dict[str, list[Any]]:
+    """Run the column, concat, split, constant and expression mappings as one query."""
+    if not source.fields:
+        return {}
+    check_columns(source, rows.column_names)
+    selects = [f"{field_sql(m)} AS {quote_identifier(name)}" for name, m in source.fields.items()]
+    connection = duckdb.connect(":memory:")
+    try:
+        connection.register("batch", rows)
+        table = connection.sql(f"SELECT {', '.join(selects)} FROM batch").to_arrow_table()
+    except duckdb.Error as exc:
+        raise SourceError(source.name, f"a field mapping failed to evaluate: {exc}") from exc
+    finally:
+        connection.close()
+    return {name: table.column(name).to_pylist() for name in table.column_names}
+
+
+def map_batch(source: SourceBase, rows: pa.Table) -> MappedBatch:
+    """Compute every canonical field of ``source`` for the rows of one read."""
+    columns = evaluate_fields(source, rows)
+    issues: list[MappingIssue] = []
+    for name, mapping in source.fields.items():
+        values = columns[name]
+        if mapping.cast in {"integer", "float", "boolean", "string"}:
+            values = _apply(
+                values, name, _CASTERS[mapping.cast], mapping.on_cast_error, "cast", issues
+            )
+        if mapping.values is not None:
+            values = _apply_value_map(values, name, mapping, issues)
+        columns[name] = values
+    return MappedBatch(columns=columns, issues=issues)
+
+
+def _apply(
+    values: list[Any],
+    field: str,
+    convert: Callable[[Any], Any],
+    on_error: str,
+    rule: str,
+    issues: list[MappingIssue],
+) -> list[Any]:
+    cache: dict[Any, Any] = {}
+    out: list[Any] = []
+    for row, value in enumerate(values):
+        if value is None:
+            out.append(None)
+            continue
+        marker = (type(value), value)
+        if marker not in cache:
+            try:
+                cache[marker] = (convert(value), None)
+            except CastError as exc:
+                cache[marker] = (None, str(exc))
+        converted, error = cache[marker]
+        if error is not None and on_error == "quarantine":
+            issues.append(MappingIssue(row, field, _text(value), error, rule))
+        out.append(converted)
+    return out
+
+
+def _apply_value_map(
+    values: list[Any], field: str, mapping: FieldMapping, issues: list[MappingIssue]
+) -> list[Any]:
+    table = mapping.values or {}
+    folded = {key.strip().casefold(): value for key, value in table.items()}
+    out: list[Any] = []
+    for row, value in enumerate(values):
+        if value is None:
+            out.append(None)
+            continue
+        text = _text(value)
+        if text in table:
+            out.append(table[text])
+        elif text.strip().casefold() in folded:
+            out.append(folded[text.strip().casefold()])
+        elif mapping.unmapped == "pass":
+            out.append(value)
+        elif mapping.unmapped == "null":
+            out.append(None)
+        else:
+            reason = (
+                f"value '{text[:80]}' is not in the value map of '{field}'; add it under "
+                "'values' or set 'unmapped: pass'"
+            )
+            issues.append(MappingIssue(row, field, text, reason, "value_map"))
+            out.append(None)
+    return out
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else str(value)
+
+
+def cast_integer(value: Any) -> int:
+    """Convert to an integer; "12", "12.0" and "1,200" convert, "12.5" does not."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    number = cast_float(value)
+    if not number.is_integer():
+        raise CastError(f"cannot cast '{value}' to integer: it has a fraction")
+    return int(number)
+
+
+def cast_float(value: Any) -> float:
+    """Convert to a float, accepting currency signs and comma thousands separators."""
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, int | float):
+        number = float(value)
+    else:
+        text = _CURRENCY.sub("", str(value))
+        if _THOUSANDS.match(text):
+            text = text.replace(",", "")
+        try:
+            number = float(text)
+        except ValueError:
+            raise CastError(f"cannot cast '{str(value)[:80]}' to float") from None
+    if math.isnan(number) or math.isinf(number):
+        raise CastError(f"cannot cast '{value}' to float: not a finite number")
+    return number
+
+
+def cast_boolean(value: Any) -> bool:
+    """Convert true/false, yes/no, y/n, on/off and 1/0 in any case to a boolean."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise CastError(
+        f"cannot cast '{str(value)[:80]}' to boolean: expected true/false, yes/no or 1/0"
+    )
+
+
+def cast_string(value: Any) -> str:
+    """Convert any value to its text form; integral floats lose their '.0'."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+_CASTERS: dict[str, Callable[[Any], Any]] = {
+    "integer": cast_integer,
+    "float": cast_float,
+    "boolean": cast_boolean,
+    "string": cast_string,
+}

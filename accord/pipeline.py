@@ -1,0 +1,307 @@
+"""The batch run: extract every source, process it, and commit the result at once.
+
+Sources are read and processed first; every write then happens inside one
+store transaction, so a failure or a killed process leaves the previous
+state intact and the next run starts from it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from accord.config.loader import LoadedProject
+from accord.config.models import SourceBase
+from accord.errors import AccordError, RunError
+from accord.ingest import ProcessedBatch, QuarantineEntry, process_rows
+from accord.progress import LogProgress, Progress
+from accord.resolve.stage import after_ingest
+from accord.sources import open_reader
+from accord.sources.base import ReadResult
+from accord.store.duckdb_store import Store
+from accord.store.records import WriteCounts, mark_absent_deleted, mark_deleted, write_records
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SourceSummary:
+    """Counts for one source in one run; ``read == stored + quarantined``."""
+
+    source: str
+    read: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    quarantined: int = 0
+    flagged_deleted: int = 0
+    incremental: bool = False
+    warnings: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def stored(self) -> int:
+        """Rows accepted into the store, including rows the source flagged as deleted."""
+        return self.new + self.changed + self.unchanged + self.flagged_deleted
+
+
+@dataclass
+class RunSummary:
+    """What one run read, stored and quarantined."""
+
+    run_id: int
+    started_at: datetime
+    finished_at: datetime | None = None
+    sources: list[SourceSummary] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        """Return the summary as JSON text."""
+        payload = asdict(self)
+        payload["started_at"] = self.started_at.isoformat()
+        payload["finished_at"] = self.finished_at.isoformat() if self.finished_at else None
+        return json.dumps(payload, default=str)
+
+
+@dataclass
+class _SourceRead:
+    source: SourceBase
+    result: ReadResult
+    batch: ProcessedBatch
+    incremental: bool
+
+
+def now_utc() -> datetime:
+    """Return the current UTC time without tzinfo, as the store keeps it."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def run(
+    loaded: LoadedProject,
+    store: Store,
+    progress: Progress | None = None,
+    full_refresh: bool = False,
+) -> RunSummary:
+    """Run the batch pipeline once and return its summary.
+
+    Raises:
+        RunError: when a stage fails; nothing of the run is committed.
+    """
+    progress = progress or LogProgress()
+    run_id = _start_run(store)
+    summary = RunSummary(run_id=run_id, started_at=now_utc())
+    try:
+        reads = [
+            _extract_and_process(loaded, store, source, progress, full_refresh)
+            for source in loaded.project.sources
+        ]
+        with store.transaction() as connection:
+            for item in reads:
+                summary.sources.append(_write_source(connection, item, run_id, progress))
+            summary.extra.update(after_ingest(loaded, connection, run_id, progress))
+            summary.finished_at = now_utc()
+            _finish_run(connection, run_id, "succeeded", summary.to_json())
+    except AccordError as exc:
+        _record_failure(store, run_id, exc)
+        raise
+    except Exception as exc:
+        _record_failure(store, run_id, exc)
+        raise RunError(f"run {run_id} failed: {type(exc).__name__}: {exc}") from exc
+    _log_summary(summary)
+    return summary
+
+
+def _start_run(store: Store) -> int:
+    connection = store.connection
+    connection.execute(
+        "UPDATE runs SET status = 'interrupted', finished_at = ? WHERE status = 'running'",
+        [now_utc()],
+    )
+    row = connection.execute("SELECT coalesce(max(run_id), 0) + 1 FROM runs").fetchone()
+    run_id = int(row[0]) if row else 1
+    connection.execute(
+        "INSERT INTO runs (run_id, started_at, status) VALUES (?, ?, 'running')",
+        [run_id, now_utc()],
+    )
+    return run_id
+
+
+def _finish_run(
+    connection: duckdb.DuckDBPyConnection, run_id: int, status: str, summary: str
+) -> None:
+    connection.execute(
+        "UPDATE runs SET status = ?, finished_at = ?, summary = ? WHERE run_id = ?",
+        [status, now_utc(), summary, run_id],
+    )
+
+
+def _record_failure(store: Store, run_id: int, exc: BaseException) -> None:
+    logger.error("run %d failed: %s", run_id, exc)
+    message = json.dumps({"error": f"{type(exc).__name__}: {exc}"})
+    _finish_run(store.connection, run_id, "failed", message)
+
+
+def _extract_and_process(
+    loaded: LoadedProject,
+    store: Store,
+    source: SourceBase,
+    progress: Progress,
+    full_refresh: bool,
+) -> _SourceRead:
+    reader = open_reader(source, loaded.root)
+    since = None
+    if source.cursor and reader.capabilities.incremental and not full_refresh:
+        since = _saved_cursor(store, source.name)
+    task = f"extract {source.name}"
+    progress.begin(task, None)
+    result = reader.read(since)
+    progress.end(task)
+    logger.info(
+        "source %s: read %d rows (%s)",
+        source.name,
+        result.rows.num_rows,
+        "incremental" if since is not None else "full",
+    )
+    task = f"process {source.name}"
+    progress.begin(task, result.rows.num_rows)
+    batch = process_rows(loaded.project, source, result.rows, result.issues)
+    progress.advance(task, result.rows.num_rows)
+    progress.end(task)
+    return _SourceRead(source, result, batch, since is not None)
+
+
+def _saved_cursor(store: Store, source: str) -> str | None:
+    row = store.connection.execute(
+        "SELECT cursor FROM source_state WHERE source = ?", [source]
+    ).fetchone()
+    return row[0] if row else None
+
+
+def _write_source(
+    connection: duckdb.DuckDBPyConnection, item: _SourceRead, run_id: int, progress: Progress
+) -> SourceSummary:
+    now = now_utc()
+    name = item.source.name
+    batch = item.batch
+    task = f"store {name}"
+    progress.begin(task, batch.read)
+    counts: WriteCounts = write_records(connection, name, batch.accepted, run_id, now)
+    deleted = 0
+    if batch.deleted_keys:
+        keys = pa.table({"source_key": pa.array(batch.deleted_keys, pa.string())})
+        deleted += mark_deleted(connection, name, keys, run_id, now)
+    present = _present_keys(item)
+    if present is not None:
+        deleted += mark_absent_deleted(connection, name, present, run_id, now)
+    _write_quarantine(connection, name, batch, item, run_id, now)
+    _save_cursor(connection, name, item.result.cursor, run_id, now)
+    progress.advance(task, batch.read)
+    progress.end(task)
+    summary = SourceSummary(
+        source=name,
+        read=batch.read,
+        new=counts.new,
+        changed=counts.changed,
+        unchanged=counts.unchanged,
+        deleted=deleted,
+        quarantined=batch.quarantined,
+        flagged_deleted=len(batch.deleted_keys),
+        incremental=item.incremental,
+        warnings=dict(batch.warnings),
+    )
+    if summary.read != summary.stored + summary.quarantined:
+        raise RunError(
+            f"source '{name}': {summary.read} rows read but {summary.stored} stored and "
+            f"{summary.quarantined} quarantined; nothing was committed"
+        )
+    return summary
+
+
+def _present_keys(item: _SourceRead) -> pa.Table | None:
+    """Return every key the source still has, when the read could tell."""
+    result = item.result
+    if result.present_keys is not None:
+        keys = sorted(result.present_keys)
+    elif result.complete:
+        keys = item.batch.accepted.column("source_key").to_pylist()
+        keys += [entry.source_key for entry in item.batch.quarantine if entry.source_key]
+        keys += item.batch.deleted_keys
+    else:
+        return None
+    return pa.table({"source_key": pa.array(keys, pa.string())})
+
+
+def _write_quarantine(
+    connection: duckdb.DuckDBPyConnection,
+    source: str,
+    batch: ProcessedBatch,
+    item: _SourceRead,
+    run_id: int,
+    now: datetime,
+) -> None:
+    if item.result.complete:
+        connection.execute("DELETE FROM quarantine WHERE source = ?", [source])
+    else:
+        accepted = batch.accepted.select(["source_key"])
+        connection.register("accord_accepted", accepted)
+        connection.execute(
+            "DELETE FROM quarantine WHERE source = ? AND source_key IN "
+            "(SELECT source_key FROM accord_accepted)",
+            [source],
+        )
+        connection.unregister("accord_accepted")
+    if batch.quarantine:
+        connection.executemany(
+            "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [_quarantine_row(entry, source, run_id, now) for entry in batch.quarantine],
+        )
+
+
+def _quarantine_row(entry: QuarantineEntry, source: str, run_id: int, now: datetime) -> list[Any]:
+    return [
+        run_id,
+        source,
+        entry.source_key,
+        entry.location,
+        entry.rule,
+        entry.field,
+        entry.value,
+        entry.reason,
+        entry.raw,
+        now,
+    ]
+
+
+def _save_cursor(
+    connection: duckdb.DuckDBPyConnection,
+    source: str,
+    cursor: str | None,
+    run_id: int,
+    now: datetime,
+) -> None:
+    connection.execute("DELETE FROM source_state WHERE source = ?", [source])
+    connection.execute(
+        "INSERT INTO source_state VALUES (?, ?, ?, ?)", [source, cursor, run_id, now]
+    )
+
+
+def _log_summary(summary: RunSummary) -> None:
+    for item in summary.sources:
+        logger.info(
+            "run %d source %s: read %d, new %d, changed %d, unchanged %d, deleted %d, "
+            "quarantined %d",
+            summary.run_id,
+            item.source,
+            item.read,
+            item.new,
+            item.changed,
+            item.unchanged,
+            item.deleted,
+            item.quarantined,
+        )

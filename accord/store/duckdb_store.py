@@ -1,0 +1,125 @@
+"""The embedded store: one DuckDB file holding every table Accord keeps."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+
+import duckdb
+
+from accord.errors import StoreError
+from accord.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+logger = logging.getLogger(__name__)
+
+
+class Store:
+    """A connection to the store file, with its schema brought up to date.
+
+    A run writes inside :meth:`transaction`, so an error or a killed process
+    leaves the last committed state intact.
+    """
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection, path: str) -> None:
+        self.connection = connection
+        self.path = path
+
+    @classmethod
+    def open(cls, path: str | Path, read_only: bool = False) -> Store:
+        """Open (creating when missing) the store at ``path`` and migrate its schema."""
+        location = str(path)
+        if location != ":memory:":
+            Path(location).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            connection = duckdb.connect(location, read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise StoreError(
+                    f"store {location} is in use by another Accord process; wait for it to "
+                    "finish or stop it (the embedded store allows one writer at a time)"
+                ) from exc
+            raise StoreError(f"cannot open store {location}: {exc}") from exc
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot open store {location}: {exc}") from exc
+        store = cls(connection, location)
+        if not read_only:
+            store.migrate()
+        else:
+            store.check_version()
+        return store
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.connection.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Run the block in one transaction: commit on success, roll back on any error."""
+        self.connection.execute("BEGIN TRANSACTION")
+        try:
+            yield self.connection
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            raise
+        self.connection.execute("COMMIT")
+
+    def schema_version(self) -> int:
+        """Return the schema version recorded in the store, 0 for an empty file."""
+        exists = self.connection.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'accord_meta'"
+        ).fetchone()
+        if not exists or exists[0] == 0:
+            return 0
+        row = self.connection.execute(
+            "SELECT value FROM accord_meta WHERE key = 'schema_version'"
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def check_version(self) -> int:
+        """Return the schema version, raising when a newer Accord wrote the store."""
+        version = self.schema_version()
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"store {self.path} has schema version {version}, but this Accord knows up to "
+                f"{SCHEMA_VERSION}; upgrade Accord to open it"
+            )
+        return version
+
+    def migrate(self) -> None:
+        """Apply every migration the store lacks, in one transaction."""
+        version = self.check_version()
+        if version == SCHEMA_VERSION:
+            return
+        with self.transaction() as connection:
+            if version == 0:
+                connection.execute("CREATE TABLE accord_meta (key VARCHAR, value VARCHAR)")
+                connection.execute("INSERT INTO accord_meta VALUES ('schema_version', '0')")
+            for number in range(version, SCHEMA_VERSION):
+                for statement in MIGRATIONS[number]:
+                    connection.execute(statement)
+            connection.execute(
+                "UPDATE accord_meta SET value = ? WHERE key = 'schema_version'",
+                [str(SCHEMA_VERSION)],
+            )
+        logger.info("store %s migrated from schema %d to %d", self.path, version, SCHEMA_VERSION)
+
+    def table_exists(self, name: str) -> bool:
+        """Return whether a table exists in the store."""
+        row = self.connection.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+        ).fetchone()
+        return bool(row and row[0])
