@@ -251,7 +251,7 @@ def make_people(rng: random.Random, pairs: list[tuple[FebrlRecord, FebrlRecord]]
 def _person(entity: str, original: FebrlRecord, duplicate: FebrlRecord) -> Person:
     first = original["given_name"] or duplicate["given_name"]
     last = original["surname"] or duplicate["surname"]
-    return Person(entity, original, duplicate, first.title(), last.title())
+    return Person(entity, original, duplicate, title_case(first), title_case(last))
 
 
 def _households(
@@ -259,7 +259,7 @@ def _households(
 ) -> list[Person]:
     """Create one partner per household: same surname, street and phone, own first name."""
     candidates = [p for p in people if p.first_name and p.last_name and p.record["address_1"]]
-    names = iter(spare["given_name"].title() for spare in spares if spare["given_name"])
+    names = iter(title_case(spare["given_name"]) for spare in spares if spare["given_name"])
     partners = []
     for number, anchor in enumerate(rng.sample(candidates, HOUSEHOLDS), start=1):
         first = next(name for name in names if name != anchor.first_name)
@@ -404,7 +404,7 @@ def typo(rng: random.Random, text: str) -> str:
 def nickname(rng: random.Random, first: str) -> str:
     """Return a nickname of ``first`` from the ``nicknames`` package, or ``first``."""
     options = sorted(n for n in NICKNAMES.nicknames_of(first) if len(n) >= 3)
-    return rng.choice(options).title() if options else first
+    return title_case(rng.choice(options)) if options else first
 
 
 def vary_first_name(rng: random.Random, first: str) -> str:
@@ -430,9 +430,14 @@ def format_phone(national: str, style: str) -> str:
     return f"+61 {national[1]} {national[2:6]} {national[6:]}"
 
 
+def title_case(text: str) -> str:
+    """Capitalize each word, keeping a possessive "'s" lower case ("Alexander's Folly")."""
+    return re.sub(r"'S\b", "'s", text.title())
+
+
 def street_line(record: FebrlRecord) -> str:
     """Return "number street" in title case, or the part that is present."""
-    return " ".join(p for p in (record["street_number"], record["address_1"].title()) if p)
+    return " ".join(p for p in (record["street_number"], title_case(record["address_1"])) if p)
 
 
 def moment_after(rng: random.Random, start: date) -> datetime:
@@ -473,7 +478,7 @@ def crm_row(rng: random.Random, person: Person, key: str, *, duplicate: bool = F
         "email": email,
         "phone": phone,
         "street": street_line(address) or None,
-        "suburb": address["suburb"].title() or None,
+        "suburb": title_case(address["suburb"]) or None,
         "state": address["state"].upper() or None,
         "postcode": address["postcode"] or None,
         "lead_status": "New Lead" if duplicate else _lead_status(rng, person),
@@ -508,12 +513,12 @@ def billing_row(rng: random.Random, person: Person, key: str) -> Row:
     created = person.signup + timedelta(days=rng.randrange(30))
     return {
         "customer_id": key,
-        "name": _billing_name(rng, record["given_name"].title(), record["surname"].title()),
+        "name": _billing_name(rng, title_case(record["given_name"]), title_case(record["surname"])),
         "email": _billing_email(rng, person),
         "phone": format_phone(person.phone, "international") if rng.random() > 0.15 else "",
         "address_line1": street_line(record),
-        "address_line2": record["address_2"].title(),
-        "city": record["suburb"].title(),
+        "address_line2": title_case(record["address_2"]),
+        "city": title_case(record["suburb"]),
         "state": record["state"].upper(),
         "postal_code": record["postcode"],
         "country": "AU",
@@ -579,13 +584,13 @@ def support_row(rng: random.Random, person: Person, key: str) -> Row:
 
 def _support_name(rng: random.Random, person: Person) -> str | None:
     record = person.variant if rng.random() < 0.2 else person.record
-    first = vary_first_name(rng, record["given_name"].title())
+    first = vary_first_name(rng, title_case(record["given_name"]))
     roll = rng.random()
     if roll < 0.04:
         return None
     if roll < 0.10 or not record["surname"]:
         return first or None
-    name = f"{first} {record['surname'].title()}".strip()
+    name = f"{first} {title_case(record['surname'])}".strip()
     return name.lower() if rng.random() < 0.15 else name
 
 
