@@ -312,6 +312,43 @@ class ExtraField(StrictModel):
     role: Literal["identity", "attribute", "external_id"] = Field("attribute")
 
 
+ComparisonName = Literal["name", "email", "phone", "address", "birth_date", "company"]
+SurvivorshipRule = Literal[
+    "source_priority",
+    "most_recent",
+    "most_frequent",
+    "most_complete",
+    "longest",
+    "sum",
+    "max",
+    "min",
+    "count",
+    "union",
+]
+AGGREGATE_RULES = ("sum", "max", "min", "count", "union")
+
+
+class DeterministicRule(StrictModel):
+    """Records that share every listed value are the same customer."""
+
+    name: str = Field(description="rule name shown in explanations")
+    fields: list[str] = Field(
+        min_length=1, description="standardized fields or keys, for example [email_key]"
+    )
+    guard: bool = Field(
+        True, description="skip the link when the two records' first names clearly differ"
+    )
+
+
+class TrainingConfig(StrictModel):
+    """How the match model is estimated."""
+
+    max_pairs: int = Field(
+        2_000_000, gt=0, description="random pairs sampled to estimate u probabilities"
+    )
+    seed: int = Field(42, description="random seed for sampling")
+
+
 class MatchingConfig(StrictModel):
     """Identity resolution settings."""
 
@@ -321,6 +358,31 @@ class MatchingConfig(StrictModel):
     review: float = Field(
         0.80, ge=0, le=1, description="match probability at or above which a pair is reviewed"
     )
+    deterministic: list[DeterministicRule] | None = Field(
+        None,
+        description="stitching rules; when unset, every external ID field and email_key",
+    )
+    max_group_size: int = Field(
+        20,
+        ge=2,
+        description="a value shared by more records than this (a switchboard number, a role "
+        "mailbox) is not used to stitch",
+    )
+    comparisons: list[ComparisonName] | None = Field(
+        None, description="comparisons in the match model; when unset, every one the data supports"
+    )
+    blocking: list[list[str]] | None = Field(
+        None,
+        description="blocking rules as lists of fields that must be equal; derived when unset",
+    )
+    distinguishing: list[Literal["first_name", "birth_date"]] = Field(
+        default_factory=lambda: ["first_name"],
+        description="fields whose clear disagreement forbids a link (household members, twins)",
+    )
+    training: TrainingConfig = Field(default_factory=lambda: TrainingConfig())
+    organizations: bool = Field(
+        True, description="also resolve organizations from company names and domains"
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> MatchingConfig:
@@ -329,13 +391,49 @@ class MatchingConfig(StrictModel):
         return self
 
 
+class FieldSurvivorship(StrictModel):
+    """Survivorship rules for one golden field."""
+
+    rules: list[SurvivorshipRule] = Field(
+        min_length=1, description="rules in order; a tie falls through to the next"
+    )
+    sources: list[str] | None = Field(
+        None, description="sources in priority order, for 'source_priority'"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FieldSurvivorship:
+        aggregates = [rule for rule in self.rules if rule in AGGREGATE_RULES]
+        if aggregates and len(self.rules) > 1:
+            raise ValueError(
+                f"aggregate rule '{aggregates[0]}' combines every value, so it must be the only "
+                "rule for the field"
+            )
+        if "source_priority" in self.rules and not self.sources:
+            raise ValueError("rule 'source_priority' needs 'sources' in priority order")
+        return self
+
+
 class SurvivorshipConfig(StrictModel):
     """Field-level survivorship settings."""
 
-    default: list[str] = Field(
+    default: list[SurvivorshipRule] = Field(
         default_factory=lambda: ["most_recent", "most_complete"],
-        description="rules for fields without their own list",
+        description="rules for fields without their own entry",
     )
+    fields: dict[str, FieldSurvivorship] = Field(
+        default_factory=dict, description="rules per canonical field"
+    )
+
+    @field_validator("default")
+    @classmethod
+    def _no_aggregate_default(cls, value: list[str]) -> list[str]:
+        bad = [rule for rule in value if rule in AGGREGATE_RULES or rule == "source_priority"]
+        if bad:
+            raise ValueError(
+                f"rule '{bad[0]}' cannot be a default; set it per field under 'fields'"
+            )
+        return value
 
 
 class Project(StrictModel):

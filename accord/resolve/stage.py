@@ -1,13 +1,81 @@
-"""Resolution and merge stages that run inside the batch transaction."""
+"""Resolution and merge stages that run inside the batch transaction.
+
+Order: build the input, stitch deterministically, score pairs with the match
+model, apply the distinguishing-field guard and manual decisions, cluster,
+assign stable IDs, resolve organizations, then merge golden records.
+"""
 
 from __future__ import annotations
 
+import logging
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from accord.config.loader import LoadedProject
+from accord.config.models import Project
+from accord.governance.decisions import current_decisions, ordered, replace_review_queue
+from accord.merge.survivorship import merge_golden
 from accord.progress import Progress
+from accord.resolve import deterministic
+from accord.resolve.clustering import Edge, cluster
+from accord.resolve.comparisons import INPUT_COLUMNS, build_comparisons
+from accord.resolve.entities import save_entities
+from accord.resolve.inputs import INPUT_TABLE, build_input
+from accord.resolve.model import (
+    MatchModel,
+    available_columns,
+    blocking_rules,
+    build_settings,
+    choose_comparisons,
+    load_model,
+    predict,
+    save_model,
+    train,
+)
+from accord.resolve.organizations import resolve_organizations
+from accord.store.bulk import insert_columns
+
+logger = logging.getLogger(__name__)
+
+DETERMINISTIC_WEIGHT = 1e6
+
+
+@dataclass
+class PairSet:
+    """Pairs found in one run, split by what happens to them."""
+
+    edges: list[Edge] = field(default_factory=list)
+    cannot_link: set[tuple[str, str]] = field(default_factory=set)
+    review: list[tuple[str, str, float, Any]] = field(default_factory=list)
+    log: dict[str, list[Any]] = field(
+        default_factory=lambda: {
+            k: []
+            for k in ("record_a", "record_b", "kind", "rule", "match_probability", "match_weight")
+        }
+    )
+    guarded: int = 0
+
+    def record(
+        self,
+        a: str,
+        b: str,
+        kind: str,
+        rule: str | None,
+        probability: float | None,
+        weight: float | None,
+    ) -> None:
+        """Keep an accepted or guarded pair for explanations."""
+        for key, value in zip(self.log, (a, b, kind, rule, probability, weight), strict=True):
+            self.log[key].append(value)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def after_ingest(
@@ -16,5 +84,190 @@ def after_ingest(
     run_id: int,
     progress: Progress,
 ) -> dict[str, Any]:
-    """Resolve entities and merge golden records from the stored source records."""
-    return {}
+    """Resolve person entities, organizations and golden records from the stored records."""
+    project = loaded.project
+    now = _now()
+    progress.begin("resolve", None)
+    stats = resolve_persons(connection, project, run_id, now)
+    if project.matching.organizations:
+        stats["organizations"] = resolve_organizations(connection, project, now)
+    progress.end("resolve")
+    progress.begin("merge", None)
+    stats["golden values changed"] = merge_golden(connection, project, run_id)
+    progress.end("merge")
+    return stats
+
+
+def resolve_persons(
+    connection: duckdb.DuckDBPyConnection, project: Project, run_id: int, now: datetime
+) -> dict[str, Any]:
+    """Cluster the live person records into entities with stable IDs."""
+    sources = [s.name for s in project.sources if s.entity_type == "person"]
+    rules = deterministic.rules_for(project)
+    extra = sorted({f for rule in rules for f in rule.fields})
+    count = build_input(connection, sources, extra)
+    available = available_columns(connection, INPUT_TABLE, list(INPUT_COLUMNS) + extra)
+    pairs = PairSet()
+    guard_sql = _guard_sql(project)
+
+    _stitched_pairs(connection, project, rules, available, guard_sql, pairs)
+    model = _model(connection, project, available, count, now)
+    if model is not None and count >= 2:
+        _predicted_pairs(connection, project, model, pairs)
+    decisions = current_decisions(connection)
+    _apply_decisions(decisions, pairs)
+    replace_review_queue(connection, _open_reviews(pairs, decisions), run_id)
+
+    nodes = [
+        row[0] for row in connection.execute(f"SELECT record_id FROM {INPUT_TABLE}").fetchall()
+    ]
+    labels = cluster(nodes, pairs.edges, sorted(pairs.cannot_link))
+    _, changes = save_entities(connection, "person", labels, now)
+    connection.execute("DELETE FROM match_edges")
+    insert_columns(
+        connection, "match_edges", {**pairs.log, "run_id": [run_id] * len(pairs.log["kind"])}
+    )
+    return {
+        "records resolved": count,
+        "entities": changes.entities,
+        "entities created": changes.created,
+        "entities merged away": changes.merged,
+        "entities split": changes.split,
+        "linked pairs": len(pairs.edges),
+        "pairs for review": len(pairs.review),
+        "pairs kept apart by distinguishing fields": pairs.guarded,
+    }
+
+
+def _guard_sql(project: Project) -> list[tuple[str, str]]:
+    """Return (comparison name, SQL gamma expression) for each distinguishing field."""
+    comparisons = {c.name: c for c in build_comparisons(["name", "birth_date"])}
+    return [(name, comparisons[name].gamma_sql()) for name in project.matching.distinguishing]
+
+
+def _stitched_pairs(
+    connection: duckdb.DuckDBPyConnection,
+    project: Project,
+    rules: list[Any],
+    available: set[str],
+    guard_sql: list[tuple[str, str]],
+    pairs: PairSet,
+) -> None:
+    table, _ = deterministic.stitch(connection, INPUT_TABLE, rules, project.matching, available)
+    conflict = _conflict_sql(guard_sql, available)
+    rows = _stitched_rows(connection, table, conflict)
+    for a, b, rule, conflict_flag in rows:
+        if conflict_flag:
+            pairs.cannot_link.add(ordered(a, b))
+            pairs.guarded += 1
+            pairs.record(a, b, "guarded", rule, None, None)
+        else:
+            pairs.edges.append(Edge(a, b, DETERMINISTIC_WEIGHT))
+            pairs.record(a, b, "deterministic", rule, 1.0, None)
+
+
+def _stitched_rows(
+    connection: duckdb.DuckDBPyConnection, table: str, conflict: str
+) -> list[tuple[Any, ...]]:
+    columns = [row[0] for row in connection.execute(f"DESCRIBE {INPUT_TABLE}").fetchall()]
+    left = ", ".join(f'l."{c}" AS "{c}_l"' for c in columns)
+    right = ", ".join(f'r."{c}" AS "{c}_r"' for c in columns)
+    return connection.execute(
+        f"""
+        WITH joined AS (
+            SELECT s.record_a, s.record_b, s.rule, s.guard, {left}, {right}
+            FROM {table} s
+            JOIN {INPUT_TABLE} l ON l.record_id = s.record_a
+            JOIN {INPUT_TABLE} r ON r.record_id = s.record_b)
+        SELECT record_a, record_b, rule, guard AND ({conflict}) FROM joined
+        ORDER BY record_a, record_b, rule
+        """
+    ).fetchall()
+
+
+def _conflict_sql(guard_sql: list[tuple[str, str]], available: set[str]) -> str:
+    needed = {"first_name": "first_name_key", "birth_date": "birth_date"}
+    parts = [f"({sql}) = 0" for name, sql in guard_sql if needed[name] in available]
+    return " OR ".join(parts) if parts else "FALSE"
+
+
+def _model(
+    connection: duckdb.DuckDBPyConnection,
+    project: Project,
+    available: set[str],
+    count: int,
+    now: datetime,
+) -> MatchModel | None:
+    names = choose_comparisons(project.matching, available)
+    if not names:
+        logger.info("no comparison has data; only deterministic rules link records")
+        return None
+    model = load_model(connection)
+    if model is not None and model.comparison_names == names:
+        return model
+    if count < 2:
+        return None
+    return train_model(connection, project, available, names, now)
+
+
+def train_model(
+    connection: duckdb.DuckDBPyConnection,
+    project: Project,
+    available: set[str],
+    names: list[str],
+    now: datetime,
+) -> MatchModel:
+    """Train a model on the current input table and store it."""
+    settings = build_settings(build_comparisons(names), blocking_rules(project.matching, available))
+    table = _input_arrow(connection)
+    model = train(table, names, settings, project.matching, available, now)
+    save_model(connection, model)
+    return model
+
+
+def _input_arrow(connection: duckdb.DuckDBPyConnection) -> pa.Table:
+    return connection.sql(f"SELECT * FROM {INPUT_TABLE}").to_arrow_table()
+
+
+def _predicted_pairs(
+    connection: duckdb.DuckDBPyConnection, project: Project, model: MatchModel, pairs: PairSet
+) -> None:
+    matching = project.matching
+    scored = predict(_input_arrow(connection), model, matching.review)
+    columns = scored.to_pydict()
+    guards = [f"gamma_{name}" for name in matching.distinguishing if f"gamma_{name}" in columns]
+    for index in range(scored.num_rows):
+        a, b = ordered(columns["record_id_l"][index], columns["record_id_r"][index])
+        probability = float(columns["match_probability"][index])
+        weight = float(columns["match_weight"][index])
+        if any(columns[g][index] == 0 for g in guards):
+            pairs.cannot_link.add((a, b))
+            pairs.guarded += 1
+            pairs.record(a, b, "guarded", "distinguishing field differs", probability, weight)
+        elif probability >= matching.auto_merge:
+            pairs.edges.append(Edge(a, b, weight))
+            pairs.record(a, b, "probabilistic", None, probability, weight)
+        else:
+            pairs.review.append((a, b, probability, weight))
+
+
+def _apply_decisions(decisions: dict[tuple[str, str], str], pairs: PairSet) -> None:
+    for (a, b), decision in sorted(decisions.items()):
+        if decision == "must_link":
+            pairs.cannot_link.discard((a, b))
+            pairs.edges.append(Edge(a, b, math.inf))
+            pairs.record(a, b, "manual", "must_link", None, None)
+        else:
+            pairs.cannot_link.add((a, b))
+            pairs.record(a, b, "manual", "cannot_link", None, None)
+
+
+def _open_reviews(
+    pairs: PairSet, decisions: dict[tuple[str, str], str]
+) -> list[tuple[str, str, float, Any]]:
+    linked = {ordered(edge.a, edge.b) for edge in pairs.edges}
+    return [
+        pair
+        for pair in pairs.review
+        if (pair[0], pair[1]) not in decisions and (pair[0], pair[1]) not in linked
+    ]

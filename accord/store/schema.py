@@ -59,6 +59,80 @@ MIGRATIONS: list[list[str]] = [
             quarantined_at TIMESTAMP NOT NULL
         )""",
     ],
+    # Version 2: match model, entities with stable IDs, review queue, decisions, golden records.
+    [
+        """CREATE TABLE match_models (
+            model_id INTEGER NOT NULL,
+            trained_at TIMESTAMP NOT NULL,
+            records INTEGER NOT NULL,
+            comparisons JSON NOT NULL,
+            settings JSON NOT NULL
+        )""",
+        """CREATE TABLE entities (
+            entity_id VARCHAR NOT NULL,
+            entity_type VARCHAR NOT NULL,
+            created_seq BIGINT NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            updated_at TIMESTAMP NOT NULL,
+            status VARCHAR NOT NULL,
+            merged_into VARCHAR
+        )""",
+        """CREATE TABLE entity_members (
+            entity_id VARCHAR NOT NULL,
+            source VARCHAR NOT NULL,
+            source_key VARCHAR NOT NULL,
+            record_id VARCHAR NOT NULL
+        )""",
+        """CREATE TABLE entity_aliases (
+            alias_id VARCHAR NOT NULL,
+            entity_id VARCHAR NOT NULL,
+            retired_at TIMESTAMP NOT NULL,
+            reason VARCHAR NOT NULL
+        )""",
+        """CREATE TABLE entity_links (
+            person_id VARCHAR NOT NULL,
+            organization_id VARCHAR NOT NULL
+        )""",
+        """CREATE TABLE match_edges (
+            record_a VARCHAR NOT NULL,
+            record_b VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,
+            rule VARCHAR,
+            match_probability DOUBLE,
+            match_weight DOUBLE,
+            run_id INTEGER NOT NULL
+        )""",
+        """CREATE TABLE review_queue (
+            record_a VARCHAR NOT NULL,
+            record_b VARCHAR NOT NULL,
+            match_probability DOUBLE NOT NULL,
+            match_weight DOUBLE,
+            status VARCHAR NOT NULL,
+            first_run_id INTEGER NOT NULL,
+            last_run_id INTEGER NOT NULL
+        )""",
+        """CREATE TABLE match_decisions (
+            record_a VARCHAR NOT NULL,
+            record_b VARCHAR NOT NULL,
+            decision VARCHAR NOT NULL,
+            decided_at TIMESTAMP NOT NULL,
+            decided_by VARCHAR,
+            note VARCHAR
+        )""",
+        """CREATE TABLE golden_values (
+            entity_id VARCHAR NOT NULL,
+            field VARCHAR NOT NULL,
+            value JSON,
+            rule VARCHAR NOT NULL,
+            source VARCHAR,
+            source_key VARCHAR,
+            version INTEGER,
+            observed_at TIMESTAMP,
+            all_values JSON,
+            contributors JSON,
+            run_id INTEGER NOT NULL
+        )""",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,231 @@
+"""Field-level survivorship: choose each golden value and record its lineage.
+
+Every member record's value of every golden field becomes a candidate row.
+Each survivorship rule turns into a numeric sort key (smaller wins), so an
+ordered rule list is one ``ORDER BY``: a tie on one rule falls through to
+the next, and source name then source key break any remaining tie. The
+rule recorded as having chosen a value is the first rule that separates the
+winner from the best candidate with a different value; ``agreement`` means
+every candidate had the same value and ``single_source`` that there was one.
+Aggregate rules (sum, max, min, count, union) combine all candidates and
+list every contributing record.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from typing import Any
+
+import duckdb
+
+from accord.config.models import AGGREGATE_RULES, FieldSurvivorship, Project
+from accord.config.semantics import canonical_field_names
+
+logger = logging.getLogger(__name__)
+
+CANDIDATES = "accord_candidates"
+# Fields that describe the record, not the customer, and never become golden values.
+_NOT_GOLDEN = {"updated_at"}
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def golden_fields(connection: duckdb.DuckDBPyConnection, project: Project) -> list[str]:
+    """Return the canonical fields that appear in at least one live record."""
+    rows = connection.execute(
+        "SELECT DISTINCT unnest(json_keys(data)) FROM source_records WHERE deleted_at IS NULL"
+    ).fetchall()
+    present = {row[0] for row in rows}
+    wanted = canonical_field_names(project) - _NOT_GOLDEN
+    return sorted(present & wanted)
+
+
+ORGANIZATION_FIELDS = ("company_name", "company_domain")
+
+
+def build_candidates(
+    connection: duckdb.DuckDBPyConnection, fields: list[str], organization_sources: list[str]
+) -> int:
+    """Create the candidate table: one row per entity, field and member record value.
+
+    A person record that names a company contributes only the company fields
+    to that organization's golden record; records of organization sources
+    contribute every field.
+    """
+    org_fields = ", ".join(_quote(f) for f in ORGANIZATION_FIELDS)
+    org_sources = ", ".join(_quote(s) for s in organization_sources) or "NULL"
+    names = "[" + ", ".join(_quote(f) for f in fields) + "]"
+    paths = "[" + ", ".join(_quote(f'$."{f}"') for f in fields) + "]"
+    connection.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {CANDIDATES} AS
+        WITH expanded AS (
+            SELECT m.entity_id, e.entity_type, r.source, r.source_key, r.version,
+                   coalesce(TRY_CAST(r.data->>'updated_at' AS TIMESTAMP), r.changed_at)
+                       AS observed_at,
+                   unnest({names}) AS field,
+                   unnest(json_extract(r.data, {paths})) AS value,
+                   unnest(json_extract_string(r.data, {paths})) AS value_text
+            FROM entity_members m
+            JOIN entities e ON e.entity_id = m.entity_id AND e.status = 'active'
+            JOIN source_records r ON r.source = m.source AND r.source_key = m.source_key
+            WHERE r.deleted_at IS NULL)
+        SELECT *, count(*) OVER (PARTITION BY entity_id, source, source_key) AS completeness
+        FROM expanded WHERE value_text IS NOT NULL AND value_text <> ''
+          AND (entity_type = 'person' OR field IN ({org_fields}) OR source IN ({org_sources}))
+        """
+    )
+    row = connection.execute(f"SELECT count(*) FROM {CANDIDATES}").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _rule_key(rule: str, sources: list[str]) -> str:
+    if rule == "source_priority":
+        cases = " ".join(f"WHEN {_quote(s)} THEN {i}" for i, s in enumerate(sources))
+        return f"CASE source {cases} ELSE {len(sources)} END"
+    if rule == "most_recent":
+        return "-coalesce(epoch(observed_at), -1e18)"
+    if rule == "most_frequent":
+        return "-count(*) OVER (PARTITION BY entity_id, field, value_text)"
+    if rule == "most_complete":
+        return "-completeness"
+    if rule == "longest":
+        return "-length(value_text)"
+    raise ValueError(f"not an ordering rule: {rule}")
+
+
+def choose_ordered(
+    connection: duckdb.DuckDBPyConnection, fields: list[str], spec: FieldSurvivorship, run_id: int
+) -> None:
+    """Insert golden values for ``fields`` chosen by an ordered rule list."""
+    rules = list(spec.rules)
+    keys = [_rule_key(rule, spec.sources or []) for rule in rules]
+    key_columns = ", ".join(f"{key} AS k{i}" for i, key in enumerate(keys))
+    order = ", ".join(f"k{i}" for i in range(len(keys)))
+    deciding = " ".join(
+        f"WHEN w.k{i} IS DISTINCT FROM ru.k{i} THEN {_quote(rule)}" for i, rule in enumerate(rules)
+    )
+    field_list = ", ".join(_quote(f) for f in fields)
+    connection.execute(
+        f"""
+        INSERT INTO golden_values
+        WITH keyed AS (
+            SELECT *, {key_columns} FROM {CANDIDATES} WHERE field IN ({field_list})),
+        ranked AS (
+            SELECT *, row_number() OVER (
+                       PARTITION BY entity_id, field ORDER BY {order}, source, source_key) AS rn,
+                   count(*) OVER (PARTITION BY entity_id, field) AS candidates
+            FROM keyed),
+        winners AS (SELECT * FROM ranked WHERE rn = 1),
+        runners AS (
+            SELECT r.* FROM ranked r JOIN winners w USING (entity_id, field)
+            WHERE r.value_text <> w.value_text
+            QUALIFY row_number() OVER (PARTITION BY r.entity_id, r.field ORDER BY r.rn) = 1),
+        distinct_values AS (
+            SELECT entity_id, field, list(DISTINCT value_text ORDER BY value_text) AS values_list
+            FROM keyed GROUP BY entity_id, field)
+        SELECT w.entity_id, w.field, w.value,
+               CASE WHEN ru.entity_id IS NULL AND w.candidates = 1 THEN 'single_source'
+                    WHEN ru.entity_id IS NULL THEN 'agreement'
+                    {deciding}
+                    ELSE 'tie_break' END,
+               w.source, w.source_key, w.version, w.observed_at,
+               CASE WHEN len(d.values_list) > 1 THEN to_json(d.values_list) END,
+               NULL, ?
+        FROM winners w
+        LEFT JOIN runners ru USING (entity_id, field)
+        JOIN distinct_values d USING (entity_id, field)
+        """,
+        [run_id],
+    )
+
+
+_AGGREGATES = {
+    "sum": "to_json(sum(TRY_CAST(value_text AS DOUBLE)))",
+    "count": "to_json(count(*))",
+    "union": "to_json(list(DISTINCT value_text ORDER BY value_text))",
+    "max": "CASE WHEN count(TRY_CAST(value_text AS DOUBLE)) = count(*) "
+    "THEN to_json(max(TRY_CAST(value_text AS DOUBLE))) ELSE to_json(max(value_text)) END",
+    "min": "CASE WHEN count(TRY_CAST(value_text AS DOUBLE)) = count(*) "
+    "THEN to_json(min(TRY_CAST(value_text AS DOUBLE))) ELSE to_json(min(value_text)) END",
+}
+
+
+def choose_aggregate(
+    connection: duckdb.DuckDBPyConnection, fields: list[str], rule: str, run_id: int
+) -> None:
+    """Insert golden values for ``fields`` that combine every candidate."""
+    field_list = ", ".join(_quote(f) for f in fields)
+    connection.execute(
+        f"""
+        INSERT INTO golden_values
+        SELECT entity_id, field, {_AGGREGATES[rule]}, {_quote(rule)}, NULL, NULL, NULL,
+               max(observed_at), NULL,
+               to_json(list(source || ':' || source_key ORDER BY source, source_key)), ?
+        FROM {CANDIDATES} WHERE field IN ({field_list})
+        GROUP BY entity_id, field
+        """,
+        [run_id],
+    )
+
+
+def merge_golden(connection: duckdb.DuckDBPyConnection, project: Project, run_id: int) -> int:
+    """Replace every golden value; return how many golden values changed since the last run."""
+    connection.execute(
+        "CREATE OR REPLACE TEMP TABLE accord_previous_golden AS "
+        "SELECT entity_id, field, value FROM golden_values"
+    )
+    connection.execute("DELETE FROM golden_values")
+    fields = golden_fields(connection, project)
+    if fields:
+        organization_sources = [s.name for s in project.sources if s.entity_type == "organization"]
+        build_candidates(connection, fields, organization_sources)
+        for spec, group in _groups(project, fields):
+            rule = spec.rules[0]
+            if rule in AGGREGATE_RULES:
+                choose_aggregate(connection, group, rule, run_id)
+            else:
+                choose_ordered(connection, group, spec, run_id)
+        connection.execute(f"DROP TABLE {CANDIDATES}")
+    row = connection.execute(
+        """SELECT count(*) FROM golden_values g
+           FULL JOIN accord_previous_golden p USING (entity_id, field)
+           WHERE g.value IS DISTINCT FROM p.value"""
+    ).fetchone()
+    connection.execute("DROP TABLE accord_previous_golden")
+    return int(row[0]) if row else 0
+
+
+def _groups(project: Project, fields: list[str]) -> list[tuple[FieldSurvivorship, list[str]]]:
+    default = FieldSurvivorship(rules=list(project.survivorship.default))  # type: ignore[arg-type]
+    grouped: dict[str, tuple[FieldSurvivorship, list[str]]] = {}
+    members: dict[str, list[str]] = defaultdict(list)
+    for field in fields:
+        spec = project.survivorship.fields.get(field, default)
+        marker = json.dumps(spec.model_dump(), sort_keys=True)
+        grouped.setdefault(marker, (spec, members[marker]))
+        members[marker].append(field)
+    return list(grouped.values())
+
+
+def golden_record(connection: duckdb.DuckDBPyConnection, entity_id: str) -> list[dict[str, Any]]:
+    """Return the golden values of one entity with their lineage."""
+    cursor = connection.execute(
+        """SELECT field, value, rule, source, source_key, version, observed_at, all_values,
+                  contributors
+           FROM golden_values WHERE entity_id = ? ORDER BY field""",
+        [entity_id],
+    )
+    names = [column[0] for column in cursor.description or []]
+    rows = []
+    for row in cursor.fetchall():
+        item = dict(zip(names, row, strict=True))
+        for key in ("value", "all_values", "contributors"):
+            if item[key] is not None:
+                item[key] = json.loads(item[key])
+        rows.append(item)
+    return rows

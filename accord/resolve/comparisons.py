@@ -1,0 +1,483 @@
+"""Accord's comparison vocabulary, compiled to Splink comparisons.
+
+Each comparison level has one condition written twice: as Splink SQL over
+``<column>_l`` and ``<column>_r``, and as a Python predicate over two record
+dicts. Splink uses the SQL for batch prediction; explanations and real-time
+resolution use the Python form with the trained parameters. A test checks
+that both forms pick the same level on real data.
+
+Levels are listed strongest first; the first level whose condition holds is
+the pair's level, as in Splink. The ``null`` level comes first and the
+``else`` level last.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from rapidfuzz.distance import JaroWinkler, Levenshtein
+
+Record = dict[str, Any]
+Predicate = Callable[[Record, Record], bool]
+
+
+@dataclass(frozen=True)
+class Level:
+    """One comparison level: its condition and untrained m and u probabilities."""
+
+    label: str
+    sql: str
+    test: Predicate
+    m: float
+    u: float
+    null: bool = False
+    tf_column: str | None = None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A named comparison over some input columns, with ordered levels."""
+
+    name: str
+    columns: tuple[str, ...]
+    levels: tuple[Level, ...]
+
+    def level_of(self, left: Record, right: Record) -> int:
+        """Return the index of the first level whose condition holds."""
+        for index, level in enumerate(self.levels):
+            if level.test(left, right):
+                return index
+        return len(self.levels) - 1
+
+    def gamma(self, index: int) -> int:
+        """Return Splink's gamma value for a level index: -1 null, 0 else, higher is closer."""
+        level = self.levels[index]
+        if level.null:
+            return -1
+        return len(self.levels) - 1 - index
+
+    def gamma_sql(self) -> str:
+        """Return a SQL CASE expression giving Splink's gamma value for a pair."""
+        parts = [
+            f"WHEN {level.sql} THEN {self.gamma(index)}"
+            for index, level in enumerate(self.levels)
+            if level.sql != "ELSE"
+        ]
+        return f"CASE {' '.join(parts)} ELSE 0 END"
+
+    def to_splink(self) -> dict[str, Any]:
+        """Return the Splink comparison dictionary with untrained parameters."""
+        levels = []
+        for level in self.levels:
+            entry: dict[str, Any] = {"sql_condition": level.sql, "label_for_charts": level.label}
+            if level.null:
+                entry["is_null_level"] = True
+            else:
+                entry["m_probability"] = level.m
+                entry["u_probability"] = level.u
+            if level.tf_column:
+                entry["tf_adjustment_column"] = level.tf_column
+                entry["tf_adjustment_weight"] = 1.0
+            levels.append(entry)
+        return {"output_column_name": self.name, "comparison_levels": levels}
+
+
+def _value(record: Record, column: str) -> Any:
+    value = record.get(column)
+    return None if value == "" else value
+
+
+def _either_null(*columns: str) -> Predicate:
+    def test(left: Record, right: Record) -> bool:
+        return any(_value(left, c) is None or _value(right, c) is None for c in columns)
+
+    return test
+
+
+def _null_sql(*columns: str) -> str:
+    return " OR ".join(f"{c}_l IS NULL OR {c}_r IS NULL" for c in columns)
+
+
+def _equal(column: str) -> Predicate:
+    return lambda left, right: (
+        left.get(column) is not None and left.get(column) == right.get(column)
+    )
+
+
+def _jaro_winkler_at(column: str, threshold: float) -> Predicate:
+    def test(left: Record, right: Record) -> bool:
+        a, b = left.get(column), right.get(column)
+        if a is None or b is None:
+            return False
+        return bool(JaroWinkler.similarity(str(a), str(b)) >= threshold)
+
+    return test
+
+
+def _levenshtein_within(column: str, distance: int) -> Predicate:
+    def test(left: Record, right: Record) -> bool:
+        a, b = left.get(column), right.get(column)
+        if a is None or b is None:
+            return False
+        return bool(Levenshtein.distance(str(a), str(b)) <= distance)
+
+    return test
+
+
+def _else(left: Record, right: Record) -> bool:
+    return True
+
+
+ELSE_SQL = "ELSE"
+
+
+def _exact(column: str, m: float, u: float, tf: bool = False) -> Level:
+    return Level(
+        "exact", f"{column}_l = {column}_r", _equal(column), m, u, tf_column=column if tf else None
+    )
+
+
+def _jw(column: str, threshold: float, m: float, u: float) -> Level:
+    sql = f"jaro_winkler_similarity({column}_l, {column}_r) >= {threshold}"
+    return Level(f"jaro_winkler >= {threshold}", sql, _jaro_winkler_at(column, threshold), m, u)
+
+
+def _null(*columns: str) -> Level:
+    return Level("null", _null_sql(*columns), _either_null(*columns), 1.0, 1.0, null=True)
+
+
+def _otherwise(m: float, u: float) -> Level:
+    return Level("else", ELSE_SQL, _else, m, u)
+
+
+def _swapped(left: Record, right: Record) -> bool:
+    first_l, last_l = left.get("first_name_key"), left.get("last_name_key")
+    return (
+        first_l is not None
+        and last_l is not None
+        and first_l == right.get("last_name_key")
+        and last_l == right.get("first_name_key")
+    )
+
+
+_SWAPPED_SQL = "first_name_key_l = last_name_key_r AND last_name_key_l = first_name_key_r"
+
+
+def _initial(left: Record, right: Record) -> bool:
+    a, b = left.get("first_name_key"), right.get("first_name_key")
+    if not a or not b:
+        return False
+    return (len(a) == 1 or len(b) == 1) and a[0] == b[0]
+
+
+def _contains(column: str) -> Predicate:
+    def test(left: Record, right: Record) -> bool:
+        a, b = left.get(column), right.get(column)
+        if a is None or b is None or min(len(a), len(b)) < 3:
+            return False
+        return bool(a in b or b in a)
+
+    return test
+
+
+def first_name() -> Comparison:
+    """Given name: exact, nickname, swapped with family name, fuzzy, initial."""
+    column = "first_name_key"
+    nick_sql = "first_name_nick_key_l = first_name_nick_key_r"
+    initial_sql = (
+        f"(length({column}_l) = 1 OR length({column}_r) = 1) "
+        f"AND left({column}_l, 1) = left({column}_r, 1)"
+    )
+    return Comparison(
+        "first_name",
+        (column, "first_name_nick_key", "last_name_key"),
+        (
+            _null(column),
+            _exact(column, 0.80, 0.01, tf=True),
+            Level("nickname", nick_sql, _equal("first_name_nick_key"), 0.05, 0.002),
+            Level("swapped with family name", _SWAPPED_SQL, _swapped, 0.01, 0.0001),
+            _jw(column, 0.92, 0.07, 0.005),
+            _jw(column, 0.80, 0.03, 0.02),
+            Level("initial", initial_sql, _initial, 0.02, 0.01),
+            _otherwise(0.02, 0.95),
+        ),
+    )
+
+
+def last_name() -> Comparison:
+    """Family name: exact, swapped with given name, double-barrel containment, fuzzy."""
+    column = "last_name_key"
+    swapped_sql = "last_name_key_l = first_name_key_r AND first_name_key_l = last_name_key_r"
+    contains_sql = (
+        f"least(length({column}_l), length({column}_r)) >= 3 AND "
+        f"(contains({column}_l, {column}_r) OR contains({column}_r, {column}_l))"
+    )
+    return Comparison(
+        "last_name",
+        (column, "first_name_key"),
+        (
+            _null(column),
+            _exact(column, 0.85, 0.005, tf=True),
+            Level("swapped with given name", swapped_sql, _swapped, 0.01, 0.0001),
+            Level("one contains the other", contains_sql, _contains(column), 0.02, 0.002),
+            _jw(column, 0.92, 0.07, 0.004),
+            _jw(column, 0.80, 0.03, 0.02),
+            _otherwise(0.02, 0.97),
+        ),
+    )
+
+
+def _role(left: Record, right: Record) -> bool:
+    return bool(left.get("email_is_role") or right.get("email_is_role"))
+
+
+def _same_local_part(left: Record, right: Record) -> bool:
+    a, b = left.get("email_key"), right.get("email_key")
+    if not a or not b:
+        return False
+    return str(a).split("@", 1)[0] == str(b).split("@", 1)[0]
+
+
+def email() -> Comparison:
+    """Email comparison key: exact, exact on a role address, same local part, one or two edits."""
+    column = "email_key"
+    exact_personal = Level(
+        "exact",
+        f"{column}_l = {column}_r AND NOT coalesce(email_is_role_l, FALSE) "
+        "AND NOT coalesce(email_is_role_r, FALSE)",
+        lambda left, right: _equal(column)(left, right) and not _role(left, right),
+        0.80,
+        0.0001,
+    )
+    exact_role = Level(
+        "exact, role address", f"{column}_l = {column}_r", _equal(column), 0.01, 0.001
+    )
+    local_sql = f"split_part({column}_l, '@', 1) = split_part({column}_r, '@', 1)"
+    fuzzy_sql = f"levenshtein({column}_l, {column}_r) <= 2"
+    return Comparison(
+        "email",
+        (column, "email_is_role"),
+        (
+            _null(column),
+            exact_personal,
+            exact_role,
+            Level("same local part", local_sql, _same_local_part, 0.05, 0.0005),
+            Level("levenshtein <= 2", fuzzy_sql, _levenshtein_within(column, 2), 0.04, 0.0005),
+            _otherwise(0.10, 0.998),
+        ),
+    )
+
+
+def _last_digits(column: str, count: int) -> Predicate:
+    def test(left: Record, right: Record) -> bool:
+        a, b = left.get(column), right.get(column)
+        if not a or not b or len(a) < count or len(b) < count:
+            return False
+        return bool(a[-count:] == b[-count:])
+
+    return test
+
+
+def phone() -> Comparison:
+    """Phone comparison key (E.164 digits): exact, last seven digits equal."""
+    column = "phone_key"
+    last7_sql = (
+        f"length({column}_l) >= 7 AND length({column}_r) >= 7 "
+        f"AND right({column}_l, 7) = right({column}_r, 7)"
+    )
+    return Comparison(
+        "phone",
+        (column,),
+        (
+            _null(column),
+            _exact(column, 0.75, 0.0002, tf=True),
+            Level("last 7 digits", last7_sql, _last_digits(column, 7), 0.05, 0.0005),
+            _otherwise(0.20, 0.999),
+        ),
+    )
+
+
+def _both_null(left: Record, right: Record) -> bool:
+    def empty(record: Record) -> bool:
+        return record.get("street_key") is None and record.get("postal_code_key") is None
+
+    return empty(left) or empty(right)
+
+
+def _street_and_postcode(left: Record, right: Record) -> bool:
+    same_street = _equal("street_key")(left, right)
+    postal_l, postal_r = left.get("postal_code_key"), right.get("postal_code_key")
+    return same_street and (postal_l is None or postal_r is None or postal_l == postal_r)
+
+
+def _fuzzy_street_same_postcode(left: Record, right: Record) -> bool:
+    return _jaro_winkler_at("street_key", 0.9)(left, right) and _equal("postal_code_key")(
+        left, right
+    )
+
+
+def address() -> Comparison:
+    """Postal address as one comparison, so street, postcode and city count once."""
+    null_sql = (
+        "(street_key_l IS NULL AND postal_code_key_l IS NULL) OR "
+        "(street_key_r IS NULL AND postal_code_key_r IS NULL)"
+    )
+    exact_sql = (
+        "street_key_l = street_key_r AND (postal_code_key_l IS NULL OR postal_code_key_r IS NULL "
+        "OR postal_code_key_l = postal_code_key_r)"
+    )
+    fuzzy_sql = (
+        "jaro_winkler_similarity(street_key_l, street_key_r) >= 0.9 "
+        "AND postal_code_key_l = postal_code_key_r"
+    )
+    return Comparison(
+        "address",
+        ("street_key", "postal_code_key", "city_key"),
+        (
+            Level("null", null_sql, _both_null, 1.0, 1.0, null=True),
+            Level("same street and postcode", exact_sql, _street_and_postcode, 0.60, 0.0005),
+            Level(
+                "similar street, same postcode",
+                fuzzy_sql,
+                _fuzzy_street_same_postcode,
+                0.15,
+                0.0005,
+            ),
+            Level("same street", "street_key_l = street_key_r", _equal("street_key"), 0.03, 0.001),
+            Level(
+                "same postcode",
+                "postal_code_key_l = postal_code_key_r",
+                _equal("postal_code_key"),
+                0.07,
+                0.01,
+            ),
+            Level("same city", "city_key_l = city_key_r", _equal("city_key"), 0.05, 0.05),
+            _otherwise(0.10, 0.94),
+        ),
+    )
+
+
+def _transposed(left: Record, right: Record) -> bool:
+    a, b = left.get("birth_date"), right.get("birth_date")
+    if not a or not b or len(a) != 10 or len(b) != 10:
+        return False
+    return bool(a[:4] == b[:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7])
+
+
+def _same_year(left: Record, right: Record) -> bool:
+    a, b = left.get("birth_date"), right.get("birth_date")
+    return bool(a and b and str(a)[:4] == str(b)[:4])
+
+
+def birth_date() -> Comparison:
+    """Date of birth (ISO text): exact, day and month swapped, one typo, same year."""
+    column = "birth_date"
+    transposed_sql = (
+        f"left({column}_l, 4) = left({column}_r, 4) AND "
+        f"substr({column}_l, 6, 2) = substr({column}_r, 9, 2) AND "
+        f"substr({column}_l, 9, 2) = substr({column}_r, 6, 2)"
+    )
+    return Comparison(
+        "birth_date",
+        (column,),
+        (
+            _null(column),
+            _exact(column, 0.85, 0.0003),
+            Level("day and month swapped", transposed_sql, _transposed, 0.02, 0.00001),
+            Level(
+                "one typo",
+                f"levenshtein({column}_l, {column}_r) <= 1",
+                _levenshtein_within(column, 1),
+                0.07,
+                0.003,
+            ),
+            Level(
+                "same year", f"left({column}_l, 4) = left({column}_r, 4)", _same_year, 0.02, 0.013
+            ),
+            _otherwise(0.04, 0.98),
+        ),
+    )
+
+
+def _no_company(record: Record) -> bool:
+    return record.get("company_name_key") is None and record.get("company_domain") is None
+
+
+def company() -> Comparison:
+    """Employer: exact name key, same domain, similar name."""
+    column = "company_name_key"
+    null_sql = (
+        f"({column}_l IS NULL AND company_domain_l IS NULL) OR "
+        f"({column}_r IS NULL AND company_domain_r IS NULL)"
+    )
+    null = Level(
+        "null",
+        null_sql,
+        lambda left, right: _no_company(left) or _no_company(right),
+        1.0,
+        1.0,
+        null=True,
+    )
+    return Comparison(
+        "company",
+        (column, "company_domain"),
+        (
+            null,
+            _exact(column, 0.70, 0.001),
+            Level(
+                "same domain",
+                "company_domain_l = company_domain_r",
+                _equal("company_domain"),
+                0.10,
+                0.001,
+            ),
+            _jw(column, 0.9, 0.10, 0.003),
+            _otherwise(0.10, 0.995),
+        ),
+    )
+
+
+VOCABULARY: dict[str, Callable[[], list[Comparison]]] = {
+    "name": lambda: [first_name(), last_name()],
+    "email": lambda: [email()],
+    "phone": lambda: [phone()],
+    "address": lambda: [address()],
+    "birth_date": lambda: [birth_date()],
+    "company": lambda: [company()],
+}
+
+# The column that must have data for each vocabulary entry to be used.
+REQUIRED_COLUMN = {
+    "name": "last_name_key",
+    "email": "email_key",
+    "phone": "phone_key",
+    "address": "street_key",
+    "birth_date": "birth_date",
+    "company": "company_name_key",
+}
+
+INPUT_COLUMNS = (
+    "first_name_key",
+    "first_name_nick_key",
+    "last_name_key",
+    "email_key",
+    "email_is_role",
+    "phone_key",
+    "street_key",
+    "postal_code_key",
+    "city_key",
+    "birth_date",
+    "company_name_key",
+    "company_domain",
+)
+
+
+def build_comparisons(names: list[str]) -> list[Comparison]:
+    """Return the comparisons for the given vocabulary names, in vocabulary order."""
+    out: list[Comparison] = []
+    for name in VOCABULARY:
+        if name in names:
+            out.extend(VOCABULARY[name]())
+    return out

@@ -1,0 +1,192 @@
+"""Write clusters to the store as entities with stable IDs."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+
+from accord.resolve.inputs import split_record_id
+from accord.resolve.stable_ids import IdAssignment, assign_ids
+from accord.store.bulk import insert_columns, insert_rows
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class EntityChanges:
+    """How one run changed the entities of one type."""
+
+    entities: int
+    created: int
+    merged: int
+    split: int
+    dissolved: int
+    unchanged: int
+
+
+def _id_factory(used: set[str], prefix: str) -> object:
+    def new_id(members: Iterable[str]) -> str:
+        seed = min(members)
+        salt = 0
+        while True:
+            digest = hashlib.sha1(f"{seed}|{salt}".encode()).hexdigest()[:14]
+            candidate = f"{prefix}_{digest}"
+            if candidate not in used:
+                used.add(candidate)
+                return candidate
+            salt += 1
+
+    return new_id
+
+
+def previous_members(
+    connection: duckdb.DuckDBPyConnection, entity_type: str
+) -> tuple[dict[str, str], dict[str, int]]:
+    """Return record -> entity ID and entity -> creation order for active entities."""
+    members = dict(
+        connection.execute(
+            """SELECT m.record_id, m.entity_id FROM entity_members m
+               JOIN entities e USING (entity_id)
+               WHERE e.status = 'active' AND e.entity_type = ?""",
+            [entity_type],
+        ).fetchall()
+    )
+    order = dict(
+        connection.execute(
+            "SELECT entity_id, created_seq FROM entities WHERE entity_type = ?", [entity_type]
+        ).fetchall()
+    )
+    return members, order
+
+
+def save_entities(
+    connection: duckdb.DuckDBPyConnection,
+    entity_type: str,
+    clusters: dict[str, str],
+    now: datetime,
+) -> tuple[dict[str, str], EntityChanges]:
+    """Assign stable IDs to ``clusters`` (record -> label) and store them.
+
+    Returns record -> entity ID and a summary of the changes.
+    """
+    previous, order = previous_members(connection, entity_type)
+    used = {row[0] for row in connection.execute("SELECT entity_id FROM entities").fetchall()}
+    used |= {row[0] for row in connection.execute("SELECT alias_id FROM entity_aliases").fetchall()}
+    prefix = "per" if entity_type == "person" else "org"
+    assignment = assign_ids(clusters, previous, order, _id_factory(used, prefix))  # type: ignore[arg-type]
+    _apply_assignment(connection, entity_type, assignment, now)
+    entity_of = {record: assignment.entity_of_cluster[label] for record, label in clusters.items()}
+    _replace_members(connection, entity_type, entity_of)
+    _touch_changed(connection, previous, entity_of, now)
+    changes = EntityChanges(
+        entities=len(set(entity_of.values())),
+        created=len(assignment.created),
+        merged=len(assignment.merged),
+        split=len(assignment.split),
+        dissolved=len(assignment.dissolved),
+        unchanged=len(assignment.unchanged),
+    )
+    logger.info(
+        "%s entities: %d (%d new, %d merged away, %d split, %d dissolved, %d unchanged)",
+        entity_type,
+        changes.entities,
+        changes.created,
+        changes.merged,
+        changes.split,
+        changes.dissolved,
+        changes.unchanged,
+    )
+    return entity_of, changes
+
+
+def _apply_assignment(
+    connection: duckdb.DuckDBPyConnection,
+    entity_type: str,
+    assignment: IdAssignment,
+    now: datetime,
+) -> None:
+    row = connection.execute("SELECT coalesce(max(created_seq), 0) FROM entities").fetchone()
+    sequence = int(row[0]) if row else 0
+    created = sorted(assignment.created)
+    insert_columns(
+        connection,
+        "entities",
+        {
+            "entity_id": created,
+            "entity_type": [entity_type] * len(created),
+            "created_seq": list(range(sequence + 1, sequence + 1 + len(created))),
+            "created_at": [now] * len(created),
+            "updated_at": [now] * len(created),
+            "status": ["active"] * len(created),
+            "merged_into": [None] * len(created),
+        },
+    )
+    for retired, survivor in sorted(assignment.merged.items()):
+        connection.execute(
+            "UPDATE entities SET status = 'merged', merged_into = ?, updated_at = ? "
+            "WHERE entity_id = ?",
+            [survivor, now, retired],
+        )
+        connection.execute(
+            "UPDATE entity_aliases SET entity_id = ? WHERE entity_id = ?", [survivor, retired]
+        )
+    insert_rows(
+        connection,
+        "entity_aliases",
+        ["alias_id", "entity_id", "retired_at", "reason"],
+        [
+            (retired, survivor, now, "merged")
+            for retired, survivor in sorted(assignment.merged.items())
+        ],
+    )
+    for entity_id in sorted(assignment.dissolved):
+        connection.execute(
+            "UPDATE entities SET status = 'deleted', updated_at = ? WHERE entity_id = ?",
+            [now, entity_id],
+        )
+
+
+def _replace_members(
+    connection: duckdb.DuckDBPyConnection, entity_type: str, entity_of: dict[str, str]
+) -> None:
+    connection.execute(
+        "DELETE FROM entity_members WHERE entity_id IN "
+        "(SELECT entity_id FROM entities WHERE entity_type = ?)",
+        [entity_type],
+    )
+    records = sorted(entity_of)
+    parts = [split_record_id(record) for record in records]
+    insert_columns(
+        connection,
+        "entity_members",
+        {
+            "entity_id": [entity_of[record] for record in records],
+            "source": [source for source, _ in parts],
+            "source_key": [key for _, key in parts],
+            "record_id": records,
+        },
+    )
+
+
+def _touch_changed(
+    connection: duckdb.DuckDBPyConnection,
+    previous: dict[str, str],
+    entity_of: dict[str, str],
+    now: datetime,
+) -> None:
+    changed = {entity for record, entity in entity_of.items() if previous.get(record) != entity}
+    changed |= {entity for record, entity in previous.items() if entity_of.get(record) != entity}
+    if changed:
+        connection.execute("CREATE OR REPLACE TEMP TABLE accord_touched (entity_id VARCHAR)")
+        insert_columns(connection, "accord_touched", {"entity_id": sorted(changed)})
+        connection.execute(
+            "UPDATE entities SET updated_at = ? WHERE status = 'active' AND entity_id IN "
+            "(SELECT entity_id FROM accord_touched)",
+            [now],
+        )
+        connection.execute("DROP TABLE accord_touched")

@@ -1,0 +1,258 @@
+"""The probabilistic match model: Splink settings, training, storage and prediction.
+
+Splink runs on its own in-memory DuckDB connection, fed an Arrow copy of the
+resolution input, so its intermediate tables never touch the store.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from accord.config.models import MatchingConfig
+from accord.resolve.comparisons import REQUIRED_COLUMN, Comparison, build_comparisons
+
+logger = logging.getLogger(__name__)
+
+UNIQUE_ID = "record_id"
+DEFAULT_PRIOR = 0.0001
+
+# Blocking rules tried by default, strongest first; a rule is used when all its
+# columns have data.
+DEFAULT_BLOCKING: list[list[str]] = [
+    ["email_key"],
+    ["phone_key"],
+    ["last_name_key", "birth_date"],
+    ["first_name_nick_key", "last_name_key"],
+    ["first_name_key", "birth_date"],
+    ["last_name_key", "postal_code_key"],
+    ["street_key", "postal_code_key"],
+    ["company_name_key", "last_name_key"],
+]
+SWAPPED_NAMES_RULE = "l.first_name_key = r.last_name_key AND l.last_name_key = r.first_name_key"
+# Rules that estimate m probabilities by EM; each fixes the comparisons it uses.
+EM_RULES: list[list[str]] = [
+    ["email_key"],
+    ["phone_key"],
+    ["birth_date", "postal_code_key"],
+    ["first_name_key", "last_name_key"],
+    ["last_name_key", "birth_date"],
+    ["street_key", "postal_code_key"],
+]
+
+
+@dataclass
+class MatchModel:
+    """A match model: the vocabulary it uses and Splink settings with parameters."""
+
+    comparison_names: list[str]
+    settings: dict[str, Any]
+    trained_at: datetime | None = None
+    records: int = 0
+
+    def comparisons(self) -> list[Comparison]:
+        """Return the comparison definitions, in settings order."""
+        return build_comparisons(self.comparison_names)
+
+    @property
+    def prior(self) -> float:
+        """Return the probability that two random records match."""
+        return float(self.settings.get("probability_two_random_records_match", DEFAULT_PRIOR))
+
+    def parameters(self) -> list[list[tuple[str, float | None, float | None]]]:
+        """Return, per comparison and level, the label and trained m and u probabilities."""
+        out = []
+        for comparison in self.settings["comparisons"]:
+            levels = []
+            for level in comparison["comparison_levels"]:
+                levels.append(
+                    (
+                        level.get("label_for_charts", ""),
+                        level.get("m_probability"),
+                        level.get("u_probability"),
+                    )
+                )
+            out.append(levels)
+        return out
+
+    def level_weights(self) -> list[list[float]]:
+        """Return the match weight (log2 of m/u) of each level; 0 for null levels."""
+        weights = []
+        for levels in self.parameters():
+            row = []
+            for _, m, u in levels:
+                row.append(0.0 if m is None or u is None or m <= 0 or u <= 0 else math.log2(m / u))
+            weights.append(row)
+        return weights
+
+
+def available_columns(
+    connection: duckdb.DuckDBPyConnection, table: str, columns: list[str]
+) -> set[str]:
+    """Return the columns of ``table`` that hold at least one non-null value."""
+    if not columns:
+        return set()
+    counts = ", ".join(f"count({column})" for column in columns)
+    row = connection.execute(f"SELECT {counts} FROM {table}").fetchone() or ()
+    return {column for column, count in zip(columns, row, strict=True) if count}
+
+
+def choose_comparisons(config: MatchingConfig, available: set[str]) -> list[str]:
+    """Return the vocabulary names to use: configured ones, or every one with data."""
+    names = config.comparisons or list(REQUIRED_COLUMN)
+    chosen = [name for name in names if REQUIRED_COLUMN[name] in available]
+    skipped = [name for name in names if name not in chosen]
+    if skipped and config.comparisons:
+        logger.warning("comparisons without data are left out of the model: %s", ", ".join(skipped))
+    return chosen
+
+
+def blocking_rules(config: MatchingConfig, available: set[str]) -> list[str]:
+    """Return Splink blocking rules as SQL, derived from the data unless configured."""
+    rules = config.blocking or DEFAULT_BLOCKING
+    sql = [
+        " AND ".join(f"l.{column} = r.{column}" for column in rule)
+        for rule in rules
+        if all(column in available for column in rule)
+    ]
+    if config.blocking is None and {"first_name_key", "last_name_key"} <= available:
+        sql.append(SWAPPED_NAMES_RULE)
+    return sql
+
+
+def build_settings(comparisons: list[Comparison], blocking: list[str]) -> dict[str, Any]:
+    """Return an untrained Splink settings dictionary."""
+    return {
+        "link_type": "dedupe_only",
+        "unique_id_column_name": UNIQUE_ID,
+        "probability_two_random_records_match": DEFAULT_PRIOR,
+        "comparisons": [comparison.to_splink() for comparison in comparisons],
+        "blocking_rules_to_generate_predictions": [
+            {"blocking_rule": rule, "sql_dialect": "duckdb"} for rule in blocking
+        ],
+        "retain_intermediate_calculation_columns": False,
+        "retain_matching_columns": False,
+    }
+
+
+def _linker(table: pa.Table, settings: dict[str, Any]) -> Any:
+    from splink import DuckDBAPI, Linker
+
+    database = DuckDBAPI()
+    frame = database.register(table, table_name="accord_input")
+    return Linker(frame, settings, log_level=None)
+
+
+def train(
+    table: pa.Table,
+    comparison_names: list[str],
+    settings: dict[str, Any],
+    config: MatchingConfig,
+    available: set[str],
+    trained_at: datetime,
+) -> MatchModel:
+    """Estimate the prior, u by random sampling and m by EM; return the trained model."""
+    linker = _linker(table, settings)
+    _estimate_prior(linker, available)
+    linker.training.estimate_u_using_random_sampling(
+        max_pairs=config.training.max_pairs, seed=config.training.seed
+    )
+    _estimate_m(linker, build_comparisons(comparison_names), available)
+    trained = linker.misc.save_model_to_json()
+    logger.info("trained match model on %d records", table.num_rows)
+    return MatchModel(comparison_names, trained, trained_at, table.num_rows)
+
+
+def _estimate_prior(linker: Any, available: set[str]) -> None:
+    candidates = [
+        ["email_key", "first_name_key"],
+        ["last_name_key", "first_name_key", "birth_date"],
+        ["phone_key", "first_name_key"],
+        ["last_name_key", "first_name_key", "postal_code_key"],
+    ]
+    rules = [
+        " AND ".join(f"l.{c} = r.{c}" for c in rule)
+        for rule in candidates
+        if all(c in available for c in rule)
+    ]
+    if not rules:
+        return
+    try:
+        linker.training.estimate_probability_two_random_records_match(rules, recall=0.7)
+    except Exception as exc:  # Splink raises plain exceptions for degenerate data
+        logger.warning("could not estimate the match prior, keeping %g: %s", DEFAULT_PRIOR, exc)
+
+
+def _estimate_m(linker: Any, comparisons: list[Comparison], available: set[str]) -> None:
+    """Run EM with each rule that can still estimate a comparison not yet estimated.
+
+    A rule cannot estimate the comparisons whose columns it blocks on, so
+    rules are added until every comparison has been estimated once.
+    """
+    remaining = {comparison.name for comparison in comparisons}
+    for rule in EM_RULES:
+        if not remaining:
+            break
+        if not all(column in available for column in rule):
+            continue
+        estimable = {c.name for c in comparisons if not set(c.columns) & set(rule)}
+        if not estimable & remaining:
+            continue
+        sql = " AND ".join(f"l.{column} = r.{column}" for column in rule)
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(sql)
+        except Exception as exc:  # EM fails on rules that find no pairs
+            logger.warning("EM with blocking rule %s failed: %s", sql, exc)
+            continue
+        remaining -= estimable
+    if remaining:
+        logger.warning("m probabilities kept at defaults for: %s", ", ".join(sorted(remaining)))
+
+
+def predict(table: pa.Table, model: MatchModel, threshold: float) -> pa.Table:
+    """Score the blocked pairs and return those at or above ``threshold``.
+
+    The result has ``record_id_l``, ``record_id_r``, ``match_probability``,
+    ``match_weight`` and one ``gamma_<comparison>`` column per comparison.
+    """
+    linker = _linker(table, model.settings)
+    frame = linker.inference.predict(threshold_match_probability=threshold, warning_mode="never")
+    result: pa.Table = frame.as_pyarrow_table()
+    keep = ["record_id_l", "record_id_r", "match_probability", "match_weight"]
+    keep += [name for name in result.column_names if name.startswith("gamma_")]
+    return result.select(keep)
+
+
+def save_model(connection: duckdb.DuckDBPyConnection, model: MatchModel) -> int:
+    """Store a trained model and return its ID."""
+    row = connection.execute("SELECT coalesce(max(model_id), 0) + 1 FROM match_models").fetchone()
+    model_id = int(row[0]) if row else 1
+    connection.execute(
+        "INSERT INTO match_models VALUES (?, ?, ?, ?, ?)",
+        [
+            model_id,
+            model.trained_at,
+            model.records,
+            json.dumps(model.comparison_names),
+            json.dumps(model.settings),
+        ],
+    )
+    return model_id
+
+
+def load_model(connection: duckdb.DuckDBPyConnection) -> MatchModel | None:
+    """Return the most recently trained model, or None."""
+    row = connection.execute(
+        "SELECT comparisons, settings, trained_at, records FROM match_models "
+        "ORDER BY model_id DESC LIMIT 1"
+    ).fetchone()
+    if row is None:
+        return None
+    return MatchModel(json.loads(row[0]), json.loads(row[1]), row[2], int(row[3]))

@@ -1,0 +1,38 @@
+"""Bulk inserts through Arrow, which DuckDB ingests far faster than row-by-row statements."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+
+def insert_columns(
+    connection: duckdb.DuckDBPyConnection, table: str, columns: dict[str, Sequence[Any]]
+) -> int:
+    """Insert rows given as equal-length columns; return the number of rows."""
+    frame = pa.table({name: pa.array(list(values)) for name, values in columns.items()})
+    if frame.num_rows == 0:
+        return 0
+    names = ", ".join(f'"{name}"' for name in columns)
+    connection.register("accord_bulk", frame)
+    try:
+        connection.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM accord_bulk")
+    finally:
+        connection.unregister("accord_bulk")
+    return frame.num_rows
+
+
+def insert_rows(
+    connection: duckdb.DuckDBPyConnection,
+    table: str,
+    names: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+) -> int:
+    """Insert rows given as tuples in ``names`` order; return the number of rows."""
+    if not rows:
+        return 0
+    columns = {name: [row[index] for row in rows] for index, name in enumerate(names)}
+    return insert_columns(connection, table, columns)
