@@ -219,6 +219,118 @@ def export(
     console.print(f"wrote {count} records to {output}")
 
 
+@app.command()
+def train() -> None:
+    """Estimate the match model (u by sampling, m by EM), store it and print its weights."""
+    from accord.cli.entity_view import print_weights
+    from accord.pipeline import now_utc
+    from accord.resolve import deterministic
+    from accord.resolve.comparisons import INPUT_COLUMNS
+    from accord.resolve.inputs import INPUT_TABLE, build_input
+    from accord.resolve.model import available_columns, choose_comparisons
+    from accord.resolve.stage import train_model
+
+    loaded = _load()
+    project = loaded.project
+    with _open_store(loaded) as store, store.transaction() as connection:
+        sources = [s.name for s in project.sources if s.entity_type == "person"]
+        extra = sorted({f for rule in deterministic.rules_for(project) for f in rule.fields})
+        count = build_input(connection, sources, extra)
+        if count < 2:
+            raise fail("the store holds fewer than two person records; run 'accord run' first")
+        available = available_columns(connection, INPUT_TABLE, list(INPUT_COLUMNS) + extra)
+        names = choose_comparisons(project.matching, available)
+        if not names:
+            raise fail("no comparison has data; map name, email, phone, address or birth date")
+        model = train_model(connection, project, available, names, now_utc())
+    print_weights(console, model)
+
+
+@app.command()
+def explain(
+    record_a: Annotated[str, typer.Argument(help="First record as source:key.")],
+    record_b: Annotated[str, typer.Argument(help="Second record as source:key.")],
+) -> None:
+    """Show why two records match or not: levels, match weights, prior and decisions."""
+    from accord.cli.entity_view import print_explanation
+    from accord.governance.explain import explain_pair
+
+    loaded = _load()
+    with _open_store(loaded, read_only=True) as store:
+        try:
+            explanation = explain_pair(store.connection, loaded.project, record_a, record_b)
+        except NotFoundError as exc:
+            raise fail(str(exc)) from None
+    print_explanation(console, explanation)
+
+
+review_app = typer.Typer(help="List uncertain matches and record decisions.", no_args_is_help=False)
+app.add_typer(review_app, name="review")
+
+
+@review_app.callback(invoke_without_command=True)
+def review_list(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(help="Maximum number of pairs to list.")] = 50,
+) -> None:
+    """List open review pairs, most probable first."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from rich.table import Table
+
+    from accord.governance.decisions import open_reviews
+
+    loaded = _load()
+    with _open_store(loaded, read_only=True) as store:
+        pairs = open_reviews(store.connection, limit)
+    if not pairs:
+        console.print("no pairs waiting for review")
+        return
+    table = Table(title="pairs for review")
+    for column in ("record_a", "record_b", "match probability"):
+        table.add_column(column)
+    for pair in pairs:
+        table.add_row(pair.record_a, pair.record_b, f"{pair.match_probability:.4f}")
+    console.print(table)
+    console.print("decide with: accord review accept A B | accord review reject A B")
+
+
+def _decide(record_a: str, record_b: str, decision: str) -> None:
+    from accord.governance.decisions import decide
+    from accord.pipeline import now_utc
+
+    loaded = _load()
+    with _open_store(loaded) as store:
+        try:
+            with store.transaction() as connection:
+                decide(connection, record_a, record_b, decision, now_utc())  # type: ignore[arg-type]
+        except NotFoundError as exc:
+            raise fail(str(exc), EXIT_INVALID) from None
+    word = "same customer" if decision == "must_link" else "different customers"
+    console.print(
+        f"recorded: {record_a} and {record_b} are {word}; "
+        "'accord run' applies it and every later run keeps it"
+    )
+
+
+@review_app.command("accept")
+def review_accept(
+    record_a: Annotated[str, typer.Argument(help="First record as source:key.")],
+    record_b: Annotated[str, typer.Argument(help="Second record as source:key.")],
+) -> None:
+    """Declare two records the same customer (must-link)."""
+    _decide(record_a, record_b, "must_link")
+
+
+@review_app.command("reject")
+def review_reject(
+    record_a: Annotated[str, typer.Argument(help="First record as source:key.")],
+    record_b: Annotated[str, typer.Argument(help="Second record as source:key.")],
+) -> None:
+    """Declare two records different customers (cannot-link)."""
+    _decide(record_a, record_b, "cannot_link")
+
+
 def run_cli() -> None:
     """Entry point that maps unexpected errors to exit code 1."""
     try:

@@ -30,7 +30,25 @@ def check_project(project: Project, root: Path) -> list[Finding]:
     findings.extend(
         _unknown_standardized_fields(project.standardize, canonical_field_names(project))
     )
+    findings.extend(_unknown_survivorship_references(project))
     return findings
+
+
+def _unknown_survivorship_references(project: Project) -> Iterator[Finding]:
+    known_fields = canonical_field_names(project)
+    known_sources = {source.name for source in project.sources}
+    for field, rules in project.survivorship.fields.items():
+        if field not in known_fields:
+            yield (
+                ("survivorship", "fields", field),
+                f"unknown canonical field '{field}'{_suggest(field, known_fields)}",
+            )
+        for name in rules.sources or []:
+            if name not in known_sources:
+                yield (
+                    ("survivorship", "fields", field, "sources"),
+                    f"unknown source '{name}'{_suggest(name, known_sources)}",
+                )
 
 
 def _suggest(name: str, choices: set[str]) -> str:

@@ -24,9 +24,7 @@ def _column_sql(column: str) -> str:
     return f"nullif(data->>'{column}', '') AS {column}"
 
 
-def build_input(
-    connection: duckdb.DuckDBPyConnection, sources: list[str], extra: list[str]
-) -> int:
+def build_input(connection: duckdb.DuckDBPyConnection, sources: list[str], extra: list[str]) -> int:
     """Create temp table ``accord_input`` from the live records of ``sources``.
 
     ``extra`` names more standardized fields to carry (the fields of the
@@ -53,3 +51,36 @@ def split_record_id(record_id: str) -> tuple[str, str]:
     """Return (source, source_key) of a record ID; source names never contain ':'."""
     source, _, key = record_id.partition(":")
     return source, key
+
+
+def fetch_records(
+    connection: duckdb.DuckDBPyConnection, record_ids: list[str]
+) -> dict[str, dict[str, object]]:
+    """Return the comparison columns of the given records, live or deleted."""
+    selects = ", ".join(_column_sql(column) for column in INPUT_COLUMNS)
+    out: dict[str, dict[str, object]] = {}
+    for record_id in record_ids:
+        source, key = split_record_id(record_id)
+        cursor = connection.execute(
+            f"SELECT {selects} FROM source_records WHERE source = ? AND source_key = ?",
+            [source, key],
+        )
+        row = cursor.fetchone()
+        if row is not None:
+            names = [column[0] for column in cursor.description or []]
+            out[record_id] = dict(zip(names, row, strict=True))
+    return out
+
+
+def term_frequency(
+    connection: duckdb.DuckDBPyConnection, column: str, value: object
+) -> float | None:
+    """Return the share of live records whose ``column`` equals ``value``."""
+    if value is None:
+        return None
+    row = connection.execute(
+        f"""SELECT count(*) FILTER (WHERE data->>'{column}' = ?) / greatest(count(*), 1)
+            FROM source_records WHERE deleted_at IS NULL""",
+        [str(value)],
+    ).fetchone()
+    return float(row[0]) if row and row[0] else None

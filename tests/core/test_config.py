@@ -1,0 +1,137 @@
+"""Project-file validation: every error names the file, the key path and the line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from accord.config.loader import load_project
+from accord.config.starter import STARTER_DATA, STARTER_PROJECT
+from accord.errors import ConfigError
+
+BASE = """\
+name: test
+sources:
+  - name: crm
+    kind: csv
+    path: people.csv
+    primary_key: id
+    fields:
+      email: email
+"""
+
+
+def write_project(folder: Path, text: str) -> Path:
+    (folder / "people.csv").write_text("id,email\n1,a@example.com\n", encoding="utf-8")
+    path = folder / "accord.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems_of(path: Path) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_project(path)
+    return [str(problem) for problem in caught.value.problems]
+
+
+def test_valid_project_loads(tmp_path: Path) -> None:
+    loaded = load_project(write_project(tmp_path, BASE))
+    assert loaded.project.sources[0].name == "crm"
+
+
+@pytest.mark.parametrize(
+    ("replace", "with_text", "key_path", "line", "phrase"),
+    [
+        ("    primary_key: id\n", "    primary_key: id\n    delimeter: ';'\n",
+         "sources[0].delimeter", 7, "did you mean 'delimiter'"),
+        ("    primary_key: id\n", "    primary_key: [1, 2]\n",
+         "sources[0].primary_key", 6, "valid string"),
+        ("path: people.csv", "path: nowhere.csv", "sources[0].path", 5, "file not found"),
+        ("kind: csv", "kind: xml", "sources[0].kind", 4, "unknown source kind 'xml'"),
+        ("      email: email\n", "      emial: email\n", "sources[0].fields.emial", 8,
+         "did you mean 'email'"),
+        ("name: test\n", "name: test\nmatching:\n  auto_merge: high\n", "matching.auto_merge",
+         3, "valid number"),
+    ],
+)
+def test_invalid_project_names_location(
+    tmp_path: Path, replace: str, with_text: str, key_path: str, line: int, phrase: str
+) -> None:
+    path = write_project(tmp_path, BASE.replace(replace, with_text, 1))
+    problems = problems_of(path)
+    matching = [p for p in problems if f"at '{key_path}'" in p]
+    assert matching, problems
+    assert f"{path}:{line} " in matching[0]
+    assert phrase in matching[0]
+
+
+def test_duplicate_source_name_reported(tmp_path: Path) -> None:
+    duplicate = BASE + """\
+  - name: crm
+    kind: csv
+    path: people.csv
+    primary_key: id
+    fields:
+      email: email
+"""
+    problems = problems_of(write_project(tmp_path, duplicate))
+    assert any("sources[1].name" in p and "duplicate source name 'crm'" in p for p in problems)
+    assert any(":9 " in p for p in problems)
+
+
+def test_every_problem_reported_at_once(tmp_path: Path) -> None:
+    text = BASE.replace("kind: csv", "kind: csv\n    bogus: 1").replace(
+        "name: test", "name: test\nstore:\n  engine: x"
+    )
+    problems = problems_of(write_project(tmp_path, text))
+    assert len(problems) == 2
+
+
+def test_invalid_yaml_names_line(tmp_path: Path) -> None:
+    path = write_project(tmp_path, BASE + "  - [unclosed\n")
+    problems = problems_of(path)
+    assert "invalid YAML" in problems[0]
+    assert f"{path}:" in problems[0]
+
+
+def test_missing_file_suggests_init(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path / "absent.yaml")
+    assert "accord init" in problems[0]
+
+
+def test_mapping_needs_exactly_one_input(tmp_path: Path) -> None:
+    text = BASE.replace("      email: email\n", "      email:\n        from: a\n        constant: b\n")
+    problems = problems_of(write_project(tmp_path, text))
+    assert any("exactly one of" in p and "sources[0].fields.email" in p for p in problems)
+
+
+def test_survivorship_unknown_source(tmp_path: Path) -> None:
+    text = BASE + """\
+survivorship:
+  fields:
+    email:
+      rules: [source_priority]
+      sources: [billng]
+"""
+    problems = problems_of(write_project(tmp_path, text))
+    assert any("unknown source 'billng'" in p for p in problems)
+
+
+def test_aggregate_rule_must_stand_alone(tmp_path: Path) -> None:
+    text = BASE + """\
+survivorship:
+  fields:
+    email:
+      rules: [sum, most_recent]
+"""
+    problems = problems_of(write_project(tmp_path, text))
+    assert any("must be the only rule" in p for p in problems)
+
+
+def test_starter_project_is_valid(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "customers.csv").write_text(STARTER_DATA, encoding="utf-8")
+    path = tmp_path / "accord.yaml"
+    path.write_text(STARTER_PROJECT, encoding="utf-8")
+    assert load_project(path).project.name == "my-customers"

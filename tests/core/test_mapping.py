@@ -1,0 +1,131 @@
+"""Field mapping: renames, derivations, casts and value maps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from accord.config.models import CsvSource
+from accord.errors import SourceError
+from accord.mapping import CastError, cast_boolean, cast_float, cast_integer, map_batch
+
+
+def make_source(fields: dict[str, Any]) -> CsvSource:
+    return CsvSource.model_validate(
+        {"name": "s", "kind": "csv", "path": "x.csv", "primary_key": "id", "fields": fields}
+    )
+
+
+ROWS = pa.table({
+    "id": ["1", "2", "3"],
+    "first": ["Ada", None, "Alan"],
+    "last": ["Lovelace", "Hopper", None],
+    "full": ["Ada Lovelace", "Grace Brewster Hopper", "Turing"],
+    "status": ["Closed Won", "closed won ", "Churned"],
+    "amount": ["$1,200.50", "abc", "7"],
+})
+
+
+@pytest.mark.parametrize(
+    ("mapping", "expected"),
+    [
+        ("first", ["Ada", None, "Alan"]),
+        ({"from": "first"}, ["Ada", None, "Alan"]),
+        ({"concat": ["first", "last"]}, ["Ada Lovelace", "Hopper", "Alan"]),
+        ({"concat": ["first", "last"], "separator": "|"}, ["Ada|Lovelace", "Hopper", "Alan"]),
+        ({"split": {"from": "full", "index": 0}}, ["Ada", "Grace", "Turing"]),
+        ({"split": {"from": "full", "index": -1}}, ["Lovelace", "Hopper", "Turing"]),
+        ({"split": {"from": "full", "index": 5}}, [None, None, None]),
+        ({"constant": "AU"}, ["AU", "AU", "AU"]),
+        ({"expr": "upper(\"last\")"}, ["LOVELACE", "HOPPER", None]),
+        ({"expr": "coalesce(\"first\", 'unknown')"}, ["Ada", "unknown", "Alan"]),
+    ],
+)
+def test_derivations(mapping: Any, expected: list[Any]) -> None:
+    result = map_batch(make_source({"plan": mapping}), ROWS)
+    assert result.columns["plan"] == expected
+    assert result.issues == []
+
+
+def test_value_map_folds_case_and_space() -> None:
+    mapping = {"from": "status", "values": {"Closed Won": "customer", "Churned": "churned"}}
+    result = map_batch(make_source({"lifecycle_stage": mapping}), ROWS)
+    assert result.columns["lifecycle_stage"] == ["customer", "customer", "churned"]
+
+
+@pytest.mark.parametrize(
+    ("unmapped", "expected", "issues"),
+    [
+        ("quarantine", ["customer", "customer", None], 1),
+        ("pass", ["customer", "customer", "Churned"], 0),
+        ("null", ["customer", "customer", None], 0),
+    ],
+)
+def test_unmapped_value(unmapped: str, expected: list[Any], issues: int) -> None:
+    mapping = {"from": "status", "values": {"Closed Won": "customer"}, "unmapped": unmapped}
+    result = map_batch(make_source({"lifecycle_stage": mapping}), ROWS)
+    assert result.columns["lifecycle_stage"] == expected
+    assert len(result.issues) == issues
+
+
+def test_failed_cast_is_an_issue_with_row() -> None:
+    result = map_batch(make_source({"mrr": {"from": "amount", "cast": "float"}}), ROWS)
+    assert result.columns["mrr"] == [1200.5, None, 7.0]
+    assert [(i.row, i.rule, i.value) for i in result.issues] == [(1, "cast", "abc")]
+
+
+def test_failed_cast_to_null_is_silent() -> None:
+    mapping = {"from": "amount", "cast": "float", "on_cast_error": "null"}
+    result = map_batch(make_source({"mrr": mapping}), ROWS)
+    assert result.issues == []
+
+
+def test_missing_column_names_source_and_columns() -> None:
+    with pytest.raises(SourceError) as caught:
+        map_batch(make_source({"email": "mail"}), ROWS)
+    message = str(caught.value)
+    assert "'mail'" in message
+    assert "source 's'" in message
+    assert "first" in message
+
+
+def test_bad_expression_names_source() -> None:
+    with pytest.raises(SourceError, match="failed to evaluate"):
+        map_batch(make_source({"plan": {"expr": "no_such_function(first)"}}), ROWS)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("12", 12), ("12.0", 12), ("1,200", 1200), (" 7 ", 7), (3.0, 3), (True, 1), ("-4", -4)],
+)
+def test_cast_integer(value: Any, expected: int) -> None:
+    assert cast_integer(value) == expected
+
+
+@pytest.mark.parametrize("value", ["12.5", "abc", "", "1.2.3", "nan", "inf"])
+def test_cast_integer_rejects(value: str) -> None:
+    with pytest.raises(CastError):
+        cast_integer(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("$1,234.50", 1234.5), ("€ 12", 12.0), ("1e3", 1000.0), ("-0.5", -0.5), (5, 5.0)],
+)
+def test_cast_float(value: Any, expected: float) -> None:
+    assert cast_float(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("yes", True), ("NO", False), ("1", True), ("0", False), ("t", True), ("Off", False)],
+)
+def test_cast_boolean(value: str, expected: bool) -> None:
+    assert cast_boolean(value) is expected
+
+
+def test_cast_boolean_rejects_other_words() -> None:
+    with pytest.raises(CastError, match="true/false"):
+        cast_boolean("maybe")
