@@ -1,33 +1,40 @@
-# Set-up and entry points. Every target creates .venv on first use.
+# Set-up and entry points. Each target creates .venv on first use.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
 .PHONY: demo test lint typecheck bench clean
 
-$(BIN)/accord: pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[demo]'
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
-	touch $(BIN)/accord
+	touch $@
 
-demo: $(BIN)/accord
+demo: $(VENV)/.demo-installed
 	$(BIN)/python examples/build_demo.py --out examples/demo/data
-	cd examples/demo && ../../$(BIN)/accord run --truth data/truth.csv
+	cd examples/demo && ../../$(BIN)/accord run --truth truth.csv
 
-test: $(BIN)/accord
+test: $(VENV)/.test-installed
 	$(BIN)/ruff check accord tests bench examples
 	$(BIN)/mypy
 	$(BIN)/pytest
 
-lint: $(BIN)/accord
+lint: $(VENV)/.test-installed
 	$(BIN)/ruff check accord tests bench examples
 
-typecheck: $(BIN)/accord
+typecheck: $(VENV)/.test-installed
 	$(BIN)/mypy
 
-bench: $(BIN)/accord
+bench: $(VENV)/.test-installed
+	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) examples/demo/accord.duckdb examples/demo/accord.duckdb.wal
+	rm -rf $(VENV) examples/demo/accord.duckdb examples/demo/accord.duckdb.wal examples/demo/data

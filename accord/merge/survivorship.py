@@ -174,7 +174,12 @@ def choose_aggregate(
 
 
 def merge_golden(connection: duckdb.DuckDBPyConnection, project: Project, run_id: int) -> int:
-    """Replace every golden value; return how many golden values changed since the last run."""
+    """Replace every golden value, log the differences in ``golden_changes``, return their count.
+
+    A value that exists only before is logged with a null new value (its
+    entity merged away or lost the field), one that exists only after with a
+    null old value.
+    """
     connection.execute(
         "CREATE OR REPLACE TEMP TABLE accord_previous_golden AS "
         "SELECT entity_id, field, value FROM golden_values"
@@ -191,12 +196,21 @@ def merge_golden(connection: duckdb.DuckDBPyConnection, project: Project, run_id
             else:
                 choose_ordered(connection, group, spec, run_id)
         connection.execute(f"DROP TABLE {CANDIDATES}")
-    row = connection.execute(
-        """SELECT count(*) FROM golden_values g
-           FULL JOIN accord_previous_golden p USING (entity_id, field)
-           WHERE g.value IS DISTINCT FROM p.value"""
-    ).fetchone()
+    connection.execute(
+        """
+        INSERT INTO golden_changes
+        SELECT ?, coalesce(g.entity_id, p.entity_id), coalesce(g.field, p.field), p.value,
+               g.value, g.source, now()::TIMESTAMP
+        FROM golden_values g
+        FULL JOIN accord_previous_golden p USING (entity_id, field)
+        WHERE g.value IS DISTINCT FROM p.value
+        """,
+        [run_id],
+    )
     connection.execute("DROP TABLE accord_previous_golden")
+    row = connection.execute(
+        "SELECT count(*) FROM golden_changes WHERE run_id = ?", [run_id]
+    ).fetchone()
     return int(row[0]) if row else 0
 
 

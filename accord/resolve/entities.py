@@ -69,6 +69,7 @@ def save_entities(
     entity_type: str,
     clusters: dict[str, str],
     now: datetime,
+    run_id: int,
 ) -> tuple[dict[str, str], EntityChanges]:
     """Assign stable IDs to ``clusters`` (record -> label) and store them.
 
@@ -80,6 +81,7 @@ def save_entities(
     prefix = "per" if entity_type == "person" else "org"
     assignment = assign_ids(clusters, previous, order, _id_factory(used, prefix))  # type: ignore[arg-type]
     _apply_assignment(connection, entity_type, assignment, now)
+    _log_events(connection, assignment, run_id, now)
     entity_of = {record: assignment.entity_of_cluster[label] for record, label in clusters.items()}
     _replace_members(connection, entity_type, entity_of)
     _touch_changed(connection, previous, entity_of, now)
@@ -149,6 +151,22 @@ def _apply_assignment(
             "UPDATE entities SET status = 'deleted', updated_at = ? WHERE entity_id = ?",
             [now, entity_id],
         )
+
+
+def _log_events(
+    connection: duckdb.DuckDBPyConnection, assignment: IdAssignment, run_id: int, now: datetime
+) -> None:
+    """Record entity lifecycle events for triggers: created, merged, split, dissolved."""
+    events: list[tuple[str, str, str | None]] = [(e, "created", None) for e in assignment.created]
+    events += [(survivor, "merged", retired) for retired, survivor in assignment.merged.items()]
+    events += [(e, "split", ",".join(parts)) for e, parts in assignment.split.items()]
+    events += [(e, "dissolved", None) for e in assignment.dissolved]
+    insert_rows(
+        connection,
+        "entity_events",
+        ["run_id", "entity_id", "event", "other_id", "happened_at"],
+        [(run_id, entity, event, other, now) for entity, event, other in sorted(events)],
+    )
 
 
 def _replace_members(

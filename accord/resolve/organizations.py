@@ -49,7 +49,7 @@ def _edges(connection: duckdb.DuckDBPyConnection, column: str) -> list[Edge]:
 
 
 def resolve_organizations(
-    connection: duckdb.DuckDBPyConnection, project: Project, now: datetime
+    connection: duckdb.DuckDBPyConnection, project: Project, now: datetime, run_id: int
 ) -> int:
     """Cluster company mentions into organization entities and link persons to them."""
     _build(connection)
@@ -61,7 +61,7 @@ def resolve_organizations(
     ]
     edges = _edges(connection, "domain") + _edges(connection, "name_key")
     labels = cluster(nodes, edges)
-    _, changes = save_entities(connection, "organization", labels, now)
+    _, changes = save_entities(connection, "organization", labels, now, run_id)
     connection.execute("DELETE FROM entity_links")
     links = connection.execute(
         """SELECT DISTINCT p.entity_id, o.entity_id

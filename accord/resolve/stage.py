@@ -90,7 +90,7 @@ def after_ingest(
     progress.begin("resolve", None)
     stats = resolve_persons(connection, project, run_id, now)
     if project.matching.organizations:
-        stats["organizations"] = resolve_organizations(connection, project, now)
+        stats["organizations"] = resolve_organizations(connection, project, now, run_id)
     progress.end("resolve")
     progress.begin("merge", None)
     stats["golden values changed"] = merge_golden(connection, project, run_id)
@@ -122,7 +122,7 @@ def resolve_persons(
         row[0] for row in connection.execute(f"SELECT record_id FROM {INPUT_TABLE}").fetchall()
     ]
     labels = cluster(nodes, pairs.edges, sorted(pairs.cannot_link))
-    _, changes = save_entities(connection, "person", labels, now)
+    _, changes = save_entities(connection, "person", labels, now, run_id)
     connection.execute("DELETE FROM match_edges")
     insert_columns(
         connection, "match_edges", {**pairs.log, "run_id": [run_id] * len(pairs.log["kind"])}

@@ -132,6 +132,22 @@ MIGRATIONS: list[list[str]] = [
             contributors JSON,
             run_id INTEGER NOT NULL
         )""",
+        """CREATE TABLE golden_changes (
+            run_id INTEGER NOT NULL,
+            entity_id VARCHAR NOT NULL,
+            field VARCHAR NOT NULL,
+            old_value JSON,
+            new_value JSON,
+            source VARCHAR,
+            changed_at TIMESTAMP NOT NULL
+        )""",
+        """CREATE TABLE entity_events (
+            run_id INTEGER NOT NULL,
+            entity_id VARCHAR NOT NULL,
+            event VARCHAR NOT NULL,
+            other_id VARCHAR,
+            happened_at TIMESTAMP NOT NULL
+        )""",
     ],
 ]
 

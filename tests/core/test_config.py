@@ -101,7 +101,8 @@ def test_missing_file_suggests_init(tmp_path: Path) -> None:
 
 
 def test_mapping_needs_exactly_one_input(tmp_path: Path) -> None:
-    text = BASE.replace("      email: email\n", "      email:\n        from: a\n        constant: b\n")
+    both = "      email:\n        from: a\n        constant: b\n"
+    text = BASE.replace("      email: email\n", both)
     problems = problems_of(write_project(tmp_path, text))
     assert any("exactly one of" in p and "sources[0].fields.email" in p for p in problems)
 

@@ -1,0 +1,295 @@
+"""The batch run end to end on real files and a real DuckDB store."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from accord.config.loader import LoadedProject, load_project
+from accord.errors import RunError, StoreError
+from accord.pipeline import RunSummary, run
+from accord.store.duckdb_store import Store
+from accord.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+PROJECT = """\
+name: pipeline-test
+standardize:
+  default_region: US
+sources:
+  - name: crm
+    kind: csv
+    path: crm.csv
+    primary_key: id
+    cursor: updated_at
+    fields:
+      first_name: first
+      last_name: last
+      email: email
+      phone: phone
+      lifecycle_stage:
+        from: stage
+        values: {Lead: lead, Customer: customer}
+      updated_at: updated_at
+  - name: billing
+    kind: csv
+    path: billing.csv
+    primary_key: cid
+    fields:
+      full_name: name
+      email: email
+      subscription_status: status
+quality:
+  - rule: one_of_present
+    fields: [email, phone]
+survivorship:
+  fields:
+    subscription_status:
+      rules: [source_priority, most_recent]
+      sources: [billing]
+"""
+
+CRM = """\
+id,first,last,email,phone,stage,updated_at
+1,Ada,Lovelace,ada@example.com,+1 415 555 0100,Customer,2024-01-01T00:00:00
+2,Alan,Turing,alan@example.com,(415) 555-0101,Lead,2024-01-02T00:00:00
+3,Grace,Hopper,,,Lead,2024-01-03T00:00:00
+4,Edsger,Dijkstra,edsger@example.com,,Prospect,2024-01-04T00:00:00
+"""
+
+BILLING = """\
+cid,name,email,status
+b1,"Lovelace, Ada",ADA@example.com,canceled
+b2,Alan Turing,alan@example.com,active
+"""
+
+
+def make_project(folder: Path, crm: str = CRM, billing: str = BILLING) -> LoadedProject:
+    (folder / "crm.csv").write_text(crm, encoding="utf-8")
+    (folder / "billing.csv").write_text(billing, encoding="utf-8")
+    (folder / "accord.yaml").write_text(PROJECT, encoding="utf-8")
+    return load_project(folder / "accord.yaml")
+
+
+def run_once(loaded: LoadedProject, **options: Any) -> RunSummary:
+    with Store.open(loaded.resolve(loaded.project.store.path)) as store:
+        return run(loaded, store, **options)
+
+
+def query(loaded: LoadedProject, sql: str) -> list[tuple[Any, ...]]:
+    with Store.open(loaded.resolve(loaded.project.store.path), read_only=True) as store:
+        return store.connection.execute(sql).fetchall()
+
+
+def by_source(summary: RunSummary) -> dict[str, Any]:
+    return {item.source: item for item in summary.sources}
+
+
+def test_counts_add_up(tmp_path: Path) -> None:
+    summary = run_once(make_project(tmp_path))
+    crm = by_source(summary)["crm"]
+    assert crm.read == 4
+    assert crm.new == 2
+    assert crm.quarantined == 2
+    assert crm.read == crm.stored + crm.quarantined
+
+
+def test_quarantine_names_rule_field_and_value(tmp_path: Path) -> None:
+    loaded = make_project(tmp_path)
+    run_once(loaded)
+    rows = query(loaded, "SELECT source_key, rule, field, value FROM quarantine ORDER BY 1")
+    assert ("3", "one_of_present:email+phone", "email+phone", None) in rows
+    assert ("4", "value_map", "lifecycle_stage", "Prospect") in rows
+
+
+def test_rerun_on_same_input_changes_nothing(tmp_path: Path) -> None:
+    loaded = make_project(tmp_path)
+    run_once(loaded)
+    before = query(loaded, "SELECT * EXCLUDE (last_seen) FROM source_records ORDER BY ALL")
+    entities = query(loaded, "SELECT * FROM entity_members ORDER BY ALL")
+    golden = query(loaded, "SELECT * EXCLUDE (run_id) FROM golden_values ORDER BY ALL")
+    summary = run_once(loaded, full_refresh=True)
+    assert all(item.new == item.changed == item.deleted == 0 for item in summary.sources)
+    assert query(loaded, "SELECT * EXCLUDE (last_seen) FROM source_records ORDER BY ALL") == before
+    assert query(loaded, "SELECT * FROM entity_members ORDER BY ALL") == entities
+    assert query(loaded, "SELECT * EXCLUDE (run_id) FROM golden_values ORDER BY ALL") == golden
+    assert query(loaded, "SELECT count(*) FROM record_versions") == [(4,)]
+
+
+def test_changed_row_adds_version(tmp_path: Path) -> None:
+    loaded = make_project(tmp_path)
+    run_once(loaded)
+    make_project(
+        tmp_path,
+        billing=BILLING.replace(
+            "b2,Alan Turing,alan@example.com,active", "b2,Alan Turing,alan@example.com,past_due"
+        ),
+    )
+    summary = run_once(loaded)
+    assert by_source(summary)["billing"].changed == 1
+    versions = query(
+        loaded, "SELECT version FROM record_versions WHERE source_key = 'b2' ORDER BY 1"
+    )
+    assert versions == [(1,), (2,)]
+
+
+def test_row_absent_from_full_read_marked_deleted(tmp_path: Path) -> None:
+    loaded = make_project(tmp_path)
+    run_once(loaded)
+    make_project(tmp_path, billing=BILLING.replace("b2,Alan Turing,alan@example.com,active\n", ""))
+    summary = run_once(loaded)
+    assert by_source(summary)["billing"].deleted == 1
+    row = query(
+        loaded, "SELECT deleted_at IS NOT NULL, version FROM source_records WHERE source_key = 'b2'"
+    )
+    assert row == [(True, 2)]
+    history = query(
+        loaded, "SELECT deleted FROM record_versions WHERE source_key = 'b2' ORDER BY version"
+    )
+    assert history == [(False,), (True,)]
+
+
+def test_incremental_read_uses_cursor(tmp_path: Path) -> None:
+    loaded = make_project(tmp_path)
+    run_once(loaded)
+    changed = CRM.replace(
+        "2,Alan,Turing,alan@example.com,(415) 555-0101,Lead,2024-01-02T00:00:00",
+        "2,Alan,Turing,alan@example.com,(415) 555-0101,Customer,2024-02-01T00:00:00",
+    )
+    make_project(tmp_path, crm=changed)
+    crm = by_source(run_once(loaded))["crm"]
+    assert crm.incremental
+    assert crm.read == 1
+    assert crm.changed == 1
+    assert query(loaded, "SELECT deleted_at FROM source_records WHERE source_key = '1'") == [
+        (None,)
+    ]
+
+
+def test_subscription_status_from_billing_authority(tmp_path: Path) -> None:
+    loaded = make_project(tmp_path)
+    run_once(loaded)
+    rows = query(
+        loaded,
+        """SELECT g.rule, g.source, json_extract_string(g.value, '$')
+                            FROM golden_values g JOIN entity_members m USING (entity_id)
+                            WHERE m.record_id = 'crm:1' AND g.field = 'subscription_status'""",
+    )
+    assert rows == [("single_source", "billing", "canceled")]
+
+
+def test_same_person_across_sources_is_one_entity(tmp_path: Path) -> None:
+    loaded = make_project(tmp_path)
+    run_once(loaded)
+    rows = query(
+        loaded,
+        """SELECT count(DISTINCT entity_id) FROM entity_members
+                            WHERE record_id IN ('crm:1', 'billing:b1')""",
+    )
+    assert rows == [(1,)]
+
+
+def test_error_inside_stage_keeps_previous_state(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loaded = make_project(tmp_path)
+    run_once(loaded)
+    before = query(loaded, "SELECT * FROM record_versions ORDER BY ALL")
+    make_project(tmp_path, billing=BILLING.replace("active", "past_due"))
+
+    def explode(*args: Any, **kwargs: Any) -> int:
+        raise ValueError("merge failed on purpose")
+
+    monkeypatch.setattr("accord.resolve.stage.merge_golden", explode)
+    with pytest.raises(RunError, match="merge failed on purpose"):
+        run_once(loaded)
+    assert query(loaded, "SELECT * FROM record_versions ORDER BY ALL") == before
+    assert query(loaded, "SELECT status FROM runs ORDER BY run_id") == [("succeeded",), ("failed",)]
+
+
+KILL_SCRIPT = """
+import os, signal, sys
+import accord.resolve.stage as stage
+from accord.config.loader import load_project
+from accord.pipeline import run
+from accord.store.duckdb_store import Store
+
+def die(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+stage.merge_golden = die
+loaded = load_project(sys.argv[1])
+store = Store.open(loaded.resolve(loaded.project.store.path))
+run(loaded, store)
+"""
+
+
+def test_killed_run_leaves_previous_state(tmp_path: Path) -> None:
+    loaded = make_project(tmp_path)
+    run_once(loaded)
+    before = query(loaded, "SELECT * FROM record_versions ORDER BY ALL")
+    make_project(tmp_path, billing=BILLING.replace("active", "past_due"))
+    script = tmp_path / "kill.py"
+    script.write_text(textwrap.dedent(KILL_SCRIPT), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, str(script), str(loaded.path)],
+        check=False,
+        capture_output=True,
+        timeout=120,
+    )
+    assert result.returncode == -signal.SIGKILL
+    assert query(loaded, "SELECT * FROM record_versions ORDER BY ALL") == before
+    summary = run_once(loaded)
+    assert by_source(summary)["billing"].changed == 2
+    statuses = query(loaded, "SELECT status FROM runs ORDER BY run_id")
+    assert statuses == [("succeeded",), ("interrupted",), ("succeeded",)]
+
+
+def test_old_schema_upgrades(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    connection = duckdb.connect(str(path))
+    connection.execute("CREATE TABLE accord_meta (key VARCHAR, value VARCHAR)")
+    connection.execute("INSERT INTO accord_meta VALUES ('schema_version', '1')")
+    for statement in MIGRATIONS[0]:
+        connection.execute(statement)
+    connection.close()
+    with Store.open(path) as store:
+        assert store.schema_version() == SCHEMA_VERSION
+        assert store.table_exists("golden_values")
+
+
+def test_newer_schema_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "new.duckdb"
+    with Store.open(path) as store:
+        store.connection.execute("UPDATE accord_meta SET value = '999'")
+    with pytest.raises(StoreError, match="upgrade Accord"):
+        Store.open(path)
+
+
+def test_locked_store_reports_other_process(tmp_path: Path) -> None:
+    path = tmp_path / "locked.duckdb"
+    Store.open(path).close()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(path)!r}); print('ready', flush=True); "
+            "time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout is not None
+        holder.stdout.readline()
+        with pytest.raises(StoreError, match="in use by another"):
+            Store.open(path)
+    finally:
+        os.kill(holder.pid, signal.SIGTERM)
+        holder.wait()
