@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Protocol
 
 import pyarrow as pa
+
+KEY_SEPARATOR = "|"
 
 
 @dataclass(frozen=True)
@@ -35,12 +42,20 @@ class ReadResult:
     every row the source has, so that absent keys mean deleted rows.
     ``cursor`` is the new high-water mark, or None when the source has no
     cursor column.
+
+    ``present_keys`` holds the key (see :func:`make_source_key`) of every row
+    the source has at the time of the read, also on incremental reads, when
+    the reader can list them cheaply: files always, SQL through a key-only
+    query. It is None when the reader cannot list them (REST APIs filtered
+    on the server). Rows whose primary key is missing or empty are not in
+    ``rows`` nor in ``present_keys``; they are reported in ``issues``.
     """
 
     rows: pa.Table
     complete: bool
     cursor: str | None = None
     issues: list[ReadIssue] = field(default_factory=list)
+    present_keys: set[str] | None = None
 
 
 class SourceReader(Protocol):
@@ -51,3 +66,72 @@ class SourceReader(Protocol):
     def read(self, since: str | None) -> ReadResult:
         """Read rows changed after cursor value ``since``, or every row when it is None."""
         ...
+
+
+def value_text(value: object) -> str:
+    """Return the text form of a source value, as used in keys and cursors.
+
+    Integral numbers have no fractional part (``12.0`` gives ``"12"``),
+    booleans are ``"true"`` and ``"false"``, dates and times are ISO 8601,
+    bytes are base64, and None is the empty string.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer():
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, Decimal):
+        if value.is_finite() and value == value.to_integral_value():
+            return str(int(value))
+        return format(value.normalize(), "f")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    return str(value)
+
+
+def is_missing_key_value(value: object) -> bool:
+    """Return whether a primary key value is missing: None, NaN, empty or only whitespace."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, float):
+        return math.isnan(value)
+    return False
+
+
+def _escape_key_part(text: str) -> str:
+    return text.replace("\\", "\\\\").replace(KEY_SEPARATOR, "\\" + KEY_SEPARATOR)
+
+
+def make_source_key(values: Sequence[object]) -> str:
+    """Make the text key of a row from its primary key values.
+
+    A single value gives its text form (see :func:`value_text`), so integer
+    ids read as ``12`` or ``12.0`` both give ``"12"``. Several values are
+    joined with ``|``; a ``|`` or ``\\`` inside a value is escaped with a
+    backslash, so different value tuples never give the same key.
+
+    Args:
+        values: The primary key values of one row, in primary key order.
+
+    Returns:
+        The key text.
+
+    Raises:
+        ValueError: When ``values`` is empty.
+    """
+    if not values:
+        raise ValueError("a source key needs at least one primary key value")
+    if len(values) == 1:
+        return value_text(values[0])
+    return KEY_SEPARATOR.join(_escape_key_part(value_text(value)) for value in values)

@@ -1,0 +1,270 @@
+"""Steps that every reader applies to the rows it parsed.
+
+The steps check that the key and cursor columns exist, set aside rows
+whose primary key is missing, empty or repeated, list the keys present,
+and select the rows changed after the last cursor.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from accord.config.models import SourceBase
+from accord.errors import SourceError
+from accord.sources.base import (
+    KEY_SEPARATOR,
+    ReadIssue,
+    ReadResult,
+    is_missing_key_value,
+    make_source_key,
+)
+from accord.sources.cursor import select_after
+from accord.sources.values import json_text
+
+logger = logging.getLogger(__name__)
+
+MAX_RAW_CHARS = 2000
+
+Locator = Callable[[Sequence[int]], Sequence[tuple[str, str | None]]]
+"""Return the location text and raw text of the given row indices."""
+
+
+def clip_raw(raw: str | None) -> str | None:
+    """Shorten raw text kept in a ReadIssue to MAX_RAW_CHARS characters."""
+    if raw is None or len(raw) <= MAX_RAW_CHARS:
+        return raw
+    return raw[:MAX_RAW_CHARS] + "…"
+
+
+def table_row_locator(table: pa.Table) -> Locator:
+    """Return a Locator that names rows "row N" and shows them as JSON objects."""
+
+    def locate(rows: Sequence[int]) -> list[tuple[str, str | None]]:
+        located: list[tuple[str, str | None]] = []
+        for row in rows:
+            values = table.slice(row, 1).to_pylist()[0]
+            located.append((f"row {row + 1}", json_text(values)))
+        return located
+
+    return locate
+
+
+def require_columns(columns: Sequence[str], source: SourceBase, origin: str) -> None:
+    """Raise SourceError when a primary key or cursor column is not among ``columns``.
+
+    Args:
+        columns: The column names the source has.
+        source: The source configuration.
+        origin: The file, table or URL read, named in the message.
+    """
+    wanted = [("primary key", name) for name in source.key_columns]
+    if source.cursor is not None:
+        wanted.append(("cursor", source.cursor))
+    for role, name in wanted:
+        if name not in columns:
+            raise SourceError(source.name, _missing_column_message(role, name, columns, origin))
+
+
+def _missing_column_message(role: str, name: str, columns: Sequence[str], origin: str) -> str:
+    setting = "primary_key" if role == "primary key" else "cursor"
+    existing = ", ".join(f"'{column}'" for column in columns) or "none"
+    message = f"{role} column '{name}' not found in {origin}; columns found: {existing}."
+    close = difflib.get_close_matches(name, list(columns), n=1, cutoff=0.6)
+    if close:
+        message += f" Did you mean '{close[0]}'?"
+    return message + f" Set '{setting}' to an existing column or add the column to the source."
+
+
+def row_keys(table: pa.Table, key_columns: Sequence[str]) -> list[str | None]:
+    """Return the key of each row, or None where a key value is missing or empty.
+
+    The keys equal :func:`make_source_key` of the row's key values.
+    """
+    texts = [_key_texts(table.column(name)) for name in key_columns]
+    if all(text is not None for text in texts):
+        return _join_key_texts([text for text in texts if text is not None]).to_pylist()
+    columns = [table.column(name).to_pylist() for name in key_columns]
+    if len(columns) == 1:
+        return [None if is_missing_key_value(v) else make_source_key((v,)) for v in columns[0]]
+    keys: list[str | None] = []
+    for values in zip(*columns, strict=True):
+        if any(is_missing_key_value(v) for v in values):
+            keys.append(None)
+        else:
+            keys.append(make_source_key(values))
+    return keys
+
+
+def _key_texts(column: pa.ChunkedArray) -> pa.ChunkedArray | None:
+    """Return the key text of each value with Arrow, or None for types Arrow formats otherwise.
+
+    Arrow writes strings, int64 and booleans as :func:`value_text` does, but
+    not floats (``1e+16``), so floats take the Python path.
+    """
+    kind = column.type
+    if pa.types.is_string(kind):
+        text = column
+    elif kind == pa.int64() or pa.types.is_boolean(kind):
+        text = column.cast(pa.string())
+    else:
+        return None
+    blank = pc.equal(pc.utf8_trim_whitespace(text), "")
+    return pc.if_else(blank, pa.scalar(None, pa.string()), text)
+
+
+def _join_key_texts(texts: Sequence[pa.ChunkedArray]) -> pa.ChunkedArray:
+    if len(texts) == 1:
+        return texts[0]
+    escaped = [
+        pc.replace_substring(pc.replace_substring(text, "\\", "\\\\"), KEY_SEPARATOR, "\\|")
+        for text in texts
+    ]
+    return pc.binary_join_element_wise(*escaped, KEY_SEPARATOR)
+
+
+@dataclass
+class KeyCheck:
+    """Outcome of checking the primary key of every row."""
+
+    keep: list[bool]
+    present: set[str]
+    issues: list[ReadIssue]
+
+
+def check_keys(keys: Sequence[str | None], key_columns: Sequence[str], locate: Locator) -> KeyCheck:
+    """Set aside rows with a missing key and repeats of a key already seen.
+
+    The first row with a given key is kept; later rows with the same key
+    become issues that name where the first one is.
+    """
+    present = {key for key in keys if key is not None}
+    if len(present) == len(keys):
+        return KeyCheck(keep=[True] * len(keys), present=present, issues=[])
+    first_row: dict[str, int] = {}
+    missing: list[int] = []
+    repeated: list[int] = []
+    for index, key in enumerate(keys):
+        if key is None:
+            missing.append(index)
+        elif key in first_row:
+            repeated.append(index)
+        else:
+            first_row[key] = index
+    keep = [True] * len(keys)
+    for index in missing + repeated:
+        keep[index] = False
+    issues = _key_issues(keys, key_columns, locate, missing, repeated, first_row)
+    return KeyCheck(keep=keep, present=set(first_row), issues=issues)
+
+
+def _key_issues(
+    keys: Sequence[str | None],
+    key_columns: Sequence[str],
+    locate: Locator,
+    missing: list[int],
+    repeated: list[int],
+    first_row: dict[str, int],
+) -> list[ReadIssue]:
+    if not missing and not repeated:
+        return []
+    firsts = sorted({first_row[keys[index] or ""] for index in repeated})
+    wanted = sorted(set(missing) | set(repeated) | set(firsts))
+    places = dict(zip(wanted, locate(wanted), strict=True))
+    columns = ", ".join(f"'{name}'" for name in key_columns)
+    noun = "column" if len(key_columns) == 1 else "columns"
+    issues: list[ReadIssue] = []
+    for index in missing:
+        location, raw = places[index]
+        message = (
+            f"primary key {noun} {columns} missing or empty; the row is skipped. "
+            "Fill in the key at the source."
+        )
+        issues.append(ReadIssue(location, message, clip_raw(raw)))
+    for index in repeated:
+        location, raw = places[index]
+        first_location = places[first_row[keys[index] or ""]][0]
+        message = (
+            f"duplicate primary key, first seen at {first_location}; only the first row is "
+            "kept. Make the key unique at the source."
+        )
+        issues.append(ReadIssue(location, message, clip_raw(raw)))
+    return issues
+
+
+def finish_read(
+    table: pa.Table,
+    source: SourceBase,
+    since: str | None,
+    locate: Locator,
+    *,
+    origin: str,
+    issues: Sequence[ReadIssue] = (),
+    filter_since: bool = True,
+) -> ReadResult:
+    """Check keys, select changed rows and assemble the ReadResult.
+
+    Args:
+        table: Every row parsed from the source, with plain column types.
+        source: The source configuration.
+        since: The cursor of the previous read, or None for a full read.
+        locate: Returns the location and raw text of rows that become issues.
+        origin: The file, table or URL read, named in error messages.
+        issues: Issues found while parsing, such as ragged lines.
+        filter_since: False when the source already returned only rows
+            changed after ``since``, as a SQL query with a WHERE clause does.
+
+    Returns:
+        The rows with a valid key, reduced to those changed after ``since``
+        when the source has a cursor column. ``complete`` is true when no
+        cursor filter applied; ``present_keys`` holds the keys of every row
+        with a valid key.
+
+    Raises:
+        SourceError: When a primary key or cursor column is missing.
+    """
+    if table.num_rows or table.num_columns:
+        require_columns(table.column_names, source, origin)
+    checked = check_keys(row_keys_or_empty(table, source), source.key_columns, locate)
+    valid = table if all(checked.keep) else table.filter(pa.array(checked.keep, pa.bool_()))
+    rows, cursor, complete = _apply_cursor(valid, source, since, filter_since)
+    all_issues = [*issues, *checked.issues]
+    logger.info(
+        "source '%s': %d rows returned, %d rows with a valid key, %d issues",
+        source.name,
+        rows.num_rows,
+        valid.num_rows,
+        len(all_issues),
+    )
+    return ReadResult(
+        rows=rows,
+        complete=complete,
+        cursor=cursor,
+        issues=all_issues,
+        present_keys=checked.present,
+    )
+
+
+def row_keys_or_empty(table: pa.Table, source: SourceBase) -> list[str | None]:
+    """Return the row keys, or an empty list for a table without columns."""
+    if table.num_columns == 0:
+        return []
+    return row_keys(table, source.key_columns)
+
+
+def _apply_cursor(
+    table: pa.Table, source: SourceBase, since: str | None, filter_since: bool
+) -> tuple[pa.Table, str | None, bool]:
+    if source.cursor is None:
+        return table, None, True
+    if source.cursor not in table.column_names:
+        return table, since, since is None
+    selection = select_after(table.column(source.cursor), since if filter_since else None)
+    rows = table if selection.mask is None else table.filter(selection.mask)
+    cursor = selection.cursor if selection.cursor is not None else since
+    return rows, cursor, since is None
