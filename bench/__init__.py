@@ -1,0 +1,1 @@
+"""Benchmark tools for Accord: the synthetic multi-source dataset generator."""
