@@ -376,7 +376,7 @@ class MatchingConfig(StrictModel):
         description="blocking rules as lists of fields that must be equal; derived when unset",
     )
     distinguishing: list[Literal["first_name", "birth_date"]] = Field(
-        default_factory=lambda: ["first_name"],
+        default_factory=lambda: ["first_name"],  # type: ignore[arg-type]
         description="fields whose clear disagreement forbids a link (household members, twins)",
     )
     training: TrainingConfig = Field(default_factory=lambda: TrainingConfig())
@@ -418,7 +418,7 @@ class SurvivorshipConfig(StrictModel):
     """Field-level survivorship settings."""
 
     default: list[SurvivorshipRule] = Field(
-        default_factory=lambda: ["most_recent", "most_complete"],
+        default_factory=lambda: ["most_recent", "most_complete"],  # type: ignore[arg-type]
         description="rules for fields without their own entry",
     )
     fields: dict[str, FieldSurvivorship] = Field(
@@ -448,6 +448,12 @@ class Project(StrictModel):
     quality: list[QualityRule] = Field(default_factory=list)
     matching: MatchingConfig = Field(default_factory=lambda: MatchingConfig())
     survivorship: SurvivorshipConfig = Field(default_factory=lambda: SurvivorshipConfig())
+    destinations: list[Destination] = Field(
+        default_factory=list, description="tools that golden records are written back to"
+    )
+    triggers: list[Trigger] = Field(
+        default_factory=list, description="actions taken when golden records change"
+    )
 
     def source(self, name: str) -> CsvSource | JsonSource | ParquetSource | SqlSource | RestSource:
         """Return the source called ``name``."""
@@ -456,3 +462,276 @@ class Project(StrictModel):
                 return source
         known = ", ".join(s.name for s in self.sources)
         raise KeyError(f"no source named '{name}'; known sources: {known}")
+
+
+# Destinations and triggers: where golden records are written back, and what
+# happens when a golden record changes.
+
+SyncMode = Literal["update", "upsert", "insert", "mirror"]
+JsonScalar = str | int | float | bool
+SUPPRESSION_FIELDS = ("entity_id", "list_name", "email", "reason", "added_at")
+
+
+class DestinationField(StrictModel):
+    """How one golden field is written to a field of the destination tool.
+
+    A plain string in the project file is shorthand for ``to``.
+    """
+
+    to: str = Field(description="the tool's field or column")
+    values: dict[str, JsonScalar | None] | None = Field(
+        None,
+        description="map from golden values to the tool's values; a value not listed is sent "
+        "as it is",
+    )
+
+
+class DestinationKey(StrictModel):
+    """Which key identifies a golden record in the destination tool."""
+
+    source: str | None = Field(
+        None,
+        description="source whose member record keys identify the tool's records, so one "
+        "golden record can map to several tool records; when unset, the entity ID",
+    )
+    column: str = Field("entity_id", description="the tool's field or column that holds the key")
+
+
+class HttpRetry(StrictModel):
+    """Retries of a failed HTTP request (timeouts, 429 and 5xx responses)."""
+
+    max_attempts: int = Field(6, ge=1, description="requests per change, the first included")
+    backoff_seconds: float = Field(
+        0.5, gt=0, description="delay before the first retry; it doubles with each retry"
+    )
+    max_backoff_seconds: float = Field(60.0, gt=0, description="upper bound of one delay")
+    timeout_seconds: float = Field(30.0, gt=0, description="timeout of one request")
+
+
+class DestinationBase(StrictModel):
+    """Settings that every destination kind shares."""
+
+    name: str = Field(description="unique destination name: lowercase letters, digits, underscores")
+    fields: dict[str, DestinationField] = Field(
+        min_length=1, description="golden field name to the tool's field"
+    )
+    key: DestinationKey = Field(default_factory=lambda: DestinationKey())
+    mode: SyncMode = Field(
+        "upsert",
+        description="update: only records the tool has; upsert: update or create; insert: only "
+        "create; mirror: upsert and delete records that no longer qualify",
+    )
+    filter: str | None = Field(
+        None,
+        description="DuckDB SQL condition over golden fields (as text) that a record must meet",
+    )
+    entity_type: Literal["person", "organization"] = Field(
+        "person", description="kind of golden record to write"
+    )
+    suppression_list: str | None = Field(
+        None,
+        description="write the entries of this suppression list instead of golden records; "
+        f"fields then come from {', '.join(SUPPRESSION_FIELDS)}",
+    )
+    batch_size: int = Field(500, gt=0, description="changes written and committed together")
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        if not re.match(NAME_PATTERN, value):
+            raise ValueError(
+                f"'{value}' is not a valid destination name: use lowercase letters, digits and "
+                "underscores, starting with a letter"
+            )
+        return value
+
+    @field_validator("fields", mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {
+                key: {"to": item} if isinstance(item, str) else item for key, item in value.items()
+            }
+        return value
+
+    @model_validator(mode="after")
+    def _suppression_keyed_by_entity(self) -> DestinationBase:
+        if self.suppression_list is not None and self.key.source is not None:
+            raise ValueError(
+                "a suppression list destination is keyed by entity ID; remove 'key.source'"
+            )
+        return self
+
+
+class SqlDestination(DestinationBase):
+    """A table in a SQL database reached through SQLAlchemy.
+
+    The key column needs a primary key or unique constraint, because inserts
+    are upserts.
+    """
+
+    kind: Literal["sql"]
+    url: str = Field(
+        description="SQLAlchemy URL; '${VAR}' is replaced from the environment at run time"
+    )
+    table: str = Field(description="table to write")
+    db_schema: str | None = Field(None, alias="schema", description="database schema of 'table'")
+
+
+class DestinationAuth(StrictModel):
+    """Credentials for an HTTP destination, always read from the environment."""
+
+    type: Literal["bearer", "header"] = Field(
+        "bearer", description="'Authorization: Bearer' token or a custom header"
+    )
+    token_env: str = Field(description="environment variable that holds the token")
+    header: str | None = Field(None, description="header name for type 'header'")
+
+    @model_validator(mode="after")
+    def _header_named(self) -> DestinationAuth:
+        if self.type == "header" and not self.header:
+            raise ValueError("auth type 'header' needs 'header', the header name")
+        return self
+
+
+class RestDestination(DestinationBase):
+    """A JSON REST API: one request per changed record, or batches on ``batch_path``."""
+
+    kind: Literal["rest_api"]
+    base_url: str = Field(description="API root, for example https://api.example.com/v1/")
+    method: Literal["PATCH", "PUT", "POST"] = Field(
+        "PATCH", description="method that updates one record"
+    )
+    path: str = Field(description="path of one record under base_url, with '{key}'")
+    insert_method: Literal["POST", "PUT"] = Field(
+        "POST", description="method that creates one record"
+    )
+    insert_path: str | None = Field(
+        None, description="path that creates a record, '{key}' allowed; 'path' when unset"
+    )
+    delete_path: str | None = Field(
+        None, description="path that deletes a record, with '{key}'; 'path' when unset"
+    )
+    batch_path: str | None = Field(
+        None,
+        description="path that takes up to 'batch_size' changes in one POST as "
+        '{"records": [...]}; one request per change when unset',
+    )
+    auth: DestinationAuth | None = Field(None, description="authentication")
+    rate_limit: float | None = Field(None, gt=0, description="maximum requests per second")
+    retry: HttpRetry = Field(default_factory=lambda: HttpRetry())
+
+    @model_validator(mode="after")
+    def _key_in_paths(self) -> RestDestination:
+        for name in ("path", "delete_path"):
+            value = getattr(self, name)
+            if value is not None and "{key}" not in value:
+                raise ValueError(f"'{name}' must contain '{{key}}', for example 'contacts/{{key}}'")
+        return self
+
+
+class WebhookDestination(DestinationBase):
+    """POST of each change as JSON, signed with HMAC-SHA256 in ``X-Accord-Signature``."""
+
+    kind: Literal["webhook"]
+    url: str = Field(description="URL that receives the POST requests")
+    secret_env: str = Field(description="environment variable that holds the signing secret")
+    rate_limit: float | None = Field(None, gt=0, description="maximum requests per second")
+    retry: HttpRetry = Field(default_factory=lambda: HttpRetry())
+
+
+class FileDestination(DestinationBase):
+    """A CSV, JSON Lines or Parquet file rewritten whole, through a temporary file and a rename."""
+
+    kind: Literal["csv", "jsonl", "parquet"]
+    path: str = Field(description="file path, relative to the project file")
+
+
+Destination = Annotated[
+    SqlDestination | RestDestination | WebhookDestination | FileDestination,
+    Field(discriminator="kind"),
+]
+DESTINATION_KINDS = ("sql", "rest_api", "webhook", "csv", "jsonl", "parquet")
+
+
+class TriggerWhen(StrictModel):
+    """The golden-record change that fires a trigger."""
+
+    event: Literal["changed", "created", "merged"] = Field(
+        "changed",
+        description="changed: a golden field changed; created: a new entity; merged: an entity "
+        "absorbed another",
+    )
+    field: str | None = Field(None, description="golden field for 'changed'")
+    from_: JsonScalar | None = Field(
+        None, alias="from", description="fire only when the old value is this"
+    )
+    to: JsonScalar | None = Field(None, description="fire only when the new value is this")
+
+    @model_validator(mode="after")
+    def _arguments(self) -> TriggerWhen:
+        if self.event == "changed" and self.field is None:
+            raise ValueError("event 'changed' needs 'field'")
+        if self.event != "changed" and (
+            self.field is not None or self.from_ is not None or self.to is not None
+        ):
+            raise ValueError(f"event '{self.event}' takes no 'field', 'from' or 'to'")
+        return self
+
+
+class SyncAction(StrictModel):
+    """Sync the changed entities to named destinations at once."""
+
+    type: Literal["sync"]
+    destinations: list[str] = Field(min_length=1, description="destination names")
+
+
+class WebhookAction(StrictModel):
+    """POST the change as JSON, signed like a webhook destination."""
+
+    type: Literal["webhook"]
+    url: str = Field(description="URL that receives the POST")
+    secret_env: str = Field(description="environment variable that holds the signing secret")
+    retry: HttpRetry = Field(default_factory=lambda: HttpRetry())
+
+
+class NatsAction(StrictModel):
+    """Publish the change as a JSON message to a NATS subject."""
+
+    type: Literal["nats"]
+    url: str = Field("nats://127.0.0.1:4222", description="NATS server URL")
+    subject: str = Field(description="subject to publish to")
+    jetstream: bool = Field(
+        False, description="publish through JetStream with a Nats-Msg-Id header for deduplication"
+    )
+
+
+class RedisAction(StrictModel):
+    """Append the change to a Redis stream with XADD."""
+
+    type: Literal["redis"]
+    url: str = Field("redis://127.0.0.1:6379/0", description="Redis URL")
+    stream: str = Field(description="stream key")
+    maxlen: int | None = Field(None, gt=0, description="approximate maximum stream length")
+
+
+class SuppressAction(StrictModel):
+    """Add the entity to a suppression list."""
+
+    type: Literal["suppress"]
+    list_name: str = Field(alias="list", description="suppression list name")
+    reason: str | None = Field(None, description="reason stored with the entry")
+
+
+TriggerAction = Annotated[
+    SyncAction | WebhookAction | NatsAction | RedisAction | SuppressAction,
+    Field(discriminator="type"),
+]
+
+
+class Trigger(StrictModel):
+    """A rule on golden-record changes of a run, with the actions it takes."""
+
+    name: str = Field(description="unique trigger name shown in the trigger log")
+    when: TriggerWhen
+    actions: list[TriggerAction] = Field(min_length=1)

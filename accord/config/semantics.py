@@ -7,7 +7,15 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from accord.config.models import CsvSource, JsonSource, ParquetSource, Project
+from accord.config.models import (
+    SUPPRESSION_FIELDS,
+    CsvSource,
+    DestinationBase,
+    JsonSource,
+    ParquetSource,
+    Project,
+    SyncAction,
+)
 from accord.model import CANONICAL_FIELDS
 from accord.standardize.config import StandardizeConfig
 
@@ -31,6 +39,8 @@ def check_project(project: Project, root: Path) -> list[Finding]:
         _unknown_standardized_fields(project.standardize, canonical_field_names(project))
     )
     findings.extend(_unknown_survivorship_references(project))
+    findings.extend(_destination_problems(project))
+    findings.extend(_trigger_problems(project))
     return findings
 
 
@@ -120,3 +130,84 @@ def _unknown_standardized_fields(config: StandardizeConfig, known: set[str]) -> 
                 ("standardize", "fields", name),
                 f"unknown canonical field '{name}'{_suggest(name, known)}",
             )
+
+
+def _destination_problems(project: Project) -> Iterator[Finding]:
+    """Check destination names, their golden fields and their key source."""
+    known_sources = {source.name for source in project.sources}
+    first_index: dict[str, int] = {}
+    for index, destination in enumerate(project.destinations):
+        if destination.name in first_index:
+            yield (
+                ("destinations", index, "name"),
+                f"duplicate destination name '{destination.name}' (also used by "
+                f"destinations[{first_index[destination.name]}]); give each destination a "
+                "unique name",
+            )
+        else:
+            first_index[destination.name] = index
+        yield from _destination_fields(project, index, destination)
+        key_source = destination.key.source
+        if key_source is not None and key_source not in known_sources:
+            yield (
+                ("destinations", index, "key", "source"),
+                f"unknown source '{key_source}'{_suggest(key_source, known_sources)}",
+            )
+
+
+def _destination_fields(
+    project: Project, index: int, destination: DestinationBase
+) -> Iterator[Finding]:
+    if destination.suppression_list is not None:
+        known = set(SUPPRESSION_FIELDS)
+        kind = "suppression list field"
+    else:
+        known = canonical_field_names(project)
+        kind = "canonical field"
+    targets: dict[str, str] = {}
+    for field, mapping in destination.fields.items():
+        if field not in known:
+            yield (
+                ("destinations", index, "fields", field),
+                f"unknown {kind} '{field}'{_suggest(field, known)}",
+            )
+        if mapping.to == destination.key.column:
+            yield (
+                ("destinations", index, "fields", field),
+                f"'{mapping.to}' is the key column; map another tool field",
+            )
+        if mapping.to in targets:
+            yield (
+                ("destinations", index, "fields", field),
+                f"tool field '{mapping.to}' is also written from '{targets[mapping.to]}'",
+            )
+        targets.setdefault(mapping.to, field)
+
+
+def _trigger_problems(project: Project) -> Iterator[Finding]:
+    """Check trigger names, the fields they watch and the destinations they sync."""
+    known_fields = canonical_field_names(project)
+    known_destinations = {destination.name for destination in project.destinations}
+    seen: set[str] = set()
+    for index, trigger in enumerate(project.triggers):
+        if trigger.name in seen:
+            yield (
+                ("triggers", index, "name"),
+                f"duplicate trigger name '{trigger.name}'; give each trigger a unique name",
+            )
+        seen.add(trigger.name)
+        field = trigger.when.field
+        if field is not None and field not in known_fields:
+            yield (
+                ("triggers", index, "when", "field"),
+                f"unknown canonical field '{field}'{_suggest(field, known_fields)}",
+            )
+        for action_index, action in enumerate(trigger.actions):
+            if not isinstance(action, SyncAction):
+                continue
+            for name in action.destinations:
+                if name not in known_destinations:
+                    yield (
+                        ("triggers", index, "actions", action_index, "destinations"),
+                        f"unknown destination '{name}'{_suggest(name, known_destinations)}",
+                    )
