@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import re
+import sys
 from collections import Counter, defaultdict
 from pathlib import Path
+from types import ModuleType
 
+import phonenumbers
 import pyarrow.parquet as pq
 import pytest
 import yaml
 
 from accord.config.models import Project
-from bench.generate import generate
 
+GENERATOR = Path(__file__).resolve().parents[1] / "bench" / "generate.py"
 RECORDS = 10_000
 SEED = 3
 OUTPUT_FILES = (
@@ -27,6 +31,19 @@ OUTPUT_FILES = (
 )
 
 Row = dict[str, str]
+
+
+def _load_generator() -> ModuleType:
+    # Loaded by path because the installed distribution contains only the accord package.
+    spec = importlib.util.spec_from_file_location("bench_generate", GENERATOR)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_generate"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+generate = _load_generator().generate
 
 
 @pytest.fixture(scope="module")
@@ -201,6 +218,13 @@ def test_sources_differ_in_format(bench_dir: Path) -> None:
     assert all(isinstance(row["requester"], dict) for row in support)
     assert any(isinstance(row["organization"], dict) for row in support)
     assert any(row["organization"] is None for row in support)
+
+
+def test_phones_are_valid_au_numbers(bench_dir: Path) -> None:
+    phones = [row["phone"] for row in read_csv(bench_dir / "crm.csv") if row["phone"]]
+    phones += [row["phone"] for row in read_csv(bench_dir / "billing.csv") if row["phone"]]
+    invalid = [p for p in phones if not phonenumbers.is_valid_number(phonenumbers.parse(p, "AU"))]
+    assert invalid == []
 
 
 def test_project_file_matches_data(bench_dir: Path) -> None:
