@@ -75,10 +75,18 @@ def _missing_column_message(role: str, name: str, columns: Sequence[str], origin
     setting = "primary_key" if role == "primary key" else "cursor"
     existing = ", ".join(f"'{column}'" for column in columns) or "none"
     message = f"{role} column '{name}' not found in {origin}; columns found: {existing}."
-    close = difflib.get_close_matches(name, list(columns), n=1, cutoff=0.6)
-    if close:
-        message += f" Did you mean '{close[0]}'?"
+    close = _closest_column(name, columns)
+    if close is not None:
+        message += f" Did you mean '{close}'?"
     return message + f" Set '{setting}' to an existing column or add the column to the source."
+
+
+def _closest_column(name: str, columns: Sequence[str]) -> str | None:
+    by_lower = {column.lower(): column for column in columns}
+    if name.lower() in by_lower:
+        return by_lower[name.lower()]
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.6)
+    return by_lower[close[0]] if close else None
 
 
 def row_keys(table: pa.Table, key_columns: Sequence[str]) -> list[str | None]:

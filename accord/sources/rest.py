@@ -10,6 +10,7 @@ the token.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Iterator, Mapping, Sequence
@@ -176,19 +177,23 @@ class RestReader:
         import requests
 
         name = self.source.name
-        cause = _root_cause(exc)
-        if isinstance(cause, requests.HTTPError) and cause.response is not None:
-            return self._http_error(cause.response.status_code)
-        if isinstance(cause, requests.ConnectionError | requests.Timeout):
-            host = urlsplit(self.source.base_url).netloc
-            return TransientError(
-                f"source '{name}': cannot reach {host} after {self.max_attempts} attempts "
-                f"({type(cause).__name__}). Check base_url and the network, then retry."
-            )
-        if isinstance(cause, requests.JSONDecodeError):
-            return SourceError(
-                name, f"{self.endpoint} did not return JSON. Check 'base_url' and 'path'."
-            )
+        chain = _exception_chain(exc)
+        for cause in chain:
+            if isinstance(cause, requests.HTTPError) and cause.response is not None:
+                return self._http_error(cause.response.status_code)
+            if isinstance(cause, requests.JSONDecodeError | json.JSONDecodeError):
+                return SourceError(
+                    name, f"{self.endpoint} did not return JSON. Check 'base_url' and 'path'."
+                )
+            if isinstance(cause, requests.ConnectionError | requests.Timeout):
+                host = urlsplit(self.source.base_url).netloc
+                return TransientError(
+                    f"source '{name}': cannot reach {host} after {self.max_attempts} attempts "
+                    f"({type(cause).__name__}). Check base_url and the network, then retry."
+                )
+        cause = chain[-1]
+        # dlt's paginator errors quote the whole response after " got "; the
+        # response may hold personal data, so the message stops before it.
         detail = redact(str(cause), token).split(" got ")[0][:300]
         return SourceError(
             name,
@@ -227,16 +232,14 @@ def _data_selector(selector: str | None) -> dict[str, str]:
     return {} if selector is None else {"data_selector": selector}
 
 
-def _root_cause(exc: BaseException) -> BaseException:
-    current = exc
-    seen: set[int] = set()
-    while id(current) not in seen:
-        seen.add(id(current))
-        following = current.__cause__ or current.__context__
-        if following is None:
-            break
-        current = following
-    return current
+def _exception_chain(exc: BaseException) -> list[BaseException]:
+    """Return ``exc`` and the exceptions it was raised from or during, outermost first."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not seen for seen in chain):
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
 
 
 def _split_items(items: list[object]) -> tuple[list[ReadIssue], list[dict[str, Any]]]:

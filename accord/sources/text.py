@@ -96,8 +96,9 @@ def _decode_declared(data: bytes, declared: str, path: Path, source: str) -> Dec
     except UnicodeDecodeError as exc:
         raise SourceError(
             source,
-            f"{path} is not valid {declared}: byte {exc.start} cannot be decoded. Set "
-            "'encoding' to the file's encoding, or remove it to detect the encoding.",
+            f"{path} is not valid {declared}: the byte at offset {exc.start} cannot be "
+            "decoded. Set 'encoding' to the file's encoding, or remove it to detect the "
+            "encoding.",
         ) from None
     return DecodedText(text.removeprefix("\ufeff"), name)
 
