@@ -149,6 +149,76 @@ MIGRATIONS: list[list[str]] = [
             happened_at TIMESTAMP NOT NULL
         )""",
     ],
+    # Version 3: sync to destinations (state, outbox, dead letters), suppression lists, triggers.
+    [
+        """CREATE TABLE sync_runs (
+            sync_id INTEGER NOT NULL,
+            started_at TIMESTAMP NOT NULL,
+            finished_at TIMESTAMP,
+            status VARCHAR NOT NULL,
+            summary JSON
+        )""",
+        """CREATE TABLE sync_state (
+            destination VARCHAR NOT NULL,
+            record_key VARCHAR NOT NULL,
+            entity_id VARCHAR NOT NULL,
+            payload JSON NOT NULL,
+            payload_hash VARCHAR NOT NULL,
+            sent_at TIMESTAMP NOT NULL,
+            sync_id INTEGER NOT NULL
+        )""",
+        """CREATE TABLE sync_outbox (
+            change_id BIGINT NOT NULL,
+            sync_id INTEGER NOT NULL,
+            destination VARCHAR NOT NULL,
+            record_key VARCHAR NOT NULL,
+            entity_id VARCHAR NOT NULL,
+            operation VARCHAR NOT NULL,
+            record JSON NOT NULL,
+            fields JSON NOT NULL,
+            payload_hash VARCHAR NOT NULL,
+            fixes JSON,
+            idempotency_key VARCHAR NOT NULL,
+            status VARCHAR NOT NULL,
+            attempts INTEGER NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            sent_at TIMESTAMP,
+            error VARCHAR
+        )""",
+        """CREATE TABLE sync_dead_letters (
+            change_id BIGINT NOT NULL,
+            sync_id INTEGER NOT NULL,
+            destination VARCHAR NOT NULL,
+            record_key VARCHAR NOT NULL,
+            entity_id VARCHAR NOT NULL,
+            operation VARCHAR NOT NULL,
+            status_code INTEGER,
+            response_body VARCHAR,
+            error VARCHAR NOT NULL,
+            failed_at TIMESTAMP NOT NULL,
+            replayed_at TIMESTAMP
+        )""",
+        """CREATE TABLE suppression_list (
+            list_name VARCHAR NOT NULL,
+            entity_id VARCHAR NOT NULL,
+            email VARCHAR,
+            reason VARCHAR,
+            added_at TIMESTAMP NOT NULL
+        )""",
+        """CREATE TABLE trigger_log (
+            run_id INTEGER NOT NULL,
+            trigger_name VARCHAR NOT NULL,
+            entity_id VARCHAR NOT NULL,
+            event VARCHAR NOT NULL,
+            field VARCHAR,
+            old_value JSON,
+            new_value JSON,
+            action VARCHAR NOT NULL,
+            result VARCHAR NOT NULL,
+            detail VARCHAR,
+            fired_at TIMESTAMP NOT NULL
+        )""",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
