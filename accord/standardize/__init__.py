@@ -1,1 +1,4 @@
-"""Standardizers for contact data."""
+"""Standardizers for contact data, one module per kind of value.
+
+The pipeline calls :func:`accord.standardize.stage.standardize_columns`.
+"""

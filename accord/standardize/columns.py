@@ -1,0 +1,119 @@
+"""Column-level standardizing: one parse per distinct value, a cache across calls."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Hashable, Sequence
+
+from accord.standardize.base import MISSING, Outcome, invalid
+from accord.standardize.cache import BoundedCache
+from accord.standardize.registry import STANDARDIZERS, Standardizer
+from accord.standardize.text import clean_text, is_placeholder
+
+logger = logging.getLogger(__name__)
+
+CACHE_SIZE = 100_000
+"""Maximum outcomes kept per standardizer between calls."""
+
+_CACHES: dict[str, BoundedCache[Hashable, Outcome]] = {
+    name: BoundedCache(CACHE_SIZE) for name in STANDARDIZERS
+}
+
+# Errors that a third-party parser (nameparser, usaddress, phonenumbers) may
+# raise on odd input. One such value becomes an invalid value instead of
+# stopping the whole batch.
+_PARSER_ERRORS = (ValueError, TypeError, IndexError, KeyError, AttributeError, OverflowError)
+
+
+def clear_caches() -> None:
+    """Empty the outcome caches of every standardizer."""
+    for cache in _CACHES.values():
+        cache.clear()
+
+
+def standardize_one(
+    std: Standardizer, value: object, context: Hashable, placeholders: frozenset[str]
+) -> Outcome:
+    """Standardize one raw value: hygiene, placeholder check, then the cached parser.
+
+    Args:
+        std: The standardizer.
+        value: A raw value: str, int, float, bool, date, datetime or None.
+        context: The standardizer's context for this value.
+        placeholders: Lowercase values that mean "missing".
+
+    Returns:
+        The outcome; MISSING for None, NaN and placeholders.
+    """
+    if value is None:
+        return MISSING
+    if std.name == "none":
+        return std.run(value, context)
+    if isinstance(value, float) and not math.isfinite(value):
+        return MISSING
+    argument = value if isinstance(value, str) else std.coerce(value)
+    if isinstance(argument, str):
+        argument = clean_text(argument)
+        if is_placeholder(argument, placeholders):
+            return MISSING
+        cache_key: Hashable = (argument, context)
+    else:
+        cache_key = (type(argument), argument, context)
+    cache = _CACHES[std.name]
+    outcome = cache.get(cache_key)
+    if outcome is None:
+        outcome = _run_guarded(std, argument, context)
+        cache.put(cache_key, outcome)
+    return outcome
+
+
+def _run_guarded(std: Standardizer, argument: object, context: Hashable) -> Outcome:
+    try:
+        return std.run(argument, context)
+    except _PARSER_ERRORS as error:
+        logger.warning("%s standardizer failed on %r: %s", std.name, argument, error)
+        return invalid(f"could not be read as {std.name.replace('_', ' ')}: {error}")
+
+
+def _typed(value: object) -> Hashable:
+    """Return a dictionary key that keeps 1, 1.0 and True apart."""
+    return value if value is None or type(value) is str else (type(value), value)
+
+
+def standardize_column(
+    std: Standardizer,
+    values: Sequence[Hashable],
+    contexts: Sequence[Hashable] | None,
+    context: Hashable,
+    placeholders: frozenset[str],
+) -> list[Outcome]:
+    """Standardize a column, parsing each distinct (value, context) pair once.
+
+    Args:
+        std: The standardizer.
+        values: Raw values, one per row.
+        contexts: Per-row contexts, or None when ``context`` applies to all rows.
+        context: The context of every row when ``contexts`` is None.
+        placeholders: Lowercase values that mean "missing".
+
+    Returns:
+        One outcome per row.
+    """
+    distinct = set(values)
+    if all(type(value) is str or value is None for value in distinct):
+        keys: Sequence[Hashable] = values
+        raw_of = {value: value for value in distinct}
+    else:
+        keys = [_typed(value) for value in values]
+        raw_of = dict(zip(keys, values, strict=True))
+    if contexts is None:
+        table = {
+            key: standardize_one(std, raw, context, placeholders) for key, raw in raw_of.items()
+        }
+        return [table[key] for key in keys]
+    pairs = list(zip(keys, contexts, strict=True))
+    pair_table = {
+        pair: standardize_one(std, raw_of[pair[0]], pair[1], placeholders) for pair in set(pairs)
+    }
+    return [pair_table[pair] for pair in pairs]
