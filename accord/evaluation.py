@@ -10,6 +10,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
+
+Key = TypeVar("Key", bound=Hashable)
+Label = TypeVar("Label", bound=Hashable)
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,7 @@ def _f1(precision: float, recall: float) -> float:
     return 2 * precision * recall / total if total else 0.0
 
 
-def score(predicted: Mapping[Hashable, Hashable], truth: Mapping[Hashable, Hashable]) -> Scores:
+def score(predicted: Mapping[Key, Label], truth: Mapping[Key, Hashable]) -> Scores:
     """Compare predicted cluster labels with true labels over their shared records."""
     records = [record for record in predicted if record in truth]
     predicted_sizes = Counter(predicted[r] for r in records)

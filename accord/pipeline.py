@@ -24,6 +24,7 @@ from accord.progress import LogProgress, Progress
 from accord.resolve.stage import after_ingest
 from accord.sources import open_reader
 from accord.sources.base import ReadResult
+from accord.store.bulk import register
 from accord.store.duckdb_store import Store
 from accord.store.records import WriteCounts, mark_absent_deleted, mark_deleted, write_records
 
@@ -249,7 +250,7 @@ def _write_quarantine(
         connection.execute("DELETE FROM quarantine WHERE source = ?", [source])
     else:
         accepted = batch.accepted.select(["source_key"])
-        connection.register("accord_accepted", accepted)
+        register(connection, "accord_accepted", accepted)
         connection.execute(
             "DELETE FROM quarantine WHERE source = ? AND source_key IN "
             "(SELECT source_key FROM accord_accepted)",

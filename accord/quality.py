@@ -47,10 +47,10 @@ def _check(rule: QualityRule, columns: dict[str, list[Any]], rows: int) -> Itera
         lists = [columns.get(field, [None] * rows) for field in fields]
         for row in range(rows):
             if not any(_present(values[row]) for values in lists):
-                reason = f"none of {', '.join(fields)} is present"
-                yield QualityIssue(row, rule.label, "+".join(fields), None, reason)
+                message = f"none of {', '.join(fields)} is present"
+                yield QualityIssue(row, rule.label, "+".join(fields), None, message)
         return
-    field = rule.field or ""
+    field: str = rule.field or ""
     values = columns.get(field, [None] * rows)
     pattern = re.compile(rule.pattern) if rule.pattern else None
     allowed = {str(v).casefold() for v in rule.values or []}

@@ -83,7 +83,7 @@ def print_explanation(console: Console, explanation: Explanation) -> None:
             if level.tf_adjustment:
                 weight += f" (term frequency {level.tf_adjustment:+.2f})"
             table.add_row(
-                level.comparison, _text(level.left), _text(level.right), level.label, weight
+                level.comparison, _text(level.left), _text(level.right), level.level, weight
             )
         table.add_row("total", "", "", "", f"{score.match_weight:+.2f}", style="bold")
         console.print(table)

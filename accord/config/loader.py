@@ -174,7 +174,7 @@ def _data_loc(loc: Loc, data: Any) -> Loc:
         in_list = isinstance(current, list) and isinstance(part, int) and part < len(current)
         if in_dict or in_list:
             kept.append(part)
-            current = current[part]  # type: ignore[index]
+            current = current[part]
             continue
         if not isinstance(current, dict) or not isinstance(part, str):
             continue
@@ -228,7 +228,12 @@ def _allowed_keys(loc: Loc, data: Any) -> list[str]:
             annotation = field
         else:
             annotation = _container_item(annotation)
-        current = current[part] if isinstance(current, dict | list) else None
+        if isinstance(current, dict):
+            current = current.get(part)
+        elif isinstance(current, list) and isinstance(part, int) and part < len(current):
+            current = current[part]
+        else:
+            current = None
     model = _pick_model(annotation, current)
     if isinstance(model, type) and issubclass(model, BaseModel):
         return [info.alias or name for name, info in model.model_fields.items()]

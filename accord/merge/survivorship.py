@@ -215,7 +215,7 @@ def merge_golden(connection: duckdb.DuckDBPyConnection, project: Project, run_id
 
 
 def _groups(project: Project, fields: list[str]) -> list[tuple[FieldSurvivorship, list[str]]]:
-    default = FieldSurvivorship(rules=list(project.survivorship.default))  # type: ignore[arg-type]
+    default = FieldSurvivorship(rules=list(project.survivorship.default))
     grouped: dict[str, tuple[FieldSurvivorship, list[str]]] = {}
     members: dict[str, list[str]] = defaultdict(list)
     for field in fields:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
 
 from accord.resolve.inputs import split_record_id
-from accord.resolve.stable_ids import IdAssignment, assign_ids
+from accord.resolve.stable_ids import IdAssignment, NewIdFunction, assign_ids
 from accord.store.bulk import insert_columns, insert_rows
 
 logger = logging.getLogger(__name__)
@@ -29,17 +28,10 @@ class EntityChanges:
     unchanged: int
 
 
-def _id_factory(used: set[str], prefix: str) -> object:
-    def new_id(members: Iterable[str]) -> str:
-        seed = min(members)
-        salt = 0
-        while True:
-            digest = hashlib.sha1(f"{seed}|{salt}".encode()).hexdigest()[:14]
-            candidate = f"{prefix}_{digest}"
-            if candidate not in used:
-                used.add(candidate)
-                return candidate
-            salt += 1
+def _id_factory(prefix: str) -> NewIdFunction:
+    def new_id(members: tuple[str, ...], salt: int) -> str:
+        digest = hashlib.sha1(f"{members[0]}|{salt}".encode()).hexdigest()[:14]
+        return f"{prefix}_{digest}"
 
     return new_id
 
@@ -79,7 +71,7 @@ def save_entities(
     used = {row[0] for row in connection.execute("SELECT entity_id FROM entities").fetchall()}
     used |= {row[0] for row in connection.execute("SELECT alias_id FROM entity_aliases").fetchall()}
     prefix = "per" if entity_type == "person" else "org"
-    assignment = assign_ids(clusters, previous, order, _id_factory(used, prefix))  # type: ignore[arg-type]
+    assignment = assign_ids(clusters, previous, order, _id_factory(prefix), reserved_ids=used)
     _apply_assignment(connection, entity_type, assignment, now)
     _log_events(connection, assignment, run_id, now)
     entity_of = {record: assignment.entity_of_cluster[label] for record, label in clusters.items()}

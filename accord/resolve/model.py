@@ -106,7 +106,7 @@ def available_columns(
 
 def choose_comparisons(config: MatchingConfig, available: set[str]) -> list[str]:
     """Return the vocabulary names to use: configured ones, or every one with data."""
-    names = config.comparisons or list(REQUIRED_COLUMN)
+    names: list[str] = list(config.comparisons or REQUIRED_COLUMN)
     chosen = [name for name in names if REQUIRED_COLUMN[name] in available]
     skipped = [name for name in names if name not in chosen]
     if skipped and config.comparisons:
@@ -150,6 +150,61 @@ def _linker(table: pa.Table, settings: dict[str, Any]) -> Any:
     return Linker(frame, settings, log_level=None)
 
 
+MIN_TRAINING_RECORDS = 200
+PRIOR_RULES: list[list[str]] = [
+    ["email_key", "first_name_key"],
+    ["last_name_key", "first_name_key", "birth_date"],
+    ["phone_key", "first_name_key"],
+    ["last_name_key", "first_name_key", "postal_code_key"],
+]
+PRIOR_RULE_RECALL = 0.7
+
+
+def estimate_prior(table: pa.Table, available: set[str]) -> float:
+    """Estimate the probability that two random records match.
+
+    Pairs that agree on strict rules (email and given name, full name and
+    birth date, ...) are counted and divided by the recall those rules are
+    assumed to have; the share of all pairs is the prior. With no such pair
+    the prior falls back to one expected duplicate per record.
+    """
+    count = table.num_rows
+    total_pairs = count * (count - 1) / 2
+    if total_pairs <= 0:
+        return DEFAULT_PRIOR
+    rules = [rule for rule in PRIOR_RULES if all(column in available for column in rule)]
+    found = 0
+    if rules:
+        conditions = " OR ".join(
+            "(" + " AND ".join(f"l.{c} = r.{c}" for c in rule) + ")" for rule in rules
+        )
+        connection = duckdb.connect(":memory:")
+        try:
+            connection.register("accord_input", table)
+            row = connection.execute(
+                f"""SELECT count(*) FROM accord_input l JOIN accord_input r
+                    ON l.record_id < r.record_id AND ({conditions})"""
+            ).fetchone()
+            found = int(row[0]) if row else 0
+        finally:
+            connection.close()
+    prior = found / PRIOR_RULE_RECALL / total_pairs if found else 1 / max(count, 2)
+    return min(max(prior, 1e-9), 0.5)
+
+
+def untrained_model(
+    comparison_names: list[str],
+    settings: dict[str, Any],
+    table: pa.Table,
+    available: set[str],
+    trained_at: datetime,
+) -> MatchModel:
+    """Return a model with the vocabulary's default m and u and an estimated prior."""
+    defaults = dict(settings)
+    defaults["probability_two_random_records_match"] = estimate_prior(table, available)
+    return MatchModel(comparison_names, defaults, trained_at, table.num_rows)
+
+
 def train(
     table: pa.Table,
     comparison_names: list[str],
@@ -158,36 +213,32 @@ def train(
     available: set[str],
     trained_at: datetime,
 ) -> MatchModel:
-    """Estimate the prior, u by random sampling and m by EM; return the trained model."""
-    linker = _linker(table, settings)
-    _estimate_prior(linker, available)
-    linker.training.estimate_u_using_random_sampling(
-        max_pairs=config.training.max_pairs, seed=config.training.seed
-    )
-    _estimate_m(linker, build_comparisons(comparison_names), available)
-    trained = linker.misc.save_model_to_json()
+    """Estimate u by random sampling and m by EM; return the trained model.
+
+    With fewer than ``MIN_TRAINING_RECORDS`` records, or when Splink cannot
+    estimate the parameters from the data, the vocabulary's default m and u
+    probabilities are kept and a warning says so.
+    """
+    fallback = untrained_model(comparison_names, settings, table, available, trained_at)
+    if table.num_rows < MIN_TRAINING_RECORDS:
+        logger.warning(
+            "only %d records: using default match weights; training needs at least %d",
+            table.num_rows,
+            MIN_TRAINING_RECORDS,
+        )
+        return fallback
+    try:
+        linker = _linker(table, fallback.settings)
+        linker.training.estimate_u_using_random_sampling(
+            max_pairs=config.training.max_pairs, seed=config.training.seed
+        )
+        _estimate_m(linker, build_comparisons(comparison_names), available)
+        trained = linker.misc.save_model_to_json()
+    except (ValueError, ZeroDivisionError, duckdb.Error) as exc:
+        logger.warning("training failed, using default match weights: %s", exc)
+        return fallback
     logger.info("trained match model on %d records", table.num_rows)
     return MatchModel(comparison_names, trained, trained_at, table.num_rows)
-
-
-def _estimate_prior(linker: Any, available: set[str]) -> None:
-    candidates = [
-        ["email_key", "first_name_key"],
-        ["last_name_key", "first_name_key", "birth_date"],
-        ["phone_key", "first_name_key"],
-        ["last_name_key", "first_name_key", "postal_code_key"],
-    ]
-    rules = [
-        " AND ".join(f"l.{c} = r.{c}" for c in rule)
-        for rule in candidates
-        if all(c in available for c in rule)
-    ]
-    if not rules:
-        return
-    try:
-        linker.training.estimate_probability_two_random_records_match(rules, recall=0.7)
-    except Exception as exc:  # Splink raises plain exceptions for degenerate data
-        logger.warning("could not estimate the match prior, keeping %g: %s", DEFAULT_PRIOR, exc)
 
 
 def _estimate_m(linker: Any, comparisons: list[Comparison], available: set[str]) -> None:

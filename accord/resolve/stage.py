@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -226,6 +227,7 @@ def train_model(
 
 
 def _input_arrow(connection: duckdb.DuckDBPyConnection) -> pa.Table:
+    connection.complete()
     return connection.sql(f"SELECT * FROM {INPUT_TABLE}").to_arrow_table()
 
 
@@ -251,7 +253,7 @@ def _predicted_pairs(
             pairs.review.append((a, b, probability, weight))
 
 
-def _apply_decisions(decisions: dict[tuple[str, str], str], pairs: PairSet) -> None:
+def _apply_decisions(decisions: Mapping[tuple[str, str], str], pairs: PairSet) -> None:
     for (a, b), decision in sorted(decisions.items()):
         if decision == "must_link":
             pairs.cannot_link.discard((a, b))
@@ -263,7 +265,7 @@ def _apply_decisions(decisions: dict[tuple[str, str], str], pairs: PairSet) -> N
 
 
 def _open_reviews(
-    pairs: PairSet, decisions: dict[tuple[str, str], str]
+    pairs: PairSet, decisions: Mapping[tuple[str, str], str]
 ) -> list[tuple[str, str, float, Any]]:
     linked = {ordered(edge.a, edge.b) for edge in pairs.edges}
     return [

@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
 
+def register(connection: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
+    """Register an Arrow table as a view, first finishing any partly fetched result.
+
+    DuckDB 2 refuses to register while a result from ``execute`` is only
+    partly fetched (after ``fetchone``), so the pending result is completed.
+    """
+    connection.complete()
+    connection.register(name, table)
+
+
 def insert_columns(
-    connection: duckdb.DuckDBPyConnection, table: str, columns: dict[str, Sequence[Any]]
+    connection: duckdb.DuckDBPyConnection, table: str, columns: Mapping[str, Sequence[Any]]
 ) -> int:
     """Insert rows given as equal-length columns; return the number of rows."""
     frame = pa.table({name: pa.array(list(values)) for name, values in columns.items()})
     if frame.num_rows == 0:
         return 0
     names = ", ".join(f'"{name}"' for name in columns)
-    connection.register("accord_bulk", frame)
+    register(connection, "accord_bulk", frame)
     try:
         connection.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM accord_bulk")
     finally:

@@ -12,6 +12,8 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 
+from accord.store.bulk import register
+
 
 @dataclass
 class WriteCounts:
@@ -37,7 +39,7 @@ def write_records(
     row only has ``last_seen`` moved, and a row that was deleted and comes
     back gets a new version with ``deleted_at`` cleared.
     """
-    connection.register("accord_staged", staged)
+    register(connection, "accord_staged", staged)
     try:
         connection.execute("DROP TABLE IF EXISTS temp.accord_incoming")
         connection.execute(
@@ -131,7 +133,7 @@ def mark_deleted(
     now: datetime,
 ) -> int:
     """Mark the live records whose key is in ``keys`` (column ``source_key``) deleted."""
-    connection.register("accord_deleted_keys", keys)
+    register(connection, "accord_deleted_keys", keys)
     try:
         return _mark(
             connection,
@@ -152,7 +154,7 @@ def mark_absent_deleted(
     now: datetime,
 ) -> int:
     """Mark the live records whose key is missing from ``present`` deleted."""
-    connection.register("accord_present_keys", present)
+    register(connection, "accord_present_keys", present)
     try:
         condition = "source_key NOT IN (SELECT source_key FROM accord_present_keys)"
         return _mark(connection, source, condition, run_id, now)

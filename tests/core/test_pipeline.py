@@ -58,16 +58,16 @@ survivorship:
 
 CRM = """\
 id,first,last,email,phone,stage,updated_at
-1,Ada,Lovelace,ada@example.com,+1 415 555 0100,Customer,2024-01-01T00:00:00
-2,Alan,Turing,alan@example.com,(415) 555-0101,Lead,2024-01-02T00:00:00
+1,Ada,Lovelace,ada@analytical.org,+1 415 555 0100,Customer,2024-01-01T00:00:00
+2,Alan,Turing,alan@analytical.org,(415) 555-0101,Lead,2024-01-02T00:00:00
 3,Grace,Hopper,,,Lead,2024-01-03T00:00:00
-4,Edsger,Dijkstra,edsger@example.com,,Prospect,2024-01-04T00:00:00
+4,Edsger,Dijkstra,edsger@analytical.org,,Prospect,2024-01-04T00:00:00
 """
 
 BILLING = """\
 cid,name,email,status
-b1,"Lovelace, Ada",ADA@example.com,canceled
-b2,Alan Turing,alan@example.com,active
+b1,"Lovelace, Ada",ADA@analytical.org,canceled
+b2,Alan Turing,alan@analytical.org,active
 """
 
 
@@ -129,7 +129,7 @@ def test_changed_row_adds_version(tmp_path: Path) -> None:
     make_project(
         tmp_path,
         billing=BILLING.replace(
-            "b2,Alan Turing,alan@example.com,active", "b2,Alan Turing,alan@example.com,past_due"
+            "b2,Alan Turing,alan@analytical.org,active", "b2,Alan Turing,alan@analytical.org,past_due"
         ),
     )
     summary = run_once(loaded)
@@ -143,7 +143,7 @@ def test_changed_row_adds_version(tmp_path: Path) -> None:
 def test_row_absent_from_full_read_marked_deleted(tmp_path: Path) -> None:
     loaded = make_project(tmp_path)
     run_once(loaded)
-    make_project(tmp_path, billing=BILLING.replace("b2,Alan Turing,alan@example.com,active\n", ""))
+    make_project(tmp_path, billing=BILLING.replace("b2,Alan Turing,alan@analytical.org,active\n", ""))
     summary = run_once(loaded)
     assert by_source(summary)["billing"].deleted == 1
     row = query(
@@ -160,8 +160,8 @@ def test_incremental_read_uses_cursor(tmp_path: Path) -> None:
     loaded = make_project(tmp_path)
     run_once(loaded)
     changed = CRM.replace(
-        "2,Alan,Turing,alan@example.com,(415) 555-0101,Lead,2024-01-02T00:00:00",
-        "2,Alan,Turing,alan@example.com,(415) 555-0101,Customer,2024-02-01T00:00:00",
+        "2,Alan,Turing,alan@analytical.org,(415) 555-0101,Lead,2024-01-02T00:00:00",
+        "2,Alan,Turing,alan@analytical.org,(415) 555-0101,Customer,2024-02-01T00:00:00",
     )
     make_project(tmp_path, crm=changed)
     crm = by_source(run_once(loaded))["crm"]
@@ -191,7 +191,8 @@ def test_same_person_across_sources_is_one_entity(tmp_path: Path) -> None:
     rows = query(
         loaded,
         """SELECT count(DISTINCT entity_id) FROM entity_members
-                            WHERE record_id IN ('crm:1', 'billing:b1')""",
+           JOIN entities USING (entity_id)
+           WHERE entity_type = 'person' AND record_id IN ('crm:1', 'billing:b1')""",
     )
     assert rows == [(1,)]
 
@@ -247,7 +248,7 @@ def test_killed_run_leaves_previous_state(tmp_path: Path) -> None:
     assert result.returncode == -signal.SIGKILL
     assert query(loaded, "SELECT * FROM record_versions ORDER BY ALL") == before
     summary = run_once(loaded)
-    assert by_source(summary)["billing"].changed == 2
+    assert by_source(summary)["billing"].changed == 1
     statuses = query(loaded, "SELECT status FROM runs ORDER BY run_id")
     assert statuses == [("succeeded",), ("interrupted",), ("succeeded",)]
 
