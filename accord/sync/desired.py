@@ -1,0 +1,199 @@
+"""The records a destination should hold, built from golden values in one statement.
+
+Each golden record (or suppression list entry) that meets the destination's
+filter becomes one tool record per key: the entity ID, or the source key of
+each live member record of the key source. An entity without such a member
+gets one record keyed by its entity ID, which only modes that create records
+send. The table also carries the hash of each record and, for fields that the
+key source reads from the same tool field, the tool's current standardized
+value beside the golden one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from accord.config.models import SUPPRESSION_FIELDS, DestinationBase, Project, SourceBase
+from accord.config.semantics import canonical_field_names
+from accord.sync.payload import canonical_json
+from accord.sync.sqltext import identifier, json_path, literal, text_list
+
+DESIRED = "accord_sync_desired"
+ENTITY_FILTER = "accord_sync_entities"
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class MappedField:
+    """One golden field written to one tool field."""
+
+    index: int
+    golden: str
+    tool: str
+    values: dict[str, Any] | None
+    comparable: bool
+
+
+def mapped_fields(project: Project, destination: DestinationBase) -> list[MappedField]:
+    """Return the field mapping of ``destination`` in project-file order.
+
+    A field is comparable when the key source reads the same golden field
+    from the same tool field without a derivation, so its stored value is
+    what the tool holds.
+    """
+    source = _key_source(project, destination)
+    fields = []
+    for index, (golden, mapping) in enumerate(destination.fields.items()):
+        comparable = False
+        if source is not None and golden in source.fields:
+            comparable = source.fields[golden].from_ == mapping.to
+        fields.append(MappedField(index, golden, mapping.to, mapping.values, comparable))
+    return fields
+
+
+def _key_source(project: Project, destination: DestinationBase) -> SourceBase | None:
+    if destination.key.source is None:
+        return None
+    return project.source(destination.key.source)
+
+
+def _filter_fields(destination: DestinationBase, known: set[str]) -> list[str]:
+    """Return the fields a filter names, found as words of the expression."""
+    if destination.filter is None:
+        return []
+    return sorted(set(_WORD.findall(destination.filter)) & known)
+
+
+def _value_sql(column: str, values: dict[str, Any] | None) -> str:
+    """Return the tool value of a JSON column, through the destination's value map."""
+    if not values:
+        return column
+    cases = " ".join(
+        f"WHEN {literal(source)} THEN "
+        + ("NULL::JSON" if target is None else f"{literal(canonical_json(target))}::JSON")
+        for source, target in values.items()
+    )
+    return f"CASE json_extract_string({column}, '$') {cases} ELSE {column} END"
+
+
+def _golden_subject(
+    destination: DestinationBase, fields: list[MappedField], project: Project, limited: bool
+) -> str:
+    filter_fields = _filter_fields(destination, canonical_field_names(project))
+    wanted = sorted({f.golden for f in fields} | set(filter_fields))
+    json_columns = [
+        f"any_value(g.value) FILTER (WHERE g.field = {literal(f.golden)}) AS j_{f.index}"
+        for f in fields
+    ]
+    text_columns = [
+        f"any_value(json_extract_string(g.value, '$')) FILTER (WHERE g.field = {literal(name)}) "
+        f"AS {identifier(name)}"
+        for name in wanted
+    ]
+    limit = f"AND g.entity_id IN (SELECT entity_id FROM {ENTITY_FILTER})" if limited else ""
+    return f"""
+        SELECT g.entity_id, {", ".join(json_columns + text_columns)}
+        FROM golden_values g
+        JOIN entities e ON e.entity_id = g.entity_id
+        WHERE e.status = 'active' AND e.entity_type = {literal(destination.entity_type)}
+          AND g.field IN ({text_list(wanted)}) {limit}
+        GROUP BY g.entity_id
+    """
+
+
+def _suppression_subject(
+    destination: DestinationBase, fields: list[MappedField], limited: bool
+) -> str:
+    def as_json(name: str) -> str:
+        if name == "added_at":
+            return "to_json(strftime(added_at, '%Y-%m-%dT%H:%M:%S'))"
+        return f"to_json({identifier(name)})"
+
+    json_columns = [f"{as_json(f.golden)} AS j_{f.index}" for f in fields]
+    text_columns = [
+        f"CAST({identifier(n)} AS VARCHAR) AS {identifier(n)}" for n in SUPPRESSION_FIELDS
+    ]
+    limit = f"AND entity_id IN (SELECT entity_id FROM {ENTITY_FILTER})" if limited else ""
+    list_name = literal(destination.suppression_list or "")
+    return f"""
+        SELECT {", ".join(json_columns + text_columns)}
+        FROM suppression_list
+        WHERE list_name = {list_name} {limit}
+        QUALIFY row_number() OVER (PARTITION BY entity_id ORDER BY added_at, reason) = 1
+    """
+
+
+def _keyed(destination: DestinationBase) -> str:
+    source = destination.key.source
+    if source is None:
+        return """
+            SELECT q.*, q.entity_id AS record_key, FALSE AS member,
+                   NULL::TIMESTAMP AS tool_changed_at, NULL::JSON AS tool_data
+            FROM qualified q
+        """
+    return f"""
+        SELECT q.*, coalesce(mb.source_key, q.entity_id) AS record_key,
+               mb.source_key IS NOT NULL AS member,
+               mb.changed_at AS tool_changed_at, mb.data AS tool_data
+        FROM qualified q
+        LEFT JOIN (
+            SELECT m.entity_id, m.source_key, r.changed_at, r.data
+            FROM entity_members m
+            JOIN source_records r ON r.source = m.source AND r.source_key = m.source_key
+            WHERE m.source = {literal(source)} AND r.deleted_at IS NULL) mb USING (entity_id)
+        QUALIFY row_number() OVER (PARTITION BY record_key ORDER BY member DESC, entity_id) = 1
+    """
+
+
+def build_desired(
+    connection: duckdb.DuckDBPyConnection,
+    project: Project,
+    destination: DestinationBase,
+    limited: bool = False,
+) -> int:
+    """Create the temporary table of desired records and return its row count.
+
+    Columns: ``record_key``, ``entity_id``, ``member`` (the key is a live
+    member record of the key source), ``tool_changed_at``, ``record`` (tool
+    field to value, as JSON), ``payload_hash``, and ``tool_<i>`` and
+    ``golden_<i>`` (text) for each comparable field ``i``.
+
+    Args:
+        connection: The store connection.
+        project: The project.
+        destination: The destination.
+        limited: Only entities listed in the temporary table ``accord_sync_entities``.
+    """
+    fields = mapped_fields(project, destination)
+    if destination.suppression_list is not None:
+        subject = _suppression_subject(destination, fields, limited)
+    else:
+        subject = _golden_subject(destination, fields, project, limited)
+    condition = f"({destination.filter})" if destination.filter else "TRUE"
+    values = ", ".join(f"{_value_sql(f'j_{f.index}', f.values)} AS v_{f.index}" for f in fields)
+    record = ", ".join(f"{literal(f.tool)}, v_{f.index}" for f in fields)
+    compared = "".join(
+        f", json_extract_string(tool_data, {json_path(f.golden)}) AS tool_{f.index}"
+        f", json_extract_string(j_{f.index}, '$') AS golden_{f.index}"
+        for f in fields
+        if f.comparable
+    )
+    connection.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {DESIRED} AS
+        WITH subject AS ({subject}),
+        qualified AS (SELECT * FROM subject WHERE {condition}),
+        keyed AS ({_keyed(destination)}),
+        valued AS (SELECT *, {values} FROM keyed),
+        recorded AS (SELECT *, json_object({record}) AS record FROM valued)
+        SELECT record_key, entity_id, member, tool_changed_at, record,
+               md5(CAST(record AS VARCHAR)) AS payload_hash {compared}
+        FROM recorded
+        """
+    )
+    row = connection.execute(f"SELECT count(*) FROM {DESIRED}").fetchone()
+    return int(row[0]) if row else 0

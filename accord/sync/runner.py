@@ -1,0 +1,324 @@
+"""One sync: resume, plan, queue and deliver the changes of each destination.
+
+Per destination, in order: replay dead letters when asked, send what an
+interrupted sync left pending, plan the change set against the sync state,
+commit it to the outbox, then send it batch by batch, committing each
+batch's outcome right after the call. A dry run stops after the plan and
+writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Collection, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from accord.config.loader import LoadedProject
+from accord.config.models import DestinationBase, Project
+from accord.errors import AccordError
+from accord.store.duckdb_store import Store
+from accord.sync.desired import ENTITY_FILTER, build_desired
+from accord.sync.errors import SyncError
+from accord.sync.outbox import enqueue, pending_changes, record_outcomes, replay_dead
+from accord.sync.plan import PLAN, build_plan
+from accord.sync.report import DestinationReport, FieldChanges, SyncReport
+from accord.sync.writers import Writer, open_writer
+from accord.sync.writers.files import FileWriter
+
+logger = logging.getLogger(__name__)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def select_destinations(project: Project, names: Sequence[str] | None) -> list[DestinationBase]:
+    """Return the named destinations, or all of them when ``names`` is empty.
+
+    Raises:
+        SyncError: When a name is not a destination of the project.
+    """
+    by_name = {destination.name: destination for destination in project.destinations}
+    if not names:
+        return list(by_name.values())
+    unknown = [name for name in names if name not in by_name]
+    if unknown:
+        known = ", ".join(sorted(by_name)) or "none"
+        raise SyncError(unknown[0], f"no such destination; known destinations: {known}")
+    return [by_name[name] for name in names]
+
+
+def run_sync(
+    loaded: LoadedProject,
+    store: Store,
+    destinations: Sequence[str] | None = None,
+    *,
+    dry_run: bool = False,
+    retry_dead: bool = False,
+    entity_ids: Collection[str] | None = None,
+    examples: int = 3,
+) -> SyncReport:
+    """Sync golden records to destinations and return what was planned, sent and fixed.
+
+    Call it outside any open store transaction: it commits the outbox
+    before sending and each batch's outcome after it.
+
+    Args:
+        loaded: The project.
+        store: The open store, writable.
+        destinations: Destination names; every destination when None or empty.
+        dry_run: Plan and report without writing to the store or any tool.
+        retry_dead: Queue the dead-lettered changes of each destination again.
+        entity_ids: Only these golden records (sync state of other records is untouched).
+        examples: Number of example changes kept per destination in the report.
+
+    Raises:
+        SyncError: When a destination name is unknown.
+    """
+    chosen = select_destinations(loaded.project, destinations)
+    connection = store.connection
+    limited = entity_ids is not None
+    if limited:
+        _register_entities(connection, entity_ids or [])
+    if dry_run:
+        report = SyncReport(sync_id=None, dry_run=True)
+        for destination in chosen:
+            report.destinations.append(
+                _dry_run(loaded.project, connection, destination, limited, examples)
+            )
+        return report
+    sync_id, started = _start(store)
+    report = SyncReport(sync_id=sync_id, dry_run=False)
+    try:
+        for destination in chosen:
+            item = _sync_destination(
+                loaded, store, destination, sync_id, started, limited, retry_dead, examples
+            )
+            report.destinations.append(item)
+    except BaseException:
+        _finish(store, sync_id, "failed", report)
+        raise
+    _finish(store, sync_id, "succeeded" if report.ok else "incomplete", report)
+    return report
+
+
+def _register_entities(connection: duckdb.DuckDBPyConnection, entity_ids: Collection[str]) -> None:
+    table = pa.table({"entity_id": pa.array(sorted(set(entity_ids)), pa.string())})
+    connection.register("accord_sync_entity_list", table)
+    try:
+        connection.execute(
+            f"CREATE OR REPLACE TEMP TABLE {ENTITY_FILTER} AS SELECT * FROM accord_sync_entity_list"
+        )
+    finally:
+        connection.unregister("accord_sync_entity_list")
+
+
+def _start(store: Store) -> tuple[int, datetime]:
+    now = _now()
+    with store.transaction() as connection:
+        connection.execute(
+            "UPDATE sync_runs SET status = 'interrupted', finished_at = ? WHERE status = 'running'",
+            [now],
+        )
+        row = connection.execute("SELECT coalesce(max(sync_id), 0) + 1 FROM sync_runs").fetchone()
+        sync_id = int(row[0]) if row else 1
+        connection.execute(
+            "INSERT INTO sync_runs VALUES (?, ?, NULL, 'running', NULL)", [sync_id, now]
+        )
+    return sync_id, now
+
+
+def _finish(store: Store, sync_id: int, status: str, report: SyncReport) -> None:
+    with store.transaction() as connection:
+        connection.execute(
+            "UPDATE sync_runs SET status = ?, finished_at = ?, summary = ? WHERE sync_id = ?",
+            [status, _now(), json.dumps(report.to_dict(), default=str), sync_id],
+        )
+
+
+def _new_report(destination: DestinationBase) -> DestinationReport:
+    return DestinationReport(destination.name, destination.kind, destination.mode)  # type: ignore[attr-defined]
+
+
+def _dry_run(
+    project: Project,
+    connection: duckdb.DuckDBPyConnection,
+    destination: DestinationBase,
+    limited: bool,
+    examples: int,
+) -> DestinationReport:
+    report = _new_report(destination)
+    build_desired(connection, project, destination, limited)
+    build_plan(connection, project, destination, limited)
+    _summarize_plan(connection, report, examples)
+    return report
+
+
+def _summarize_plan(
+    connection: duckdb.DuckDBPyConnection, report: DestinationReport, examples: int
+) -> None:
+    counts = dict(
+        connection.execute(f"SELECT operation, count(*) FROM {PLAN} GROUP BY 1").fetchall()
+    )
+    report.inserts = counts.get("insert", 0)
+    report.updates = counts.get("update", 0)
+    report.deletes = counts.get("delete", 0)
+    report.confirmed = counts.get("baseline", 0)
+    report.forgotten = counts.get("forget", 0)
+    rows = connection.execute(
+        f"""
+        SELECT name, count(*) FROM {PLAN}, unnest(fields) AS f(name)
+        GROUP BY name ORDER BY count(*) DESC, name
+        """
+    ).fetchall()
+    report.field_changes = [FieldChanges(name, count) for name, count in rows]
+    report.examples = _examples(connection, examples)
+
+
+def _examples(connection: duckdb.DuckDBPyConnection, limit: int) -> list[dict[str, Any]]:
+    rows = connection.execute(
+        f"""
+        SELECT operation, record_key, entity_id, record, fields FROM {PLAN}
+        WHERE operation IN ('insert', 'update', 'delete')
+        ORDER BY CASE operation WHEN 'insert' THEN 0 WHEN 'update' THEN 1 ELSE 2 END, record_key
+        LIMIT ?
+        """,
+        [limit],
+    ).fetchall()
+    found = []
+    for operation, record_key, entity_id, record, fields in rows:
+        values = json.loads(record)
+        found.append(
+            {
+                "operation": operation,
+                "key": record_key,
+                "entity_id": entity_id,
+                "changes": {name: values.get(name) for name in fields},
+            }
+        )
+    return found
+
+
+def _sync_destination(
+    loaded: LoadedProject,
+    store: Store,
+    destination: DestinationBase,
+    sync_id: int,
+    started: datetime,
+    limited: bool,
+    retry_dead: bool,
+    examples: int,
+) -> DestinationReport:
+    report = _new_report(destination)
+    try:
+        writer = open_writer(
+            destination, loaded.root, lambda: _current_records(store, destination.name)
+        )
+    except AccordError as exc:
+        report.error = str(exc)
+        logger.error("sync %d: %s", sync_id, exc)
+        return report
+    try:
+        if retry_dead:
+            with store.transaction() as connection:
+                report.replayed = replay_dead(connection, destination.name, sync_id, _now())
+        report.resumed = _deliver(store, destination, writer, sync_id, report)
+        if report.pending == 0:
+            with store.transaction() as connection:
+                build_desired(connection, loaded.project, destination, limited)
+                build_plan(connection, loaded.project, destination, limited)
+                _summarize_plan(connection, report, examples)
+                enqueue(connection, destination.name, sync_id, _now())
+            _deliver(store, destination, writer, sync_id, report)
+        if isinstance(writer, FileWriter) and not writer.path.exists():
+            writer.write([])
+    finally:
+        writer.close()
+    _report_fixes(store.connection, report, started, examples)
+    _log(sync_id, report)
+    return report
+
+
+def _current_records(store: Store, destination: str) -> dict[str, dict[str, Any]]:
+    rows = store.connection.execute(
+        "SELECT record_key, payload FROM sync_state WHERE destination = ?", [destination]
+    ).fetchall()
+    return {key: json.loads(payload) for key, payload in rows}
+
+
+def _deliver(
+    store: Store,
+    destination: DestinationBase,
+    writer: Writer,
+    sync_id: int,
+    report: DestinationReport,
+) -> int:
+    """Send the pending changes of ``destination`` in batches; return how many were handled."""
+    handled = 0
+    after = 0
+    while True:
+        changes = pending_changes(store.connection, destination.name, writer.batch_size, after)
+        if not changes:
+            return handled
+        outcomes = writer.write(changes)
+        with store.transaction() as connection:
+            record_outcomes(connection, destination.name, sync_id, outcomes, _now())
+        handled += len(changes)
+        statuses = [outcome.status for outcome in outcomes]
+        report.sent += statuses.count("sent")
+        report.rejected += statuses.count("rejected")
+        waiting = statuses.count("pending")
+        if waiting:
+            report.pending += waiting
+            report.error = next(o.error for o in outcomes if o.status == "pending")
+            logger.warning(
+                "destination %s: %d changes stay pending for the next sync: %s",
+                destination.name,
+                waiting,
+                report.error,
+            )
+            return handled
+        after = changes[-1].change_id
+
+
+def _report_fixes(
+    connection: duckdb.DuckDBPyConnection,
+    report: DestinationReport,
+    started: datetime,
+    examples: int,
+) -> None:
+    rows = connection.execute(
+        """
+        SELECT o.record_key, f.field FROM sync_outbox o,
+               unnest(CAST(o.fixes AS VARCHAR[])) AS f(field)
+        WHERE o.destination = ? AND o.status = 'sent' AND o.sent_at >= ?
+        ORDER BY f.field, o.record_key
+        """,
+        [report.destination, started],
+    ).fetchall()
+    for record_key, field in rows:
+        report.fixed[field] = report.fixed.get(field, 0) + 1
+        if len(report.fixed_examples) < examples:
+            report.fixed_examples.append({"record_key": record_key, "field": field})
+
+
+def _log(sync_id: int, report: DestinationReport) -> None:
+    logger.info(
+        "sync %d destination %s: planned %d inserts, %d updates, %d deletes; sent %d, "
+        "rejected %d, pending %d, resumed %d, conflicts fixed %d",
+        sync_id,
+        report.destination,
+        report.inserts,
+        report.updates,
+        report.deletes,
+        report.sent,
+        report.rejected,
+        report.pending,
+        report.resumed,
+        sum(report.fixed.values()),
+    )
