@@ -138,12 +138,13 @@ class RestReader:
         from dlt.common.exceptions import DltException
         from dlt.sources.rest_api import rest_api_resources
 
+        session = self._session()
         config: dict[str, Any] = {
             "client": {
                 "base_url": self.source.base_url,
                 "auth": make_auth(self.source.auth, token, self.source.name),
                 "paginator": make_paginator(self.source.paginator, params),
-                "session": self._session(),
+                "session": session,
             },
             "resources": [
                 {
@@ -161,6 +162,8 @@ class RestReader:
             return list(resource)
         except (DltException, OSError, ValueError) as exc:
             raise self._translate(exc, token) from None
+        finally:
+            session.close()
 
     def _session(self) -> Session:
         from dlt.sources.helpers.requests.retry import Client
