@@ -264,6 +264,77 @@ def explain(
     print_explanation(console, explanation)
 
 
+@app.command()
+def sync(
+    destinations: Annotated[
+        list[str] | None, typer.Argument(help="Destinations to sync; every one when omitted.")
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Print what would be inserted, updated and deleted; send nothing."
+        ),
+    ] = False,
+    retry_dead: Annotated[
+        bool, typer.Option("--retry-dead", help="Send the dead-lettered changes again.")
+    ] = False,
+    examples: Annotated[int, typer.Option(help="Example changes printed per destination.")] = 3,
+) -> None:
+    """Write golden records to the destinations: only what changed since the last sync."""
+    from accord.sync import run_sync
+    from accord.sync.console import print_sync_report
+    from accord.sync.runner import select_destinations
+
+    loaded = _load()
+    try:
+        select_destinations(loaded.project, destinations)
+    except AccordError as exc:
+        raise fail(str(exc), EXIT_INVALID) from None
+    if not loaded.project.destinations:
+        raise fail("the project declares no destinations; add them under 'destinations'")
+    with _open_store(loaded) as store:
+        try:
+            report = run_sync(
+                loaded,
+                store,
+                destinations,
+                dry_run=dry_run,
+                retry_dead=retry_dead,
+                examples=examples,
+            )
+        except AccordError as exc:
+            raise fail(str(exc)) from None
+    print_sync_report(console, report)
+    if not report.ok:
+        raise fail("some changes were not delivered; see the table above")
+
+
+@app.command()
+def conflicts(
+    field: Annotated[str | None, typer.Option(help="Only this golden field.")] = None,
+    tool: Annotated[str | None, typer.Option(help="Only this tool (source name).")] = None,
+    export: Annotated[
+        Path | None, typer.Option(help="Write every conflict to this CSV file instead of printing.")
+    ] = None,
+    examples: Annotated[int, typer.Option(help="Examples printed per field and tool.")] = 3,
+) -> None:
+    """List tool values that differ from golden values chosen by an authoritative source."""
+    from accord.sync.conflicts import export_conflicts, find_conflicts, group_conflicts
+    from accord.sync.console import print_conflicts
+
+    loaded = _load()
+    with _open_store(loaded, read_only=True) as store:
+        found = find_conflicts(store.connection, loaded.project, field, tool)
+    if export is not None:
+        count = export_conflicts(found, export)
+        console.print(f"wrote {count} conflicts to {export}")
+        return
+    if not found:
+        console.print("no conflicts")
+        return
+    print_conflicts(console, group_conflicts(found, examples))
+
+
 review_app = typer.Typer(help="List uncertain matches and record decisions.", no_args_is_help=False)
 app.add_typer(review_app, name="review")
 
