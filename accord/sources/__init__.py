@@ -36,14 +36,14 @@ CAPABILITIES: dict[str, Capabilities] = {
 
 ``incremental`` means a read can return only the rows changed after the
 last cursor. ``detects_deletes`` means every read, incremental ones too,
-tells which rows the source still has (``ReadResult.present_keys``).
+reports which rows the source still has (``ReadResult.present_keys``).
 """
 
 __all__ = ["CAPABILITIES", "open_reader"]
 
 
 def resolve_path(path: str, project_dir: Path) -> Path:
-    """Return ``path`` as an absolute path; relative paths start at ``project_dir``."""
+    """Return ``path`` as an absolute path, resolving a relative path against ``project_dir``."""
     candidate = Path(path).expanduser()
     if candidate.is_absolute():
         return candidate
@@ -75,4 +75,4 @@ def open_reader(source: SourceBase, project_dir: Path) -> SourceReader:
     if isinstance(source, RestSource):
         return RestReader(source)
     kinds = ", ".join(CAPABILITIES)
-    raise SourceError(source.name, f"no reader for this kind of source; known kinds: {kinds}.")
+    raise SourceError(source.name, f"no reader for this kind of source. Known kinds: {kinds}.")

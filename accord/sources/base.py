@@ -118,7 +118,7 @@ def make_source_key(values: Sequence[object]) -> str:
 
     A single value gives its text form (see :func:`value_text`), so integer
     ids read as ``12`` or ``12.0`` both give ``"12"``. Several values are
-    joined with ``|``; a ``|`` or ``\\`` inside a value is escaped with a
+    joined with ``|``. A ``|`` or ``\\`` inside a value is escaped with a
     backslash, so different value tuples never give the same key.
 
     Args:

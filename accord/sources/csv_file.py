@@ -58,7 +58,7 @@ class Dialect:
 class RaggedRecord:
     """A record whose field count differs from the header's, as reported by pyarrow."""
 
-    record: int  # 1-based record number; the header is record 1, blank lines do not count
+    record: int  # 1-based record number: the header is record 1 and blank lines do not count
     expected: int
     actual: int
 
@@ -129,7 +129,7 @@ class CsvReader:
             raise SourceError(
                 self.source.name,
                 f"delimiter {self.source.delimiter!r} must be one character, such as ',', ';' "
-                "or '\\t'; remove 'delimiter' to detect it.",
+                "or '\\t'. Remove 'delimiter' to detect it.",
             )
         return configured
 
@@ -137,8 +137,8 @@ class CsvReader:
 def sniff_delimiter(text: str, quotechar: str) -> str:
     """Return the candidate delimiter that splits the first records most consistently.
 
-    Each candidate parses the first records of ``text``; the best one gives
-    the most records with as many fields as the header, then the most
+    Each candidate parses the first records of ``text``. The best candidate
+    gives the most records with as many fields as the header, then the most
     header fields. A file whose header has a single field gives ``,``.
     """
     sample = text[:_SNIFF_CHARS]
@@ -190,7 +190,7 @@ def column_names(header: Sequence[str], path: Path, source: str) -> list[str]:
         if not name:
             name = f"column_{position}"
             logger.warning(
-                "source '%s': column %d of %s has no name; it is read as '%s'",
+                "source '%s': column %d of %s has no name, so it is read as '%s'",
                 source,
                 position,
                 path,
@@ -200,7 +200,7 @@ def column_names(header: Sequence[str], path: Path, source: str) -> list[str]:
             raise SourceError(
                 source,
                 f"duplicate column name '{name}' in the header of {path} (columns "
-                f"{position_of[name]} and {position}); columns found: {', '.join(header)}. "
+                f"{position_of[name]} and {position}). Columns found: {', '.join(header)}. "
                 "Rename one of them in the header row.",
             )
         position_of[name] = position
@@ -223,7 +223,7 @@ def check_closed_quotes(text: str, dialect: Dialect, path: Path, source: str) ->
             start = reader.line_num + 1
     except csv.Error as exc:
         if "unexpected end of data" not in str(exc):
-            return  # a stray quote inside an unquoted field; the fast parser keeps it as text
+            return  # a stray quote inside an unquoted field, which pyarrow keeps as text
         raise SourceError(
             source,
             f"{path} line {start}: a quoted field starting on this line is never closed, so "
@@ -296,8 +296,9 @@ class RecordPlaces:
             line, raw = places.get(ragged.record, (None, None))
             location = f"line {line}" if line is not None else f"record {ragged.record}"
             message = (
-                f"expected {ragged.expected} fields as in the header, found {ragged.actual}; "
-                "the row is skipped. Fix the quoting or the number of delimiters."
+                f"expected {ragged.expected} fields as in the header but found "
+                f"{ragged.actual}, so the row is skipped. Fix the quoting or the number of "
+                "delimiters."
             )
             issues.append(ReadIssue(location, message, clip_raw(raw)))
         return issues

@@ -1,9 +1,9 @@
 """JSON and JSON Lines readers.
 
-A JSON file holds an array of objects, either at the top level or under
-the dotted ``records_path``. A JSON Lines file holds one object per line;
-blank lines are skipped and a line that is not a JSON object becomes a
-ReadIssue. Nested objects become dotted column names and lists become JSON
+A JSON file contains an array of objects, either at the top level or under
+the dotted ``records_path``. A JSON Lines file contains one object per
+line. Blank lines are skipped, and a line that is not a JSON object
+becomes a ReadIssue. Nested objects become dotted column names and lists become JSON
 text.
 """
 
@@ -93,7 +93,7 @@ class ParsedRecords:
 
 
 def parse_json_lines(text: str) -> tuple[ParsedRecords, list[ReadIssue]]:
-    """Parse one JSON object per line; bad lines become issues."""
+    """Parse one JSON object per line, reporting bad lines as issues."""
     lines = text.split("\n")
     records = ParsedRecords("line", lines)
     issues: list[ReadIssue] = []
@@ -104,12 +104,12 @@ def parse_json_lines(text: str) -> tuple[ParsedRecords, list[ReadIssue]]:
         try:
             value = json.loads(stripped)
         except json.JSONDecodeError as exc:
-            message = f"invalid JSON: {exc.msg} at column {exc.colno}; the line is skipped."
+            message = f"invalid JSON ({exc.msg} at column {exc.colno}), so the line is skipped."
             issues.append(ReadIssue(f"line {number}", message, clip_raw(line.rstrip("\r"))))
             continue
         if not isinstance(value, dict):
             message = (
-                f"expected a JSON object, found {_json_type(value)}; the line is skipped. "
+                f"expected a JSON object but found {_json_type(value)}, so the line is skipped. "
                 "Write one object per line."
             )
             issues.append(ReadIssue(f"line {number}", message, clip_raw(stripped)))
@@ -142,7 +142,9 @@ def parse_json_array(
         if isinstance(item, dict):
             records.add(item, number)
         else:
-            message = f"expected a JSON object, found {_json_type(item)}; the item is skipped."
+            message = (
+                f"expected a JSON object but found {_json_type(item)}, so the item is skipped."
+            )
             issues.append(ReadIssue(f"item {number}", message, clip_raw(json_text(item))))
     return records, issues
 
@@ -159,7 +161,7 @@ def _find_array(
             raise SourceError(
                 source,
                 f"records_path '{records_path}' not found in {path}: no key '{part}' at "
-                f"{where}; keys found: {found}. Set 'records_path' to the dotted path of "
+                f"{where}. Keys found: {found}. Set 'records_path' to the dotted path of "
                 "the array of records.",
             )
         node = node[part]

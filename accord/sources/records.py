@@ -74,7 +74,7 @@ def require_columns(columns: Sequence[str], source: SourceBase, origin: str) -> 
 def _missing_column_message(role: str, name: str, columns: Sequence[str], origin: str) -> str:
     setting = "primary_key" if role == "primary key" else "cursor"
     existing = ", ".join(f"'{column}'" for column in columns) or "none"
-    message = f"{role} column '{name}' not found in {origin}; columns found: {existing}."
+    message = f"{role} column '{name}' not found in {origin}. Columns found: {existing}."
     close = _closest_column(name, columns)
     if close is not None:
         message += f" Did you mean '{close}'?"
@@ -190,7 +190,7 @@ def _key_issues(
     for index in missing:
         location, raw = places[index]
         message = (
-            f"primary key {noun} {columns} missing or empty; the row is skipped. "
+            f"primary key {noun} {columns} is missing or empty, so the row is skipped. "
             "Fill in the key at the source."
         )
         issues.append(ReadIssue(location, message, clip_raw(raw)))
@@ -198,8 +198,8 @@ def _key_issues(
         location, raw = places[index]
         first_location = places[first_row[keys[index] or ""]][0]
         message = (
-            f"duplicate primary key, first seen at {first_location}; only the first row is "
-            "kept. Make the key unique at the source."
+            f"duplicate primary key, first seen at {first_location}, so only the first row "
+            "is kept. Make the key unique at the source."
         )
         issues.append(ReadIssue(location, message, clip_raw(raw)))
     return issues
@@ -230,8 +230,8 @@ def finish_read(
     Returns:
         The rows with a valid key, reduced to those changed after ``since``
         when the source has a cursor column. ``complete`` is true when no
-        cursor filter applied; ``present_keys`` holds the keys of every row
-        with a valid key.
+        cursor filter applied. ``present_keys`` contains the keys of every
+        row with a valid key.
 
     Raises:
         SourceError: When a primary key or cursor column is missing.

@@ -1,11 +1,11 @@
 """REST API reader built on dlt's ``rest_api`` source.
 
-The dlt resource is iterated in this process; no dlt pipeline,
+The dlt resource is iterated in this process. No dlt pipeline,
 destination or state is created, so dlt writes no files. dlt telemetry is
 switched off before dlt is imported. The API token comes from an
-environment variable and is redacted from every log record that dlt,
-urllib3 or requests emit during a read; errors name the variable, never
-the token.
+environment variable. It is redacted from every log record that dlt,
+urllib3 or requests emit during a read, and errors name the variable,
+never the token.
 """
 
 from __future__ import annotations
@@ -222,12 +222,12 @@ class RestReader:
             )
         if status == 429 or status >= 500:
             return TransientError(
-                f"source '{name}': {self.endpoint} answered HTTP {status} after "
+                f"source '{name}': {self.endpoint} responded with HTTP {status} after "
                 f"{self.max_attempts} attempts. Retry the run later."
             )
         return SourceError(
             name,
-            f"{self.endpoint} answered HTTP {status}. Check 'base_url', 'path' and 'params'.",
+            f"{self.endpoint} responded with HTTP {status}. Check 'base_url', 'path' and 'params'.",
         )
 
 
@@ -252,7 +252,7 @@ def _split_items(items: list[object]) -> tuple[list[ReadIssue], list[dict[str, A
         if isinstance(item, Mapping):
             records.append(flatten_record(item))
         else:
-            message = "expected a JSON object, found another value; the item is skipped."
+            message = "expected a JSON object but found another value, so the item is skipped."
             issues.append(ReadIssue(f"item {number}", message, clip_raw(json_text(item))))
     return issues, records
 
@@ -288,7 +288,7 @@ def make_auth(auth: RestAuth | None, token: str | None, source: str) -> AuthConf
 
 
 def make_paginator(config: RestPaginator | None, params: dict[str, Any]) -> BasePaginator | None:
-    """Build the dlt paginator for ``config``; None lets dlt detect it.
+    """Build the dlt paginator for ``config``, or None to let dlt detect it.
 
     The page size goes into ``params`` for paginators that do not send it
     themselves.

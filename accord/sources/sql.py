@@ -208,7 +208,7 @@ def table_relation(connection: Connection, table: str, schema: str | None, sourc
         found = ", ".join(names) or "none"
         raise SourceError(
             source,
-            f"{label} not found; tables and views found: {found}. Check 'table' and 'schema'.",
+            f"{label} not found. Tables and views found: {found}. Check 'table' and 'schema'.",
         ) from None
     from_clause = sa.table(table, *[sa.column(name) for name in columns], schema=schema)
     return Relation(from_clause, columns, label)
@@ -247,9 +247,9 @@ def _empty_table(columns: Sequence[str]) -> pa.Table:
 def since_parameter(since: str, sample: object, source: SqlSource) -> sa.BindParameter[object]:
     """Bind ``since`` with the Python type of the cursor column's values.
 
-    The saved cursor is text; comparing it with a typed column needs a
-    value of the column's type, which ``sample`` (one value read from the
-    column) shows.
+    The saved cursor is text, but a typed column compares only with a value
+    of its own type. ``sample`` is one value read from the column and shows
+    that type.
 
     Raises:
         SourceError: When ``since`` cannot be converted to that type.
@@ -366,7 +366,7 @@ def _resolve_sqlite_path(url: URL, project_dir: Path, source: str) -> URL:
     if not path.is_file():
         raise SourceError(
             source,
-            f"SQLite database file not found: {path}. Check the path in 'url'; relative "
+            f"SQLite database file not found: {path}. Check the path in 'url'. Relative "
             f"paths start at {project_dir}.",
         )
     return url.set(database=str(path))
@@ -376,14 +376,14 @@ class Database:
     """Connection settings and error translation for one source database."""
 
     def __init__(self, source: str, url: URL) -> None:
-        """Keep the URL; only its password-free rendering is ever shown."""
+        """Keep the URL. Messages and logs show only its rendering without the password."""
         self.source = source
         self.url = url
         self.safe_url = url.render_as_string(hide_password=True)
         self.host = url.host or url.database or "the database"
 
     def create_engine(self) -> Engine:
-        """Create an engine without a pool; each read opens one connection.
+        """Create an engine without a pool, so each read opens one connection.
 
         Raises:
             SourceError: When SQLAlchemy has no dialect or driver for the URL.

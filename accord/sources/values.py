@@ -32,7 +32,7 @@ def _json_default(value: object) -> object:
 
 
 def json_text(value: object) -> str:
-    """Return ``value`` as JSON text; dates, decimals and bytes become JSON strings or numbers."""
+    """Return ``value`` as JSON text, with dates and bytes as strings and decimals as numbers."""
     return json.dumps(value, ensure_ascii=False, default=_json_default)
 
 
@@ -141,7 +141,7 @@ def table_from_columns(names: Sequence[str], columns: Sequence[Sequence[pa.Array
 
 
 def table_from_records(records: Sequence[Mapping[str, Plain]]) -> pa.Table:
-    """Build a table from flat records; columns appear in first-seen order."""
+    """Build a table from flat records, with columns in first-seen order."""
     names: dict[str, None] = {}
     for record in records:
         for name in record:
@@ -153,10 +153,11 @@ def table_from_records(records: Sequence[Mapping[str, Plain]]) -> pa.Table:
 def normalize_table(table: pa.Table) -> pa.Table:
     """Convert an Arrow table read from a typed file to plain column types.
 
-    Struct columns are flattened to dotted names; dates, times and
-    timestamps become ISO 8601 text; decimals become float64; integers
-    become int64 (unsigned values above the int64 range become text);
-    lists and maps become JSON text; binary values become base64 text.
+    Struct columns are flattened to dotted names. Dates, times and
+    timestamps become ISO 8601 text, and decimals become float64. Integers
+    become int64, except unsigned values above the int64 range, which
+    become text. Lists and maps become JSON text, and binary values become
+    base64 text.
     """
     while any(pa.types.is_struct(field.type) for field in table.schema):
         table = table.flatten()

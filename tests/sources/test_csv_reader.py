@@ -225,7 +225,7 @@ def test_missing_key_becomes_issue(tmp_path: Path) -> None:
 
     assert [issue.location for issue in result.issues] == ["line 3", "line 4", "line 7"]
     assert [issue.raw for issue in result.issues] == [",Bo", '"  ",Cy', ",Ed"]
-    assert "'id' missing or empty" in result.issues[0].message
+    assert "'id' is missing or empty" in result.issues[0].message
     assert result.rows.column("id").to_pylist() == ["1", "2"]
     assert result.present_keys == {"1", "2"}
 
@@ -277,7 +277,7 @@ def test_missing_key_column_is_error(tmp_path: Path) -> None:
     message = str(caught.value)
     assert "contacts.csv" in message
     assert "primary key column 'id' not found" in message
-    assert "columns found: 'ID', 'name'" in message
+    assert "Columns found: 'ID', 'name'" in message
     assert "Did you mean 'ID'?" in message
     assert "Set 'primary_key'" in message
 

@@ -111,7 +111,7 @@ def test_wrong_records_path_lists_keys(tmp_path: Path) -> None:
 
     message = str(caught.value)
     assert "no key 'results' at response" in message
-    assert "keys found: 'items'" in message
+    assert "Keys found: 'items'" in message
 
 
 def test_object_without_records_path_names_arrays(tmp_path: Path) -> None:
@@ -182,7 +182,7 @@ def test_json_lines_skip_blank_and_report_bad(tmp_path: Path) -> None:
     assert "invalid JSON" in result.issues[0].message
     assert result.issues[0].raw is not None
     assert result.issues[0].raw.startswith('{"id": 3')
-    assert "expected a JSON object, found an array" in result.issues[1].message
+    assert "expected a JSON object but found an array" in result.issues[1].message
 
 
 def test_json_lines_missing_key_has_line(tmp_path: Path) -> None:

@@ -306,7 +306,7 @@ def test_missing_key_becomes_issue(contacts_api: ContactsApi) -> None:
 
     assert result.rows.num_rows == 6
     assert [issue.location for issue in result.issues] == ["item 2"]
-    assert "'id' missing or empty" in result.issues[0].message
+    assert "'id' is missing or empty" in result.issues[0].message
 
 
 def test_read_writes_no_files(

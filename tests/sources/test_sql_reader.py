@@ -216,7 +216,7 @@ def test_null_key_becomes_issue(database: Database) -> None:
 
     assert result.rows.num_rows == 3
     assert len(result.issues) == 1
-    assert "'email' missing or empty" in result.issues[0].message
+    assert "'email' is missing or empty" in result.issues[0].message
     assert result.issues[0].location.startswith("row ")
 
 
