@@ -50,6 +50,7 @@ class RestReader:
         source: RestSource,
         max_attempts: int = 5,
         backoff_seconds: float = 1.0,
+        max_wait_seconds: float = 60.0,
         timeout_seconds: float = 60.0,
     ) -> None:
         """Prepare to read ``source``.
@@ -59,11 +60,14 @@ class RestReader:
             max_attempts: Attempts per request on 429, 5xx and connection errors.
             backoff_seconds: Base of the exponential wait between attempts,
                 unless the response has a Retry-After header.
+            max_wait_seconds: Maximum wait between attempts, also when a
+                Retry-After header requests a longer one.
             timeout_seconds: Timeout of each request.
         """
         self.source = source
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
+        self.max_wait_seconds = max_wait_seconds
         self.timeout_seconds = timeout_seconds
 
     @property
@@ -106,6 +110,8 @@ class RestReader:
         if sent is not None:
             result.complete = False
             result.present_keys = None
+            if result.cursor is None:
+                result.cursor = sent
         return result
 
     def _incremental_value(self, since: str | None) -> str | None:
@@ -173,6 +179,7 @@ class RestReader:
             raise_for_status=False,
             request_max_attempts=self.max_attempts,
             request_backoff_factor=self.backoff_seconds,
+            request_max_retry_delay=self.max_wait_seconds,
         )
         return client.session
 

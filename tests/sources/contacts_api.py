@@ -14,7 +14,7 @@ Routes under ``/v1/``, all returning the same contacts:
 - ``html/contacts``: an HTML page
 
 Every route needs the token as a bearer token, an ``X-Api-Key`` header or
-an ``api_key`` query parameter, and answers 401 otherwise. Every listing
+an ``api_key`` query parameter, and responds with 401 otherwise. Every listing
 takes ``updated_since`` and, like many APIs, includes rows updated at
 exactly that time.
 """

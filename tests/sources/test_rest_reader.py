@@ -131,6 +131,16 @@ def test_first_read_sends_initial_value(contacts_api: ContactsApi) -> None:
     assert result.cursor == "2024-03-07T09:00:00Z"
 
 
+def test_initial_value_kept_without_rows(contacts_api: ContactsApi) -> None:
+    incremental = {"param": "updated_since", "initial_value": "2024-04-01T00:00:00Z"}
+    source = rest_source(contacts_api, cursor="updated_at", incremental=incremental)
+
+    result = fast_reader(source).read(None)
+
+    assert result.rows.num_rows == 0
+    assert result.cursor == "2024-04-01T00:00:00Z"
+
+
 def test_full_read_with_cursor_filters_locally(contacts_api: ContactsApi) -> None:
     source = rest_source(contacts_api, cursor="updated_at")
 
