@@ -34,6 +34,7 @@ class Level:
     u: float
     null: bool = False
     tf_column: str | None = None
+    fixed: bool = False  # keep m and u as given: training would overrate this level
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,9 @@ class Comparison:
             else:
                 entry["m_probability"] = level.m
                 entry["u_probability"] = level.u
+            if level.fixed:
+                entry["fix_m_probability"] = True
+                entry["fix_u_probability"] = True
             if level.tf_column:
                 entry["tf_adjustment_column"] = level.tf_column
                 entry["tf_adjustment_weight"] = 1.0
@@ -165,6 +169,28 @@ def _swapped(left: Record, right: Record) -> bool:
 _SWAPPED_SQL = "first_name_key_l = last_name_key_r AND last_name_key_l = first_name_key_r"
 
 
+def _nicknames_overlap(left: Record, right: Record) -> bool:
+    a, b = left.get("first_name_nick_keys"), right.get("first_name_nick_keys")
+    return bool(a and b and set(a) & set(b))
+
+
+def _fuzzy_swapped(left: Record, right: Record) -> bool:
+    pairs = (
+        (left.get("first_name_key"), right.get("last_name_key")),
+        (left.get("last_name_key"), right.get("first_name_key")),
+    )
+    return all(
+        a is not None and b is not None and JaroWinkler.similarity(str(a), str(b)) >= 0.9
+        for a, b in pairs
+    )
+
+
+_FUZZY_SWAPPED_SQL = (
+    "jaro_winkler_similarity(first_name_key_l, last_name_key_r) >= 0.9 "
+    "AND jaro_winkler_similarity(last_name_key_l, first_name_key_r) >= 0.9"
+)
+
+
 def _initial(left: Record, right: Record) -> bool:
     a, b = left.get("first_name_key"), right.get("first_name_key")
     if not a or not b:
@@ -185,19 +211,20 @@ def _contains(column: str) -> Predicate:
 def first_name() -> Comparison:
     """Given name: exact, nickname, swapped with family name, fuzzy, initial."""
     column = "first_name_key"
-    nick_sql = "first_name_nick_key_l = first_name_nick_key_r"
+    nick_sql = "list_has_any(first_name_nick_keys_l, first_name_nick_keys_r)"
     initial_sql = (
         f"(length({column}_l) = 1 OR length({column}_r) = 1) "
         f"AND left({column}_l, 1) = left({column}_r, 1)"
     )
     return Comparison(
         "first_name",
-        (column, "first_name_nick_key", "last_name_key"),
+        (column, "first_name_nick_keys", "last_name_key"),
         (
             _null(column),
             _exact(column, 0.80, 0.01, tf=True),
-            Level("nickname", nick_sql, _equal("first_name_nick_key"), 0.05, 0.002),
+            Level("nickname", nick_sql, _nicknames_overlap, 0.05, 0.002),
             Level("swapped with family name", _SWAPPED_SQL, _swapped, 0.01, 0.0001),
+            Level("swapped, with typos", _FUZZY_SWAPPED_SQL, _fuzzy_swapped, 0.005, 0.00005),
             _jw(column, 0.92, 0.07, 0.005),
             _jw(column, 0.80, 0.03, 0.02),
             Level("initial", initial_sql, _initial, 0.02, 0.01),
@@ -233,6 +260,28 @@ def _role(left: Record, right: Record) -> bool:
     return bool(left.get("email_is_role") or right.get("email_is_role"))
 
 
+# A local part that is only an initial and a family name (jsmith) is shared by
+# relatives and namesakes, so it counts as weaker evidence than janesmith.
+_DISTINCTIVE_SQL = (
+    "length(email_local_key_l) >= 5 "
+    "AND email_local_key_l IS DISTINCT FROM name_initial_key_l "
+    "AND email_local_key_r IS DISTINCT FROM name_initial_key_r "
+    "AND email_local_key_l IS DISTINCT FROM last_name_key_l "
+    "AND email_local_key_r IS DISTINCT FROM last_name_key_r"
+)
+
+
+def _distinctive_local(left: Record, right: Record) -> bool:
+    local = left.get("email_local_key")
+    if not local or len(local) < 5:
+        return False
+    return all(
+        record.get("email_local_key") != record.get("name_initial_key")
+        and record.get("email_local_key") != record.get("last_name_key")
+        for record in (left, right)
+    )
+
+
 def _same_local_part(left: Record, right: Record) -> bool:
     a, b = left.get("email_key"), right.get("email_key")
     if not a or not b:
@@ -258,12 +307,21 @@ def email() -> Comparison:
     fuzzy_sql = f"levenshtein({column}_l, {column}_r) <= 2"
     return Comparison(
         "email",
-        (column, "email_is_role"),
+        (column, "email_is_role", "email_local_key", "name_initial_key"),
         (
             _null(column),
             exact_personal,
             exact_role,
-            Level("same local part", local_sql, _same_local_part, 0.05, 0.0005),
+            Level(
+                "same distinctive local part",
+                f"({local_sql}) AND {_DISTINCTIVE_SQL}",
+                lambda left, right: (
+                    _same_local_part(left, right) and _distinctive_local(left, right)
+                ),
+                0.05,
+                0.0005,
+            ),
+            Level("same local part", local_sql, _same_local_part, 0.01, 0.001, fixed=True),
             Level("levenshtein <= 2", fuzzy_sql, _levenshtein_within(column, 2), 0.04, 0.0005),
             _otherwise(0.10, 0.998),
         ),
@@ -439,9 +497,112 @@ def company() -> Comparison:
     )
 
 
+def _nameless_email(record: Record) -> bool:
+    return (
+        record.get("email_local_key") is not None
+        and record.get("first_name_key") is None
+        and record.get("last_name_key") is None
+    )
+
+
+def _email_name_active(left: Record, right: Record) -> bool:
+    return (_nameless_email(left) and right.get("name_full_key") is not None) or (
+        _nameless_email(right) and left.get("name_full_key") is not None
+    )
+
+
+def _email_spells(column: str) -> Predicate:
+    def test(left: Record, right: Record) -> bool:
+        if _nameless_email(left):
+            return left.get("email_local_key") == right.get(column)
+        return right.get("email_local_key") == left.get(column)
+
+    return test
+
+
+def _email_contains_family_name(left: Record, right: Record) -> bool:
+    nameless, named = (left, right) if _nameless_email(left) else (right, left)
+    local, family = nameless.get("email_local_key"), named.get("last_name_key")
+    return bool(local and family and len(family) >= 4 and family in local)
+
+
+def _email_name_sql(condition: str) -> str:
+    """Return ``condition`` oriented from the nameless email record to the named one."""
+    left = condition.replace("{email}", "email_local_key_l").replace("{name}", "_r")
+    right = condition.replace("{email}", "email_local_key_r").replace("{name}", "_l")
+    return (
+        "(email_local_key_l IS NOT NULL AND first_name_key_l IS NULL AND last_name_key_l IS NULL "
+        f"AND ({left})) OR "
+        "(email_local_key_r IS NOT NULL AND first_name_key_r IS NULL AND last_name_key_r IS NULL "
+        f"AND ({right}))"
+    )
+
+
+def email_name() -> Comparison:
+    """An email of a record without a name against the name of the other record.
+
+    Product analytics and newsletter tools often know only a login email.
+    The comparison applies only when one record has an email and no name and
+    the other has a name, so it never counts name evidence twice.
+    """
+    active_sql = _email_name_sql("name_full_key{name} IS NOT NULL")
+    full_sql = _email_name_sql("{email} = name_full_key{name} OR {email} = name_reversed_key{name}")
+    initial_sql = _email_name_sql("{email} = name_initial_key{name}")
+    family_sql = _email_name_sql(
+        "length(last_name_key{name}) >= 4 AND contains({email}, last_name_key{name})"
+    )
+    return Comparison(
+        "email_name",
+        (
+            "email_local_key",
+            "name_full_key",
+            "name_initial_key",
+            "name_reversed_key",
+            "first_name_key",
+            "last_name_key",
+        ),
+        (
+            Level(
+                "null",
+                f"NOT ({active_sql})",
+                lambda left, right: not _email_name_active(left, right),
+                1.0,
+                1.0,
+                null=True,
+            ),
+            Level(
+                "email spells the full name",
+                full_sql,
+                lambda left, right: (
+                    _email_spells("name_full_key")(left, right)
+                    or _email_spells("name_reversed_key")(left, right)
+                ),
+                0.45,
+                0.00001,
+            ),
+            Level(
+                "email spells initial and family name",
+                initial_sql,
+                _email_spells("name_initial_key"),
+                0.25,
+                0.0005,
+                fixed=True,
+            ),
+            Level(
+                "email contains the family name",
+                family_sql,
+                _email_contains_family_name,
+                0.15,
+                0.0003,
+            ),
+            _otherwise(0.15, 0.9996),
+        ),
+    )
+
+
 VOCABULARY: dict[str, Callable[[], list[Comparison]]] = {
     "name": lambda: [first_name(), last_name()],
-    "email": lambda: [email()],
+    "email": lambda: [email(), email_name()],
     "phone": lambda: [phone()],
     "address": lambda: [address()],
     "birth_date": lambda: [birth_date()],
@@ -464,6 +625,10 @@ INPUT_COLUMNS = (
     "last_name_key",
     "email_key",
     "email_is_role",
+    "email_local_key",
+    "name_full_key",
+    "name_initial_key",
+    "name_reversed_key",
     "phone_key",
     "street_key",
     "postal_code_key",

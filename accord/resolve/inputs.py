@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import functools
+
 import duckdb
+import pyarrow as pa
 
 from accord.resolve.comparisons import INPUT_COLUMNS
 
 INPUT_TABLE = "accord_input"
 
 _CASTS = {"email_is_role": "BOOLEAN"}
+_FIRST = "nullif(data->>'first_name_key', '')"
+_LAST = "nullif(data->>'last_name_key', '')"
 _EXPRESSIONS = {
     # City has no key column of its own; the folded display value serves.
     "city_key": "nullif(lower(trim(data->>'city')), '')",
+    # Letters of the email local part, to compare with names: jane.doe42 -> janedoe.
+    "email_local_key": "nullif(regexp_replace(split_part(data->>'email_key', '@', 1), "
+    "'[^a-z]', '', 'g'), '')",
+    "name_full_key": f"{_FIRST} || {_LAST}",
+    "name_initial_key": f"left({_FIRST}, 1) || {_LAST}",
+    "name_reversed_key": f"{_LAST} || {_FIRST}",
 }
 
 
@@ -43,8 +54,57 @@ def build_input(connection: duckdb.DuckDBPyConnection, sources: list[str], extra
         """,
         sources,
     )
+    add_nickname_sets(connection)
     row = connection.execute(f"SELECT count(*) FROM {INPUT_TABLE}").fetchone()
     return int(row[0]) if row else 0
+
+
+@functools.lru_cache(maxsize=1)
+def _nick_namer() -> object:
+    from nicknames import NickNamer
+
+    return NickNamer()
+
+
+@functools.lru_cache(maxsize=200_000)
+def nickname_set(folded_given_name: str) -> tuple[str, ...]:
+    """Return a given name with the formal names it is a nickname of.
+
+    Two given names are nickname-equivalent when their sets share a name:
+    Sammy and Samuel share samuel, Sam and Sammy share samuel too.
+    """
+    namer = _nick_namer()
+    canonicals = namer.canonicals_of(folded_given_name)  # type: ignore[attr-defined]
+    return tuple(sorted({folded_given_name, *canonicals}))
+
+
+def add_nickname_sets(connection: duckdb.DuckDBPyConnection) -> None:
+    """Add ``first_name_nick_keys``, the nickname set of each record's given name."""
+    names = [
+        row[0]
+        for row in connection.execute(
+            f"SELECT DISTINCT first_name_key FROM {INPUT_TABLE} WHERE first_name_key IS NOT NULL"
+        ).fetchall()
+    ]
+    table = pa.table(
+        {
+            "first_name_key": pa.array(names, pa.string()),
+            "nick_keys": pa.array(
+                [list(nickname_set(name)) for name in names], pa.list_(pa.string())
+            ),
+        }
+    )
+    connection.complete()
+    connection.register("accord_nickname_sets", table)
+    try:
+        connection.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {INPUT_TABLE} AS
+                SELECT i.*, n.nick_keys AS first_name_nick_keys
+                FROM {INPUT_TABLE} i LEFT JOIN accord_nickname_sets n USING (first_name_key)
+                ORDER BY record_id"""
+        )
+    finally:
+        connection.unregister("accord_nickname_sets")
 
 
 def split_record_id(record_id: str) -> tuple[str, str]:
@@ -59,6 +119,7 @@ def fetch_records(
     """Return the comparison columns of the given records, live or deleted."""
     selects = ", ".join(_column_sql(column) for column in INPUT_COLUMNS)
     out: dict[str, dict[str, object]] = {}
+    # fetch_records adds the nickname set in Python; see add_nickname_sets.
     for record_id in record_ids:
         source, key = split_record_id(record_id)
         cursor = connection.execute(
@@ -68,7 +129,10 @@ def fetch_records(
         row = cursor.fetchone()
         if row is not None:
             names = [column[0] for column in cursor.description or []]
-            out[record_id] = dict(zip(names, row, strict=True))
+            record = dict(zip(names, row, strict=True))
+            first = record.get("first_name_key")
+            record["first_name_nick_keys"] = list(nickname_set(str(first))) if first else None
+            out[record_id] = record
     return out
 
 

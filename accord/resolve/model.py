@@ -37,6 +37,11 @@ DEFAULT_BLOCKING: list[list[str]] = [
     ["company_name_key", "last_name_key"],
 ]
 SWAPPED_NAMES_RULE = "l.first_name_key = r.last_name_key AND l.last_name_key = r.first_name_key"
+# Pairs of a nameless email record with a named record whose name the email spells.
+_NAME_KEYS = ("name_full_key", "name_initial_key", "name_reversed_key")
+EMAIL_NAME_RULES = [f"l.email_local_key = r.{column}" for column in _NAME_KEYS] + [
+    f"r.email_local_key = l.{column}" for column in _NAME_KEYS
+]
 # Rules that estimate m probabilities by EM; each fixes the comparisons it uses.
 EM_RULES: list[list[str]] = [
     ["email_key"],
@@ -124,6 +129,8 @@ def blocking_rules(config: MatchingConfig, available: set[str]) -> list[str]:
     ]
     if config.blocking is None and {"first_name_key", "last_name_key"} <= available:
         sql.append(SWAPPED_NAMES_RULE)
+    if config.blocking is None and {"email_local_key", "name_full_key"} <= available:
+        sql.extend(EMAIL_NAME_RULES)
     return sql
 
 
@@ -137,7 +144,7 @@ def build_settings(comparisons: list[Comparison], blocking: list[str]) -> dict[s
         "blocking_rules_to_generate_predictions": [
             {"blocking_rule": rule, "sql_dialect": "duckdb"} for rule in blocking
         ],
-        "retain_intermediate_calculation_columns": False,
+        "retain_intermediate_calculation_columns": True,
         "retain_matching_columns": False,
     }
 
@@ -273,7 +280,13 @@ def predict(table: pa.Table, model: MatchModel, threshold: float) -> pa.Table:
     The result has ``record_id_l``, ``record_id_r``, ``match_probability``,
     ``match_weight`` and one ``gamma_<comparison>`` column per comparison.
     """
-    linker = _linker(table, model.settings)
+    # Splink keeps the gamma columns only when it keeps the matching columns too.
+    settings = {
+        **model.settings,
+        "retain_matching_columns": True,
+        "retain_intermediate_calculation_columns": True,
+    }
+    linker = _linker(table, settings)
     frame = linker.inference.predict(threshold_match_probability=threshold, warning_mode="never")
     result: pa.Table = frame.as_pyarrow_table()
     keep = ["record_id_l", "record_id_r", "match_probability", "match_weight"]

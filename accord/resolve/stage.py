@@ -26,6 +26,7 @@ from accord.resolve import deterministic
 from accord.resolve.clustering import Edge, cluster
 from accord.resolve.comparisons import INPUT_COLUMNS, build_comparisons
 from accord.resolve.entities import save_entities
+from accord.resolve.guards import email_names_either, missing_given_name_conflict
 from accord.resolve.inputs import INPUT_TABLE, build_input
 from accord.resolve.model import (
     MatchModel,
@@ -39,7 +40,7 @@ from accord.resolve.model import (
     train,
 )
 from accord.resolve.organizations import resolve_organizations
-from accord.store.bulk import insert_columns
+from accord.store.bulk import insert_columns, register
 
 logger = logging.getLogger(__name__)
 
@@ -157,14 +158,67 @@ def _stitched_pairs(
     table, _ = deterministic.stitch(connection, INPUT_TABLE, rules, project.matching, available)
     conflict = _conflict_sql(guard_sql, available)
     rows = _stitched_rows(connection, table, conflict)
-    for a, b, rule, conflict_flag in rows:
-        if conflict_flag:
+    check = "first_name" in project.matching.distinguishing
+    guarded = [(a, b) for a, b, _, guard, _ in rows if guard]
+    records = _guard_records(connection, guarded) if check and guarded else {}
+    for a, b, rule, guard, conflict_flag in rows:
+        if guard and _stitch_blocked(records, a, b, bool(conflict_flag)):
             pairs.cannot_link.add(ordered(a, b))
             pairs.guarded += 1
             pairs.record(a, b, "guarded", rule, None, None)
         else:
             pairs.edges.append(Edge(a, b, DETERMINISTIC_WEIGHT))
             pairs.record(a, b, "deterministic", rule, 1.0, None)
+
+
+def _stitch_blocked(
+    records: dict[str, dict[str, object]], a: str, b: str, names_differ: bool
+) -> bool:
+    """Return whether the given-name guard blocks a deterministic link.
+
+    Differing given names block the link unless the shared email names one of
+    the two records; a missing given name blocks it when the email of that
+    record contradicts the other's given name.
+    """
+    left, right = records.get(a), records.get(b)
+    if left is None or right is None:
+        return names_differ
+    if names_differ:
+        return not email_names_either(left, right)
+    return missing_given_name_conflict(left, right)
+
+
+def _guard_records(
+    connection: duckdb.DuckDBPyConnection, candidates: list[tuple[str, str]]
+) -> dict[str, dict[str, object]]:
+    """Return the given name, family name and email letters of the records in ``candidates``."""
+    ids = sorted({record for pair in candidates for record in pair})
+    register(connection, "accord_hint_ids", pa.table({"record_id": pa.array(ids, pa.string())}))
+    try:
+        rows = connection.execute(
+            f"""SELECT record_id, first_name_key, last_name_key, email_local_key
+                FROM {INPUT_TABLE} WHERE record_id IN (SELECT record_id FROM accord_hint_ids)"""
+        ).fetchall()
+    finally:
+        connection.unregister("accord_hint_ids")
+    return {
+        row[0]: {"first_name_key": row[1], "last_name_key": row[2], "email_local_key": row[3]}
+        for row in rows
+    }
+
+
+def _hint_conflicts(
+    connection: duckdb.DuckDBPyConnection, candidates: list[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Return the pairs whose missing given name is contradicted by an email hint."""
+    if not candidates:
+        return set()
+    records = _guard_records(connection, candidates)
+    return {
+        (a, b)
+        for a, b in candidates
+        if a in records and b in records and missing_given_name_conflict(records[a], records[b])
+    }
 
 
 def _stitched_rows(
@@ -180,7 +234,7 @@ def _stitched_rows(
             FROM {table} s
             JOIN {INPUT_TABLE} l ON l.record_id = s.record_a
             JOIN {INPUT_TABLE} r ON r.record_id = s.record_b)
-        SELECT record_a, record_b, rule, guard AND ({conflict}) FROM joined
+        SELECT record_a, record_b, rule, guard, guard AND ({conflict}) FROM joined
         ORDER BY record_a, record_b, rule
         """
     ).fetchall()
@@ -238,11 +292,18 @@ def _predicted_pairs(
     scored = predict(_input_arrow(connection), model, matching.review)
     columns = scored.to_pydict()
     guards = [f"gamma_{name}" for name in matching.distinguishing if f"gamma_{name}" in columns]
+    check = "gamma_first_name" in columns and "first_name" in matching.distinguishing
+    unnamed = [
+        ordered(columns["record_id_l"][i], columns["record_id_r"][i])
+        for i in range(scored.num_rows)
+        if check and columns["gamma_first_name"][i] == -1
+    ]
+    hints = _hint_conflicts(connection, unnamed)
     for index in range(scored.num_rows):
         a, b = ordered(columns["record_id_l"][index], columns["record_id_r"][index])
         probability = float(columns["match_probability"][index])
         weight = float(columns["match_weight"][index])
-        if any(columns[g][index] == 0 for g in guards):
+        if any(columns[g][index] == 0 for g in guards) or (a, b) in hints:
             pairs.cannot_link.add((a, b))
             pairs.guarded += 1
             pairs.record(a, b, "guarded", "distinguishing field differs", probability, weight)
