@@ -1,0 +1,1 @@
+"""Sync, conflicts and triggers against real stores, databases and HTTP servers."""
