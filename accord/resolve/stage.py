@@ -40,6 +40,8 @@ from accord.resolve.model import (
     train,
 )
 from accord.resolve.organizations import resolve_organizations
+from accord.resolve.thin_records import REVIEW_RULE, email_only_links, unique_candidate_links
+from accord.resolve.thin_records import RULE as THIN_RULE
 from accord.store.bulk import insert_columns, register
 
 logger = logging.getLogger(__name__)
@@ -118,12 +120,13 @@ def resolve_persons(
         _predicted_pairs(connection, project, model, pairs)
     decisions = current_decisions(connection)
     _apply_decisions(decisions, pairs)
-    replace_review_queue(connection, _open_reviews(pairs, decisions), run_id)
 
     nodes = [
         row[0] for row in connection.execute(f"SELECT record_id FROM {INPUT_TABLE}").fetchall()
     ]
     labels = cluster(nodes, pairs.edges, sorted(pairs.cannot_link))
+    labels = _attach_lone_records(connection, nodes, labels, pairs, decisions)
+    replace_review_queue(connection, _open_reviews(pairs, decisions), run_id)
     _, changes = save_entities(connection, "person", labels, now, run_id)
     connection.execute("DELETE FROM match_edges")
     insert_columns(
@@ -139,6 +142,29 @@ def resolve_persons(
         "pairs for review": len(pairs.review),
         "pairs kept apart by distinguishing fields": pairs.guarded,
     }
+
+
+def _attach_lone_records(
+    connection: duckdb.DuckDBPyConnection,
+    nodes: list[str],
+    labels: dict[str, str],
+    pairs: PairSet,
+    decisions: Mapping[tuple[str, str], str],
+) -> dict[str, str]:
+    """Join records left alone to the one customer they can be, then cluster again."""
+    attached = [(a, b, THIN_RULE) for a, b in email_only_links(connection, labels)]
+    reviews = _open_reviews(pairs, decisions)
+    attached += [
+        (a, b, REVIEW_RULE) for a, b in unique_candidate_links(connection, labels, reviews)
+    ]
+    if not attached:
+        return labels
+    for lone, other, rule in attached:
+        pairs.edges.append(Edge(lone, other, DETERMINISTIC_WEIGHT))
+        pairs.record(*ordered(lone, other), "deterministic", rule, None, None)
+    linked = {ordered(lone, other) for lone, other, _ in attached}
+    pairs.review = [pair for pair in pairs.review if (pair[0], pair[1]) not in linked]
+    return cluster(nodes, pairs.edges, sorted(pairs.cannot_link))
 
 
 def _guard_sql(project: Project) -> list[tuple[str, str]]:
@@ -299,10 +325,14 @@ def _predicted_pairs(
         if check and columns["gamma_first_name"][i] == -1
     ]
     hints = _hint_conflicts(connection, unnamed)
+    stitched = {ordered(edge.a, edge.b) for edge in pairs.edges}
     for index in range(scored.num_rows):
         a, b = ordered(columns["record_id_l"][index], columns["record_id_r"][index])
         probability = float(columns["match_probability"][index])
         weight = float(columns["match_weight"][index])
+        if (a, b) in stitched:
+            # A deterministic rule already decided this pair, guard included.
+            continue
         if any(columns[g][index] == 0 for g in guards) or (a, b) in hints:
             pairs.cannot_link.add((a, b))
             pairs.guarded += 1
