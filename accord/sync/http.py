@@ -26,12 +26,17 @@ logger = logging.getLogger(__name__)
 Sleep = Callable[[float], None]
 
 
+def pause(seconds: float) -> None:
+    """Sleep between attempts; a module function so that tests can replace it."""
+    time.sleep(seconds)
+
+
 class RateLimiter:
     """Spaces requests at least ``1 / per_second`` seconds apart."""
 
-    def __init__(self, per_second: float | None, sleep: Sleep = time.sleep) -> None:
+    def __init__(self, per_second: float | None, sleep: Sleep | None = None) -> None:
         self.interval = 1.0 / per_second if per_second else 0.0
-        self._sleep = sleep
+        self._sleep = sleep if sleep is not None else pause
         self._next = 0.0
         self._lock = threading.Lock()
 
@@ -94,14 +99,14 @@ class HttpSender:
         retry: HttpRetry,
         rate_limit: float | None = None,
         base_url: str = "",
-        sleep: Sleep = time.sleep,
+        sleep: Sleep | None = None,
         rng: Callable[[], float] = random.random,
     ) -> None:
         self.destination = destination
         self.retry = retry
         self.limiter = RateLimiter(rate_limit, sleep)
         self.client = httpx.Client(base_url=base_url, timeout=retry.timeout_seconds)
-        self._sleep = sleep
+        self._sleep = sleep if sleep is not None else pause
         self._rng = rng
         self.requests = 0
         self.retries = 0

@@ -123,7 +123,9 @@ class CrmProject:
         (self.folder / "billing.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     def set_billing_status(self, cid: str, status: str) -> None:
-        self.billing = [(*row[:3], status, row[4]) if row[0] == cid else row for row in self.billing]
+        self.billing = [
+            (*row[:3], status, row[4]) if row[0] == cid else row for row in self.billing
+        ]
         self.write_billing(self.billing)
 
     def set_crm(self, contact_id: int, column: str, value: Any) -> None:

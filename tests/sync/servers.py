@@ -90,7 +90,7 @@ class ContactsState:
             return self._store(method, path, body)
 
     def _store(self, method: str, path: str, body: Any) -> tuple[int, dict[str, str], Any]:
-        parts = [unquote(part) for part in path.strip("/").split("/")]
+        parts = [unquote(part) for part in path.strip("/").split("/")][1:]
         if parts[-1] == "batch" and method == "POST":
             for item in body["records"]:
                 self._write(item["operation"], item["key"], item["fields"])

@@ -69,21 +69,28 @@ class RestWriter:
         self.sender.close()
 
     def write(self, changes: list[Change]) -> list[Outcome]:
-        """Send ``changes`` in one batch request when configured, else one request each."""
+        """Send ``changes`` in one batch request when configured, else one request each.
+
+        A rejected batch of several changes is sent again one change at a
+        time, to find the rejected records.
+        """
         batch_path = self.destination.batch_path
-        if batch_path and len(changes) > 1:
-            try:
-                return self._batch(batch_path, changes)
-            except TransientDeliveryError as exc:
-                return pending(changes, str(exc))
-            except DeliveryError as exc:
-                logger.warning(
-                    "destination %s: batch of %d rejected (HTTP %s); sending one at a time to "
-                    "find the rejected records",
-                    self.destination.name,
-                    len(changes),
-                    exc.status_code,
-                )
+        if not batch_path:
+            return self._singles(changes)
+        try:
+            return self._batch(batch_path, changes)
+        except TransientDeliveryError as exc:
+            return pending(changes, str(exc))
+        except DeliveryError as exc:
+            if len(changes) == 1:
+                return [rejected(changes[0], str(exc), exc.status_code, exc.response_body)]
+            logger.warning(
+                "destination %s: batch of %d rejected (HTTP %s); sending one at a time to "
+                "find the rejected records",
+                self.destination.name,
+                len(changes),
+                exc.status_code,
+            )
         return self._singles(changes)
 
     def _singles(self, changes: list[Change]) -> list[Outcome]:
