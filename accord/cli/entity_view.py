@@ -20,7 +20,9 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, str):
         return value
-    return json.dumps(value)
+    if isinstance(value, int | float | bool | list | dict):
+        return json.dumps(value)
+    return str(value)
 
 
 def print_entity(console: Console, store: Store, key: str) -> bool:

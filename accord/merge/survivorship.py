@@ -65,6 +65,7 @@ def build_candidates(
         CREATE OR REPLACE TEMP TABLE {CANDIDATES} AS
         WITH expanded AS (
             SELECT m.entity_id, e.entity_type, r.source, r.source_key, r.version,
+                   TRY_CAST(r.data->>'updated_at' AS TIMESTAMP) AS source_time,
                    coalesce(TRY_CAST(r.data->>'updated_at' AS TIMESTAMP), r.changed_at)
                        AS observed_at,
                    unnest({names}) AS field,
@@ -88,7 +89,9 @@ def _rule_key(rule: str, sources: list[str]) -> str:
         cases = " ".join(f"WHEN {_quote(s)} THEN {i}" for i, s in enumerate(sources))
         return f"CASE source {cases} ELSE {len(sources)} END"
     if rule == "most_recent":
-        return "-coalesce(epoch(observed_at), -1e18)"
+        # The source's own change time ranks first; a record without one ranks
+        # after every record that has one, by when Accord saw it change.
+        return "-coalesce(epoch(source_time), epoch(observed_at) - 1e12, -1e18)"
     if rule == "most_frequent":
         return "-count(*) OVER (PARTITION BY entity_id, field, value_text)"
     if rule == "most_complete":
@@ -145,7 +148,9 @@ def choose_ordered(
 
 
 _AGGREGATES = {
-    "sum": "to_json(sum(TRY_CAST(value_text AS DOUBLE)))",
+    "sum": "CASE WHEN count(TRY_CAST(value_text AS BIGINT)) = count(*) "
+    "THEN to_json(sum(TRY_CAST(value_text AS BIGINT))) "
+    "ELSE to_json(sum(TRY_CAST(value_text AS DOUBLE))) END",
     "count": "to_json(count(*))",
     "union": "to_json(list(DISTINCT value_text ORDER BY value_text))",
     "max": "CASE WHEN count(TRY_CAST(value_text AS DOUBLE)) = count(*) "

@@ -1,0 +1,160 @@
+"""The demo project end to end: four sources resolved into golden records."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import sys
+from collections import defaultdict
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from accord.config.loader import load_project
+from accord.pipeline import RunSummary, run
+from accord.store.duckdb_store import Store
+from accord.truth import score_store
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def _load_builder() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("build_demo_run", EXAMPLES / "build_demo.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["build_demo_run"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, RunSummary]:
+    """A built and run copy of the demo project."""
+    folder = tmp_path_factory.mktemp("demo")
+    shutil.copy(EXAMPLES / "demo" / "accord.yaml", folder / "accord.yaml")
+    shutil.copy(EXAMPLES / "demo" / "truth.csv", folder / "truth.csv")
+    _load_builder().build(folder / "data")
+    loaded = load_project(folder / "accord.yaml")
+    # The CRM URL is relative to the folder accord runs in, as in the README.
+    previous = Path.cwd()
+    try:
+        import os
+
+        os.chdir(folder)
+        with Store.open(folder / "accord.duckdb") as store:
+            summary = run(loaded, store)
+    finally:
+        os.chdir(previous)
+    return folder, summary
+
+
+def query(folder: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    with Store.open(folder / "accord.duckdb", read_only=True) as store:
+        return store.connection.execute(sql, params or []).fetchall()
+
+
+def test_demo_accuracy_against_truth(demo: tuple[Path, RunSummary]) -> None:
+    folder, _ = demo
+    with Store.open(folder / "accord.duckdb", read_only=True) as store:
+        scores = score_store(store, folder / "truth.csv")
+    assert scores.pair_precision > 0.98
+    assert scores.pair_recall > 0.98
+
+
+def test_demo_counts_add_up(demo: tuple[Path, RunSummary]) -> None:
+    _, summary = demo
+    for item in summary.sources:
+        assert item.read == item.stored + item.quarantined, item.source
+    assert summary.extra["records resolved"] == sum(item.stored for item in summary.sources)
+    assert summary.extra["entities"] < summary.extra["records resolved"]
+
+
+def test_canceled_in_billing_wins_over_crm(demo: tuple[Path, RunSummary]) -> None:
+    folder, _ = demo
+    rows = query(
+        folder,
+        """SELECT g.source, json_extract_string(g.value, '$'), c.data->>'lifecycle_stage'
+           FROM source_records b
+           JOIN entity_members mb ON mb.source = 'billing' AND mb.source_key = b.source_key
+           JOIN entity_members mc ON mc.entity_id = mb.entity_id AND mc.source = 'crm'
+           JOIN source_records c ON c.source = 'crm' AND c.source_key = mc.source_key
+           JOIN golden_values g ON g.entity_id = mb.entity_id AND g.field = 'subscription_status'
+           WHERE b.source = 'billing' AND b.data->>'subscription_status' = 'canceled'
+             AND c.data->>'lifecycle_stage' = 'customer'
+             AND (SELECT count(*) FROM entity_members o
+                  WHERE o.entity_id = mb.entity_id AND o.source = 'billing') = 1""",
+    )
+    assert len(rows) >= 30
+    assert {row[0] for row in rows} == {"billing"}
+    assert {row[1] for row in rows} == {"canceled"}
+
+
+def test_households_stay_apart(demo: tuple[Path, RunSummary]) -> None:
+    folder, _ = demo
+    records = query(
+        folder,
+        """SELECT r.source || ':' || r.source_key, r.data->>'last_name_key', r.data->>'phone_key',
+                  r.data->>'first_name_key'
+           FROM source_records r WHERE r.data->>'phone_key' IS NOT NULL
+             AND r.data->>'last_name_key' IS NOT NULL""",
+    )
+    truth = {
+        f"{s}:{k}": e
+        for s, k, e in (
+            line.split(",") for line in (folder / "truth.csv").read_text().splitlines()[1:]
+        )
+    }
+    entity = dict(
+        query(
+            folder,
+            """SELECT record_id, entity_id FROM entity_members
+                                   JOIN entities USING (entity_id)
+                                   WHERE entity_type = 'person'""",
+        )
+    )
+    by_home: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for record, last, phone, _ in records:
+        by_home[(last, phone)].add(record)
+    households = [members for members in by_home.values() if len({truth[m] for m in members}) > 1]
+    assert len(households) >= 20
+    merged = [
+        members
+        for members in households
+        if len({entity[m] for m in members}) < len({truth[m] for m in members})
+    ]
+    assert merged == []
+
+
+def test_golden_values_carry_lineage(demo: tuple[Path, RunSummary]) -> None:
+    folder, _ = demo
+    missing = query(
+        folder,
+        """SELECT count(*) FROM golden_values
+           WHERE rule NOT IN ('sum', 'max', 'min', 'count', 'union')
+             AND (source IS NULL OR source_key IS NULL OR version IS NULL)""",
+    )
+    assert missing == [(0,)]
+    contributors = query(
+        folder, "SELECT contributors FROM golden_values WHERE rule = 'sum' LIMIT 1"
+    )
+    assert json.loads(contributors[0][0])
+
+
+def test_rerun_changes_nothing(demo: tuple[Path, RunSummary]) -> None:
+    folder, _ = demo
+    before = query(folder, "SELECT entity_id, record_id FROM entity_members ORDER BY ALL")
+    import os
+
+    previous = Path.cwd()
+    try:
+        os.chdir(folder)
+        with Store.open(folder / "accord.duckdb") as store:
+            summary = run(load_project(folder / "accord.yaml"), store)
+    finally:
+        os.chdir(previous)
+    assert summary.extra["entities created"] == 0
+    assert summary.extra["golden values changed"] == 0
+    assert query(folder, "SELECT entity_id, record_id FROM entity_members ORDER BY ALL") == before
