@@ -34,9 +34,15 @@ def pause(seconds: float) -> None:
 class RateLimiter:
     """Spaces requests at least ``1 / per_second`` seconds apart."""
 
-    def __init__(self, per_second: float | None, sleep: Sleep | None = None) -> None:
+    def __init__(
+        self,
+        per_second: float | None,
+        sleep: Sleep | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.interval = 1.0 / per_second if per_second else 0.0
         self._sleep = sleep if sleep is not None else pause
+        self._clock = clock
         self._next = 0.0
         self._lock = threading.Lock()
 
@@ -45,7 +51,7 @@ class RateLimiter:
         if not self.interval:
             return
         with self._lock:
-            now = time.monotonic()
+            now = self._clock()
             wait = self._next - now
             self._next = max(now, self._next) + self.interval
         if wait > 0:
