@@ -158,3 +158,33 @@ def test_rerun_changes_nothing(demo: tuple[Path, RunSummary]) -> None:
     assert summary.extra["entities created"] == 0
     assert summary.extra["golden values changed"] == 0
     assert query(folder, "SELECT entity_id, record_id FROM entity_members ORDER BY ALL") == before
+
+
+def test_python_levels_agree_with_splink_sql(demo: tuple[Path, RunSummary]) -> None:
+    from accord.resolve.inputs import INPUT_TABLE, build_input, fetch_records
+    from accord.resolve.model import load_model, predict
+
+    folder, _ = demo
+    with Store.open(folder / "accord.duckdb") as store:
+        connection = store.connection
+        model = load_model(connection)
+        assert model is not None
+        build_input(connection, ["crm", "billing", "support", "analytics"], ["billing_id"])
+        connection.complete()
+        table = connection.sql(f"SELECT * FROM {INPUT_TABLE}").to_arrow_table()
+        scored = predict(table, model, 0.0).to_pylist()
+        sample = scored[:: max(1, len(scored) // 1500)]
+        records = fetch_records(
+            connection,
+            sorted({r["record_id_l"] for r in sample} | {r["record_id_r"] for r in sample}),
+        )
+    comparisons = model.comparisons()
+    mismatches = []
+    for row in sample:
+        left, right = records[row["record_id_l"]], records[row["record_id_r"]]
+        for comparison in comparisons:
+            python_gamma = comparison.gamma(comparison.level_of(left, right))
+            if python_gamma != row[f"gamma_{comparison.name}"]:
+                mismatches.append((comparison.name, row["record_id_l"], row["record_id_r"]))
+    assert len(sample) > 500
+    assert mismatches == []

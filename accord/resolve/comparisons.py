@@ -170,8 +170,14 @@ _SWAPPED_SQL = "first_name_key_l = last_name_key_r AND last_name_key_l = first_n
 
 
 def _nicknames_overlap(left: Record, right: Record) -> bool:
+    """Return whether one given name is a listed nickname or formal form of the other.
+
+    Two nicknames of one formal name (Ann and Dee, both of Deanna) do not
+    count: short nicknames belong to too many formal names.
+    """
     a, b = left.get("first_name_nick_keys"), right.get("first_name_nick_keys")
-    return bool(a and b and set(a) & set(b))
+    first_a, first_b = left.get("first_name_key"), right.get("first_name_key")
+    return bool((a and first_b in a) or (b and first_a in b))
 
 
 def _fuzzy_swapped(left: Record, right: Record) -> bool:
@@ -211,7 +217,10 @@ def _contains(column: str) -> Predicate:
 def first_name() -> Comparison:
     """Given name: exact, nickname, swapped with family name, fuzzy, initial."""
     column = "first_name_key"
-    nick_sql = "list_has_any(first_name_nick_keys_l, first_name_nick_keys_r)"
+    nick_sql = (
+        "list_contains(first_name_nick_keys_l, first_name_key_r) "
+        "OR list_contains(first_name_nick_keys_r, first_name_key_l)"
+    )
     initial_sql = (
         f"(length({column}_l) = 1 OR length({column}_r) = 1) "
         f"AND left({column}_l, 1) = left({column}_r, 1)"

@@ -44,7 +44,7 @@ def hint_conflicts(given_name: str, hint: str) -> bool:
         return hint != given_name[0]
     if hint == given_name or hint.startswith(given_name) or given_name.startswith(hint):
         return False
-    if set(nickname_set(hint)) & set(nickname_set(given_name)):
+    if hint in nickname_set(given_name) or given_name in nickname_set(hint):
         return False
     return JaroWinkler.similarity(hint, given_name) < 0.8
 

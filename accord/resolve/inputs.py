@@ -70,8 +70,8 @@ def _nick_namer() -> object:
 def nickname_set(folded_given_name: str) -> tuple[str, ...]:
     """Return a given name with the formal names it is a nickname of.
 
-    Two given names are nickname-equivalent when their sets share a name:
-    Sammy and Samuel share samuel, Sam and Sammy share samuel too.
+    Two given names are nickname-equivalent when one is in the other's set:
+    samuel is in the set of sammy, and sam is too.
     """
     namer = _nick_namer()
     canonicals = namer.canonicals_of(folded_given_name)  # type: ignore[attr-defined]
