@@ -330,7 +330,7 @@ def test_shared_value_over_limit_not_stitched(tmp_path: Path) -> None:
         [f"c{i}", name, "Lee", "frontdesk@lee-clinic.com", "(808) 555-0100", "", "", "", ""]
         for i, name in enumerate(["Ann", "Ben", "Cal", "Dee"])
     ]
-    loaded = write_sources(tmp_path, rows + BACKGROUND, [])
+    write_sources(tmp_path, rows + BACKGROUND, [])
     project = tmp_path / "accord.yaml"
     project.write_text(
         project.read_text().replace(
@@ -350,7 +350,7 @@ def run_again(loaded: LoadedProject) -> dict[str, str]:
 
 
 def test_merge_keeps_older_id_and_alias_resolves(tmp_path: Path) -> None:
-    crm = [["c1", "Nora", "Quinn", "nora.quinn@mail.net", "", "", "", "", ""]] + BACKGROUND
+    crm = [["c1", "Nora", "Quinn", "nora.quinn@mail.net", "", "", "", "", ""], *BACKGROUND]
     billing = [["b1", "Nora", "Quinn", "", "(919) 555-0111", "", "", "", ""]]
     loaded = write_sources(tmp_path, crm, billing)
     first = run_again(loaded)
@@ -395,7 +395,8 @@ def test_cannot_link_splits_and_larger_part_keeps_id(tmp_path: Path) -> None:
             "27701",
             "1980-01-01",
         ],
-    ] + BACKGROUND
+        *BACKGROUND,
+    ]
     billing = [["b1", "Owen", "Park", "owen.park@mail.net", "", "", "", "", ""]]
     loaded = write_sources(tmp_path, crm, billing)
     first = run_again(loaded)
@@ -411,7 +412,7 @@ def test_cannot_link_splits_and_larger_part_keeps_id(tmp_path: Path) -> None:
 
 
 def test_deleted_record_leaves_entity(tmp_path: Path) -> None:
-    crm = [["c1", "Rita", "Moss", "rita.moss@mail.net", "", "", "", "", ""]] + BACKGROUND
+    crm = [["c1", "Rita", "Moss", "rita.moss@mail.net", "", "", "", "", ""], *BACKGROUND]
     billing = [["b1", "Rita", "Moss", "rita.moss@mail.net", "", "", "", "", ""]]
     loaded = write_sources(tmp_path, crm, billing)
     first = run_again(loaded)
@@ -434,12 +435,12 @@ def test_identical_rerun_changes_nothing(tmp_path: Path) -> None:
 def test_review_pair_listed_between_thresholds(tmp_path: Path) -> None:
     crm = [["c1", "Vera", "Stone", "", "", "22 Cedar Street", "Austin", "78701", ""]]
     billing = [["b1", "Vera", "Stone", "", "", "", "Austin", "", ""]]
-    loaded = write_sources(tmp_path, crm + BACKGROUND, billing)
+    write_sources(tmp_path, crm + BACKGROUND, billing)
     text = (tmp_path / "accord.yaml").read_text()
     (tmp_path / "accord.yaml").write_text(
         text.replace("max_group_size: 3", "max_group_size: 3\n  review: 0.01")
     )
-    entities, summary = resolve(load_project(tmp_path / "accord.yaml"))
+    entities, _summary = resolve(load_project(tmp_path / "accord.yaml"))
     assert not same(entities, "crm:c1", "billing:b1")
     with Store.open(tmp_path / "accord.duckdb", read_only=True) as store:
         rows: list[Any] = store.connection.execute(
