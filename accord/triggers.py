@@ -2,10 +2,10 @@
 
 A trigger matches the run's ``golden_changes`` (a field changed, changed to
 a value, changed from one value to another) or its ``entity_events`` (an
-entity created, entities merged). Each match is a firing; every action of
-the trigger runs for it: add the entity to a suppression list, POST a
-signed webhook, publish to NATS or a Redis stream, or sync the entity to
-named destinations at once. Suppression runs first, so a destination that
+entity created, entities merged). Each match is a firing, and every action
+of the trigger runs for it. An action adds the entity to a suppression
+list, POSTs a signed webhook, publishes to NATS or a Redis stream, or syncs
+the entity to named destinations at once. Suppression runs first, so a destination that
 exports the list in the same run sees the new entry, and syncs run last,
 once per destination for all the entities that asked for it.
 
@@ -75,7 +75,7 @@ class Firing:
 
 @dataclass(frozen=True)
 class ActionResult:
-    """What one action did for one firing: ``ok``, ``failed`` or ``skipped``."""
+    """Result of one action for one firing: ``ok`` or ``failed``, with a detail."""
 
     firing: Firing
     action: str

@@ -5,11 +5,11 @@ Usage::
     python -m bench.bench_sync_diff --records 1000000 --changed 0.01
 
 The script fills a fresh DuckDB store with ``--records`` golden records
-(email, phone, plan and subscription status), records all of them as sent
-to an entity-keyed destination, changes the plan of a ``--changed`` share of
-them, then times the two set-based statements that find the changes: the
-desired records with one hash each, and the plan against the sync state.
-It prints one markdown table row:
+(email, phone, plan and subscription status) and records all of them as
+sent to an entity-keyed destination. Then it changes the plan of a
+``--changed`` share of them and times the two set-based statements that
+find the changes: the desired records with one hash each, and the plan
+against the sync state. It prints one markdown table row:
 
     | records | changed | changes found | seconds | machine |
 """

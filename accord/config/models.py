@@ -473,7 +473,7 @@ SUPPRESSION_FIELDS = ("entity_id", "list_name", "email", "reason", "added_at")
 
 
 class DestinationField(StrictModel):
-    """How one golden field is written to a field of the destination tool.
+    """Mapping of one golden field to a field of the destination tool.
 
     A plain string in the project file is shorthand for ``to``.
     """
@@ -487,14 +487,14 @@ class DestinationField(StrictModel):
 
 
 class DestinationKey(StrictModel):
-    """Which key identifies a golden record in the destination tool."""
+    """Key that identifies a golden record in the destination tool."""
 
     source: str | None = Field(
         None,
         description="source whose member record keys identify the tool's records, so one "
         "golden record can map to several tool records; when unset, the entity ID",
     )
-    column: str = Field("entity_id", description="the tool's field or column that holds the key")
+    column: str = Field("entity_id", description="the tool's field or column with the key")
 
 
 class HttpRetry(StrictModel):
@@ -584,7 +584,7 @@ class DestinationAuth(StrictModel):
     type: Literal["bearer", "header"] = Field(
         "bearer", description="'Authorization: Bearer' token or a custom header"
     )
-    token_env: str = Field(description="environment variable that holds the token")
+    token_env: str = Field(description="environment variable with the token")
     header: str | None = Field(None, description="header name for type 'header'")
 
     @model_validator(mode="after")
@@ -635,7 +635,7 @@ class WebhookDestination(DestinationBase):
 
     kind: Literal["webhook"]
     url: str = Field(description="URL that receives the POST requests")
-    secret_env: str = Field(description="environment variable that holds the signing secret")
+    secret_env: str = Field(description="environment variable with the signing secret")
     rate_limit: float | None = Field(None, gt=0, description="maximum requests per second")
     retry: HttpRetry = Field(default_factory=lambda: HttpRetry())
 
@@ -691,7 +691,7 @@ class WebhookAction(StrictModel):
 
     type: Literal["webhook"]
     url: str = Field(description="URL that receives the POST")
-    secret_env: str = Field(description="environment variable that holds the signing secret")
+    secret_env: str = Field(description="environment variable with the signing secret")
     retry: HttpRetry = Field(default_factory=lambda: HttpRetry())
 
 

@@ -43,7 +43,7 @@ def mapped_fields(project: Project, destination: DestinationBase) -> list[Mapped
 
     A field is comparable when the key source reads the same golden field
     from the same tool field without a derivation, so its stored value is
-    what the tool holds.
+    what the tool has.
     """
     source = _key_source(project, destination)
     fields = []

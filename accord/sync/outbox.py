@@ -1,6 +1,6 @@
 """The outbox: planned changes committed before any is sent, marked as each call succeeds.
 
-A killed sync leaves its unsent changes ``pending``; the next sync sends
+A killed sync leaves its unsent changes ``pending``. The next sync sends
 them first with the same idempotency keys, so a receiver that saw a change
 before the kill can drop the repeat, and nothing planned is lost.
 
@@ -33,7 +33,7 @@ def enqueue(
     """Move the plan into the outbox and the sync state; return the number of changes queued.
 
     Sending operations become pending outbox rows. ``baseline`` rows (the
-    tool already holds the golden values) update the sync state directly,
+    tool already has the golden values) update the sync state directly,
     and ``forget`` rows remove it. The caller commits all of it together.
     """
     operations = text_list(list(SENDING_OPERATIONS))

@@ -5,11 +5,11 @@ tool changed the record since (its source record changed after the last
 send). For the rest, a field is sent when:
 
 - the record is new to the tool (an insert sends every field);
-- the tool's current value is known (the key source read the record after
-  the last send, or nothing was sent yet) and differs from the golden value:
-  this covers a value the tool changed back, and skips a field whose golden
-  value changed to what the tool already holds, such as Accord's own write
-  read back;
+- the tool's current value is known and differs from the golden value.
+  The value is known when the key source read the record after the last
+  send, or when nothing was sent yet. This sends a value the tool changed
+  back again, and skips a field whose golden value changed to what the tool
+  already has, such as Accord's own write read back;
 - otherwise, the value differs from the value last sent.
 
 An update with no field to send only refreshes the sync state. A record

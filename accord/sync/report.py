@@ -1,4 +1,4 @@
-"""What a sync planned, sent, rejected and fixed, per destination."""
+"""Sync reports: the changes planned, sent, rejected and fixed per destination."""
 
 from __future__ import annotations
 

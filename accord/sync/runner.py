@@ -1,10 +1,11 @@
 """One sync: resume, plan, queue and deliver the changes of each destination.
 
-Per destination, in order: replay dead letters when asked, send what an
-interrupted sync left pending, plan the change set against the sync state,
-commit it to the outbox, then send it batch by batch, committing each
-batch's outcome right after the call. A dry run stops after the plan and
-writes nothing.
+Each destination goes through these steps in order. Dead letters are
+queued again when requested. Changes that an interrupted sync left pending
+are sent. The change set is planned against the sync state and committed
+to the outbox. Then it is sent batch by batch, and each batch's outcome is
+committed right after the call. A dry run stops after the plan and writes
+nothing.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def select_destinations(project: Project, names: Sequence[str] | None) -> list[D
     unknown = [name for name in names if name not in by_name]
     if unknown:
         known = ", ".join(sorted(by_name)) or "none"
-        raise SyncError(unknown[0], f"no such destination; known destinations: {known}")
+        raise SyncError(unknown[0], f"not found; use one of the destinations: {known}")
     return [by_name[name] for name in names]
 
 

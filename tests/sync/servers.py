@@ -1,6 +1,6 @@
-"""HTTP servers on 127.0.0.1 that stand in for tools: a contacts API and a webhook receiver.
+"""An HTTP server on 127.0.0.1 that stands in for a tool: its contacts API and webhook receiver.
 
-The contacts API applies each idempotency key once, can answer scripted
+The contacts API applies each idempotency key once, can return scripted
 statuses (429 with Retry-After, 503) before handling a request, rejects a
 record holding a marked value with 400, and can hold one request open so a
 test can kill the client in the middle of a sync.

@@ -27,7 +27,7 @@ def open_writer(destination: DestinationBase, root: Path, current: CurrentRecord
     Args:
         destination: The destination settings.
         root: The project folder; relative paths start here.
-        current: Returns the records the destination holds after the last
+        current: Returns the records the destination has after the last
             sync, for writers that rewrite everything (files).
 
     Raises:

@@ -1,4 +1,4 @@
-"""What every destination writer takes and returns."""
+"""Changes and outcomes: the input and output of every destination writer."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ OutcomeStatus = Literal["sent", "rejected", "pending"]
 
 @dataclass(frozen=True)
 class Outcome:
-    """What happened to one change.
+    """Result of one change.
 
     ``sent``: the destination accepted it. ``rejected``: the destination
     refused it for good, with the status and response body. ``pending``: a

@@ -1,7 +1,7 @@
 """File writer: the whole destination as CSV, JSON Lines or Parquet, replaced atomically.
 
 A file has no per-record API, so each sync that has changes writes every
-record the destination holds (the last sent state with the new changes
+record the destination has (the last sent state with the new changes
 applied) to a temporary file in the same folder and renames it over the
 old one. Readers see the old file or the new one, never a partial file.
 """

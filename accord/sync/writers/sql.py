@@ -3,7 +3,7 @@
 Inserts are upserts in the dialect's own form (PostgreSQL and SQLite
 ``ON CONFLICT``, MySQL and MariaDB ``ON DUPLICATE KEY UPDATE``), so an
 insert sent again after a crash overwrites instead of failing. Each batch
-is one database transaction; when a batch fails on a bad value, its
+is one database transaction. When a batch fails on a bad value, its
 changes are written one at a time to find the rejected ones.
 """
 
