@@ -66,17 +66,33 @@ def authority_pairs(project: Project) -> list[tuple[str, str]]:
     return pairs
 
 
+def _pairs_table(pairs: list[tuple[str, str]], first: str, second: str) -> str:
+    if not pairs:
+        return f"SELECT NULL::VARCHAR AS {first}, NULL::VARCHAR AS {second} WHERE FALSE"
+    values = ", ".join(f"({literal(a)}, {literal(b)})" for a, b in pairs)
+    return f"SELECT * FROM (VALUES {values}) AS t({first}, {second})"
+
+
 def conflicts_sql(project: Project) -> str:
-    """Return a SELECT of every conflict, with the columns of :data:`CONFLICT_COLUMNS`."""
-    pairs = authority_pairs(project)
-    values = ", ".join(f"({literal(f)}, {literal(s)})" for f, s in pairs)
-    authority = (
-        f"SELECT * FROM (VALUES {values}) AS a(field, source)"
-        if pairs
-        else "SELECT NULL::VARCHAR AS field, NULL::VARCHAR AS source WHERE FALSE"
-    )
+    """Return a SELECT of every conflict, with the columns of :data:`CONFLICT_COLUMNS`.
+
+    A conflict that a sync fixed after the tool's record was last read is
+    left out: the store still has the old value until the next read, but
+    the tool has the golden value.
+    """
+    authority = _pairs_table(authority_pairs(project), "field", "source")
+    keyed = [(d.name, d.key.source) for d in project.destinations if d.key.source is not None]
+    writers = _pairs_table(keyed, "destination", "source")
     return f"""
         WITH authority AS ({authority}),
+        writers AS ({writers}),
+        fixed AS (
+            SELECT w.source AS tool, o.record_key, f.field, max(o.sent_at) AS sent_at
+            FROM sync_outbox o
+            JOIN writers w ON w.destination = o.destination,
+                 unnest(CAST(o.fixes AS VARCHAR[])) AS f(field)
+            WHERE o.status = 'sent'
+            GROUP BY ALL),
         authoritative AS (
             SELECT g.entity_id, g.field, g.value, g.source, g.rule
             FROM golden_values g
@@ -88,15 +104,19 @@ def conflicts_sql(project: Project) -> str:
             SELECT a.entity_id, a.field, m.source AS tool, m.source_key,
                    json_extract_string(r.data, '$."' || a.field || '"') AS tool_value,
                    json_extract_string(a.value, '$') AS golden_value,
-                   a.source AS golden_source, a.rule
+                   a.source AS golden_source, a.rule, r.changed_at
             FROM authoritative a
             JOIN entity_members m ON m.entity_id = a.entity_id AND m.source <> a.source
             JOIN source_records r ON r.source = m.source AND r.source_key = m.source_key
             WHERE r.deleted_at IS NULL)
         SELECT entity_id, field, tool, source_key, tool_value, golden_value, golden_source, rule
-        FROM observed
+        FROM observed o
         WHERE tool_value IS NOT NULL AND tool_value <> ''
           AND tool_value IS DISTINCT FROM golden_value
+          AND NOT EXISTS (
+              SELECT 1 FROM fixed x
+              WHERE x.tool = o.tool AND x.record_key = o.source_key AND x.field = o.field
+                AND x.sent_at > o.changed_at)
     """
 
 

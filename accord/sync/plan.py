@@ -12,6 +12,11 @@ send). For the rest, a field is sent when:
   already has, such as Accord's own write read back;
 - otherwise, the value differs from the value last sent.
 
+NOTE: a tool that moves its own update time when Accord writes to it makes
+the echoed record the most recent one, so ``most_recent`` survivorship may
+then prefer that tool's other values. Only the merge step can ignore such
+echo-only versions.
+
 An update with no field to send only refreshes the sync state. A record
 that was sent before but no longer qualifies is deleted in ``mirror`` mode
 and forgotten in the other modes. Records with a change still pending in

@@ -28,10 +28,13 @@ from accord.sync.errors import SyncError
 from accord.sync.outbox import enqueue, pending_changes, record_outcomes, replay_dead
 from accord.sync.plan import PLAN, build_plan
 from accord.sync.report import DestinationReport, FieldChanges, SyncReport
-from accord.sync.writers import Writer, open_writer
+from accord.sync.writers import Change, Outcome, Writer, open_writer
 from accord.sync.writers.files import FileWriter
 
 logger = logging.getLogger(__name__)
+
+# Rejected changes of one batch logged one by one; the rest are logged as a count.
+_LOGGED_REJECTIONS = 5
 
 
 def _now() -> datetime:
@@ -143,7 +146,8 @@ def _finish(store: Store, sync_id: int, status: str, report: SyncReport) -> None
 
 
 def _new_report(destination: DestinationBase) -> DestinationReport:
-    return DestinationReport(destination.name, destination.kind, destination.mode)  # type: ignore[attr-defined]
+    kind = str(getattr(destination, "kind", type(destination).__name__))
+    return DestinationReport(destination.name, kind, destination.mode)
 
 
 def _dry_run(
@@ -270,6 +274,7 @@ def _deliver(
         with store.transaction() as connection:
             record_outcomes(connection, destination.name, sync_id, outcomes, _now())
         handled += len(changes)
+        _log_rejections(destination.name, changes, outcomes)
         statuses = [outcome.status for outcome in outcomes]
         report.sent += statuses.count("sent")
         report.rejected += statuses.count("rejected")
@@ -285,6 +290,26 @@ def _deliver(
             )
             return handled
         after = changes[-1].change_id
+
+
+def _log_rejections(destination: str, changes: list[Change], outcomes: list[Outcome]) -> None:
+    """Log the first rejected changes of a batch one by one and the rest as a count."""
+    keys = {change.change_id: change.record_key for change in changes}
+    failed = [outcome for outcome in outcomes if outcome.status == "rejected"]
+    for outcome in failed[:_LOGGED_REJECTIONS]:
+        logger.warning(
+            "destination %s: change %d for record %s moved to dead letters: %s",
+            destination,
+            outcome.change_id,
+            keys[outcome.change_id],
+            outcome.error,
+        )
+    if len(failed) > _LOGGED_REJECTIONS:
+        logger.warning(
+            "destination %s: %d more changes of this batch moved to dead letters",
+            destination,
+            len(failed) - _LOGGED_REJECTIONS,
+        )
 
 
 def _report_fixes(

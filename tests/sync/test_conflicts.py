@@ -74,6 +74,24 @@ def test_no_conflict_after_sync_and_run(make_project: Make) -> None:
     assert found == []
 
 
+def test_fixed_conflict_gone_before_next_read(make_project: Make) -> None:
+    project = drifted(make_project)
+    project.sync()
+    with project.open_store() as store:
+        found = find_conflicts(store.connection, project.loaded.project)
+    assert found == []
+
+
+def test_conflict_back_after_tool_changes_again(make_project: Make) -> None:
+    project = drifted(make_project)
+    project.sync()
+    project.set_crm(1, "subscription_status", "paused")
+    project.run()
+    with project.open_store() as store:
+        found = find_conflicts(store.connection, project.loaded.project)
+    assert [(c.source_key, c.tool_value) for c in found] == [("1", "paused")]
+
+
 def test_agreeing_values_are_no_conflict(make_project: Make) -> None:
     project = make_project()
     project.run()
