@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from importlib import resources
+from typing import NamedTuple
 
 Scalar = str | int | float | bool | None
 """A JSON-serializable output value."""
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
     """Result of standardizing one value.
+
+    A named tuple rather than a dataclass, because the stage creates one per
+    distinct value and tuple construction is about twice as fast.
 
     Attributes:
         value: Clean display value, or None when the input is missing or invalid.

@@ -5,19 +5,29 @@ from __future__ import annotations
 import threading
 from collections.abc import Hashable
 from itertools import islice
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 KeyT = TypeVar("KeyT", bound=Hashable)
 ValueT = TypeVar("ValueT")
+
+
+_ALL_CACHES: list[BoundedCache[Any, Any]] = []
+
+
+def clear_all_caches() -> None:
+    """Empty every :class:`BoundedCache` created so far."""
+    for cache in _ALL_CACHES:
+        cache.clear()
 
 
 class BoundedCache(Generic[KeyT, ValueT]):
     """A dictionary that drops its oldest quarter when it reaches ``max_size`` entries.
 
     Eviction is by insertion order, not by last use: a plain ``dict`` keeps
-    reads as fast as a dictionary lookup, which matters more here than the
-    hit rate of a true LRU. Reads are lock-free and writes take a lock, so
-    threads can share one cache.
+    reads and writes as fast as dictionary operations, which matters more
+    here than the hit rate of a true LRU. Only eviction takes a lock, so
+    threads can share one cache; a value written while another thread
+    evicts may be dropped, which costs a recomputation and nothing else.
     """
 
     def __init__(self, max_size: int) -> None:
@@ -26,6 +36,7 @@ class BoundedCache(Generic[KeyT, ValueT]):
         self.max_size = max_size
         self._data: dict[KeyT, ValueT] = {}
         self._lock = threading.Lock()
+        _ALL_CACHES.append(self)
 
     def get(self, key: KeyT) -> ValueT | None:
         """Return the cached value for ``key``, or None when it is absent."""
@@ -33,12 +44,17 @@ class BoundedCache(Generic[KeyT, ValueT]):
 
     def put(self, key: KeyT, value: ValueT) -> None:
         """Store ``value`` under ``key``, evicting the oldest entries when full."""
+        if len(self._data) >= self.max_size:
+            self._evict()
+        self._data[key] = value
+
+    def _evict(self) -> None:
         with self._lock:
-            if len(self._data) >= self.max_size:
-                oldest = list(islice(self._data, self.max_size // 4))
-                for old_key in oldest:
-                    del self._data[old_key]
-            self._data[key] = value
+            if len(self._data) < self.max_size:
+                return
+            oldest = list(islice(self._data, self.max_size // 4))
+            for old_key in oldest:
+                self._data.pop(old_key, None)
 
     def clear(self) -> None:
         """Remove every entry."""

@@ -1,4 +1,12 @@
-"""Column-level standardizing: one parse per distinct value, a cache across calls."""
+"""Column-level standardizing: one parse per distinct value, a cache across calls.
+
+A column is first reduced to its distinct (value, context) pairs, so each
+parser runs once per pair. Outcomes are also kept in a bounded cache per
+standardizer for later calls, but only for columns with at most
+:data:`SHARED_CACHE_MAX_DISTINCT` distinct values: columns such as emails
+and phones hardly repeat across batches, and caching them would cost more
+than it saves.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +15,7 @@ import math
 from collections.abc import Hashable, Sequence
 
 from accord.standardize.base import MISSING, Outcome, invalid
-from accord.standardize.cache import BoundedCache
+from accord.standardize.cache import BoundedCache, clear_all_caches
 from accord.standardize.registry import STANDARDIZERS, Standardizer
 from accord.standardize.text import clean_text, is_placeholder
 
@@ -15,6 +23,9 @@ logger = logging.getLogger(__name__)
 
 CACHE_SIZE = 100_000
 """Maximum outcomes kept per standardizer between calls."""
+
+SHARED_CACHE_MAX_DISTINCT = CACHE_SIZE // 2
+"""Distinct values above which a column skips the cache shared across calls."""
 
 _CACHES: dict[str, BoundedCache[Hashable, Outcome]] = {
     name: BoundedCache(CACHE_SIZE) for name in STANDARDIZERS
@@ -27,21 +38,25 @@ _PARSER_ERRORS = (ValueError, TypeError, IndexError, KeyError, AttributeError, O
 
 
 def clear_caches() -> None:
-    """Empty the outcome caches of every standardizer."""
-    for cache in _CACHES.values():
-        cache.clear()
+    """Empty the outcome caches of every standardizer and the parsers' own caches."""
+    clear_all_caches()
 
 
 def standardize_one(
-    std: Standardizer, value: object, context: Hashable, placeholders: frozenset[str]
+    std: Standardizer,
+    value: object,
+    context: Hashable,
+    placeholders: frozenset[str],
+    cache: BoundedCache[Hashable, Outcome] | None = None,
 ) -> Outcome:
-    """Standardize one raw value: hygiene, placeholder check, then the cached parser.
+    """Standardize one raw value: hygiene, placeholder check, then the parser.
 
     Args:
         std: The standardizer.
         value: A raw value: str, int, float, bool, date, datetime or None.
         context: The standardizer's context for this value.
         placeholders: Lowercase values that mean "missing".
+        cache: Outcomes of earlier calls to look up and extend, or None.
 
     Returns:
         The outcome; MISSING for None, NaN and placeholders.
@@ -50,17 +65,21 @@ def standardize_one(
         return MISSING
     if std.name == "none":
         return std.run(value, context)
-    if isinstance(value, float) and not math.isfinite(value):
+    if type(value) is str:
+        argument: object = value
+    elif isinstance(value, float) and not math.isfinite(value):
         return MISSING
-    argument = value if isinstance(value, str) else std.coerce(value)
+    else:
+        argument = std.coerce(value)
     if isinstance(argument, str):
         argument = clean_text(argument)
         if is_placeholder(argument, placeholders):
             return MISSING
-        cache_key: Hashable = (argument, context)
+        cache_key: Hashable = argument if context is None else (argument, context)
     else:
         cache_key = (type(argument), argument, context)
-    cache = _CACHES[std.name]
+    if cache is None:
+        return _run_guarded(std, argument, context)
     outcome = cache.get(cache_key)
     if outcome is None:
         outcome = _run_guarded(std, argument, context)
@@ -108,12 +127,17 @@ def standardize_column(
         keys = [_typed(value) for value in values]
         raw_of = dict(zip(keys, values, strict=True))
     if contexts is None:
+        cache = _CACHES[std.name] if len(raw_of) <= SHARED_CACHE_MAX_DISTINCT else None
         table = {
-            key: standardize_one(std, raw, context, placeholders) for key, raw in raw_of.items()
+            key: standardize_one(std, raw, context, placeholders, cache)
+            for key, raw in raw_of.items()
         }
         return [table[key] for key in keys]
     pairs = list(zip(keys, contexts, strict=True))
+    distinct_pairs = set(pairs)
+    cache = _CACHES[std.name] if len(distinct_pairs) <= SHARED_CACHE_MAX_DISTINCT else None
     pair_table = {
-        pair: standardize_one(std, raw_of[pair[0]], pair[1], placeholders) for pair in set(pairs)
+        pair: standardize_one(std, raw_of[pair[0]], pair[1], placeholders, cache)
+        for pair in distinct_pairs
     }
     return [pair_table[pair] for pair in pairs]

@@ -225,7 +225,7 @@ def datetime_from_number(number: float) -> dt.datetime:
             pass
         else:
             return dt.datetime(compact.year, compact.month, compact.day)
-    if 0 < number < 100_000:
+    if number < 100_000:
         return _excel_serial(number)
     if 100_000_000 <= number < 1e11:
         return _UNIX_EPOCH + dt.timedelta(seconds=number)

@@ -6,18 +6,20 @@ distinct domain is validated once and cached. A local part made only of
 RFC 5322 ``atext`` characters and dots (a dot-atom, at most 64 characters)
 is accepted without another email-validator call, because email-validator
 accepts exactly such local parts on its first check. Every other local part
-goes through the full ``validate_email`` call.
+(quoted, internationalized, malformed) goes through ``validate_email`` with
+a fixed domain.
 """
 
 from __future__ import annotations
 
-import functools
 import re
+import string
 from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
 
 from accord.standardize.base import Outcome, invalid, quote, word_set
+from accord.standardize.cache import BoundedCache
 from accord.standardize.domains import disposable_domains, freemail_domains, registrable_domain
 
 EMAIL_KEYS = ("key", "domain", "is_role", "is_freemail")
@@ -43,9 +45,11 @@ _PLACEHOLDER_DOMAINS = word_set(
 _RESERVED_DOMAINS = frozenset({"example.com", "example.net", "example.org"})
 _GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
 
-_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
-_DOT_ATOM = re.compile(rf"{_ATEXT}+(?:\.{_ATEXT}+)*")
+# RFC 5322 "atext": the characters of a dot-atom besides the dot.
+_ATEXT = string.ascii_letters + string.digits + "!#$%&'*+/=?^_`{|}~-"
+_DOT_ATOM_CHARS = _ATEXT + "."
 _ANGLE_ADDRESS = re.compile(r"<([^<>]*)>\s*$")
+_SEPARATOR = re.compile(r"[,; ]")
 _MAX_ADDRESS_LENGTH = 254
 _MAX_DOT_ATOM_LENGTH = 64
 
@@ -61,13 +65,23 @@ class _Domain:
     is_disposable: bool
 
 
-@functools.lru_cache(maxsize=65536)
+_DOMAIN_CACHE: BoundedCache[str, _Domain | str] = BoundedCache(65_536)
+
+
 def _validate_domain(domain: str) -> _Domain | str:
     """Validate the part after the "@" once per distinct domain.
 
     Returns:
         The normalized domain, or the reason it is invalid.
     """
+    cached = _DOMAIN_CACHE.get(domain)
+    if cached is None:
+        cached = _check_domain(domain)
+        _DOMAIN_CACHE.put(domain, cached)
+    return cached
+
+
+def _check_domain(domain: str) -> _Domain | str:
     try:
         checked = validate_email(f"postmaster@{domain}", check_deliverability=False)
     except EmailNotValidError as error:
@@ -85,21 +99,43 @@ def _validate_domain(domain: str) -> _Domain | str:
 
 def _extract_address(text: str) -> str:
     """Strip a "mailto:" prefix, a display name, quotes and trailing punctuation."""
-    match = _ANGLE_ADDRESS.search(text)
+    match = _ANGLE_ADDRESS.search(text) if ">" in text else None
     if match:
         text = match.group(1)
-    text = text.strip().strip("'\"").rstrip(".,;:").strip()
+    text = text.strip().rstrip(".,;:").strip()
+    if len(text) > 1 and text[0] == text[-1] and text[0] in "'\"":
+        text = text[1:-1].strip()
     if text[:7].lower() == "mailto:":
         text = text[7:].split("?", 1)[0]
     return text
 
 
-def _validate_local_part(address: str, local: str) -> tuple[str, str | None]:
-    """Return the normalized local part and the reason it is invalid, if any."""
-    if local.isascii() and len(local) <= _MAX_DOT_ATOM_LENGTH and _DOT_ATOM.fullmatch(local):
+def is_dot_atom(local: str) -> bool:
+    """Return whether a local part is an RFC 5322 dot-atom of at most 64 characters.
+
+    A dot-atom is one or more runs of ``atext`` characters joined by single
+    dots, with no dot at either end.
+    """
+    return (
+        0 < len(local) <= _MAX_DOT_ATOM_LENGTH
+        and not local.strip(_DOT_ATOM_CHARS)
+        and local[0] != "."
+        and local[-1] != "."
+        and ".." not in local
+    )
+
+
+def _validate_local_part(local: str) -> tuple[str, str | None]:
+    """Return the normalized local part and the reason it is invalid, if any.
+
+    A local part that is not a plain dot-atom goes through ``validate_email``
+    with the fixed domain "example.com", so that only the local part's rules
+    apply; the caller checks the length of the whole address.
+    """
+    if is_dot_atom(local):
         return local, None
     try:
-        checked = validate_email(address, check_deliverability=False)
+        checked = validate_email(f"{local}@example.com", check_deliverability=False)
     except EmailNotValidError as error:
         return local, str(error)
     return checked.local_part, None
@@ -152,7 +188,7 @@ def standardize_email(text: str) -> Outcome:
         domains and placeholder addresses ("test@test.com") are invalid.
     """
     address = _extract_address(text)
-    if address.count("@") > 1 and any(sep in address for sep in ",; "):
+    if address.count("@") > 1 and _SEPARATOR.search(address):
         return invalid(f"invalid email {quote(text)}: contains more than one address")
     local, at, domain_part = address.rpartition("@")
     if not at:
@@ -164,10 +200,13 @@ def standardize_email(text: str) -> Outcome:
     domain = _validate_domain(domain_part)
     if isinstance(domain, str):
         return invalid(f"invalid email {quote(text)}: {domain}")
-    local, problem = _validate_local_part(address, local)
+    local, problem = _validate_local_part(local)
     if problem:
         return invalid(f"invalid email {quote(text)}: {problem}")
-    if len(f"{local}@{domain.ascii}".encode()) > _MAX_ADDRESS_LENGTH:
+    length = len(local) + 1 + len(domain.ascii)
+    if not local.isascii():
+        length = len(f"{local}@{domain.ascii}".encode())
+    if length > _MAX_ADDRESS_LENGTH:
         return invalid(f"invalid email {quote(text)}: longer than 254 bytes")
     placeholder = _placeholder_reason(local, domain)
     if placeholder:

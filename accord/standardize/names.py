@@ -121,7 +121,16 @@ _SUFFIXES: dict[str, str] = {
     "ret": "Ret",
 }
 
+# nameparser reads a lowercase "e" or "y" as a conjunction ("Ortega y Gasset")
+# and an uppercase one as an initial, so recasing them would change the split.
+_SINGLE_LETTER_CONJUNCTIONS = frozenset({"e", "y"})
+
+_MAX_REPARSES = 3
 _DIGIT = re.compile(r"\d")
+# A lowercase letter standing alone ("john a smith"). nameparser reads "a"
+# as a word but "A" as an initial, so initials are uppercased before parsing
+# to keep the split the same when the display value is parsed again.
+_INITIAL = re.compile(r"(?<![^\s,])[^\W\d_A-Z](?=[\s,.]|$)")
 _TITLE_SPLIT = re.compile(r"[\s.]+|(&)")
 
 
@@ -150,7 +159,7 @@ def case_name_word(word: str) -> str:
 
 
 def _capitalize(piece: str) -> str:
-    return piece[:1].upper() + piece[1:]
+    return piece[:1].title() + piece[1:]
 
 
 def _case_piece(piece: str) -> str:
@@ -183,7 +192,7 @@ def case_name(text: str, family: bool) -> str:
     last = len(words) - 1
     cased = []
     for index, word in enumerate(words):
-        if not needs_recase(word):
+        if not needs_recase(word) or word in _SINGLE_LETTER_CONJUNCTIONS:
             cased.append(word)
             continue
         lower = word.lower()
@@ -219,6 +228,11 @@ def _name_problem(text: str) -> str | None:
     return None
 
 
+def _uppercase_initial(match: re.Match[str]) -> str:
+    letter = match.group(0)
+    return letter if letter in _SINGLE_LETTER_CONJUNCTIONS else letter.upper()
+
+
 def _split_double_family_name(first: str, middle: str, last: str) -> tuple[str, str]:
     """Move the last middle word into the family name: "García" + "Márquez"."""
     if not middle or " " in last:
@@ -243,12 +257,30 @@ def standardize_person_name(text: str, country: str | None = None) -> Outcome:
     Returns:
         The display name in natural order ("Dr John Smith Jr") and the parts
         in :data:`PERSON_NAME_PARTS` order, or an invalid outcome for text
-        without letters or with an "@".
+        without letters or with an "@". When the display differs from the
+        input, it is parsed again (up to :data:`_MAX_REPARSES` times) until
+        parsing it gives the same outcome, so that the result is stable
+        when the stage meets its own output again.
     """
+    source = text
+    outcome = _split_person_name(source, country)
+    for _ in range(_MAX_REPARSES):
+        if outcome.value is None or outcome.value == source:
+            break
+        source = str(outcome.value)
+        again = _split_person_name(source, country)
+        if again == outcome:
+            break
+        outcome = again
+    return outcome
+
+
+def _split_person_name(text: str, country: str | None) -> Outcome:
+    """Parse a whole name once; see :func:`standardize_person_name`."""
     problem = _name_problem(text)
     if problem:
         return invalid(problem)
-    parsed = HumanName(text, constants=_constants())
+    parsed = HumanName(_INITIAL.sub(_uppercase_initial, text), constants=_constants())
     first, middle, last = parsed.first, parsed.middle, parsed.last
     if country in HISPANIC_COUNTRIES and "," not in text and first:
         middle, last = _split_double_family_name(first, middle, last)

@@ -10,12 +10,14 @@ on generated numbers.
 
 from __future__ import annotations
 
+import functools
 import re
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType
 
 from accord.standardize.base import Outcome, invalid, quote
+from accord.standardize.cache import BoundedCache
 
 PHONE_KEYS = ("key", "ext", "type")
 """Key suffixes of :func:`standardize_phone`, in ``Outcome.keys`` order."""
@@ -43,10 +45,16 @@ _PARSE_ERRORS: dict[int, str] = {
     NumberParseException.TOO_LONG: "too long",
 }
 
-_SEQUENCES = ("0123456789", "1234567890", "9876543210", "0987654321")
+_TYPE_CACHE: BoundedCache[str, int] = BoundedCache(200_000)
+
+# Counting runs, separated so that a match cannot span two of them.
+_SEQUENCE_TEXT = "0123456789 1234567890 9876543210 0987654321"
 _DASHES = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"})
 _LEADING_00 = re.compile(r"^\s*00[\s.\-]*(?=[1-9])")
-_DIGITS = re.compile(r"\d")
+_NON_DIGITS = re.compile(r"\D+")
+_NANP_TEXT = re.compile(
+    r"(?:\+1|1)?[ .\-]*\(?([2-9]\d\d)\)?[ .\-]*([2-9]\d\d)[ .\-]*(\d{4})", re.ASCII
+)
 
 
 def phone_text(value: object) -> str | None:
@@ -66,36 +74,86 @@ def phone_text(value: object) -> str | None:
 
 def _placeholder_reason(text: str) -> str | None:
     """Return why the digits look made up (all one digit, a counting run), or None."""
-    digits = "".join(_DIGITS.findall(text))
+    digits = _NON_DIGITS.sub("", text)
     if len(digits) < 7:
         return None
     national = digits[1:] if digits[0] == "1" and len(digits) == 11 else digits
-    if len(set(national)) == 1:
+    if national.count(national[0]) == len(national):
         return "placeholder phone number: every digit is the same"
-    if any(national in sequence for sequence in _SEQUENCES):
+    if national in _SEQUENCE_TEXT:
         return "placeholder phone number: a run of counting digits"
     return None
 
 
+@functools.cache
+def _is_nanp_region(region: str) -> bool:
+    return phonenumbers.country_code_for_region(region) == 1
+
+
+def parse_nanp(text: str, region: str) -> phonenumbers.PhoneNumber | None:
+    """Read a plainly written NANP number without calling ``phonenumbers.parse``.
+
+    Handles "(202) 555-0123", "202.555.0123", "1-202-555-0123" and
+    "+1 202 555 0123", where the area code and exchange start with 2-9.
+    A number without "+1" qualifies only when ``region`` uses country code 1.
+    For those forms ``phonenumbers.parse`` returns the same country code and
+    national number; a test compares the two.
+
+    Returns:
+        The number, or None when the text is not in one of those forms.
+    """
+    match = _NANP_TEXT.fullmatch(text)
+    if match is None:
+        return None
+    if not (text.startswith("+") or _is_nanp_region(region)):
+        return None
+    national = int(match[1] + match[2] + match[3])
+    return phonenumbers.PhoneNumber(country_code=1, national_number=national)
+
+
 def _parse(text: str, region: str) -> phonenumbers.PhoneNumber | str:
     """Parse with phonenumbers; return the number or the reason it failed."""
+    fast = parse_nanp(text, region)
+    if fast is not None:
+        return fast
     try:
         return phonenumbers.parse(text, region)
     except NumberParseException as error:
         return _PARSE_ERRORS.get(error.error_type, "not a phone number")
 
 
-def _valid_number(text: str, region: str) -> tuple[phonenumbers.PhoneNumber, int] | str:
-    """Parse ``text`` for ``region``; return the valid number and its type, or a reason."""
+def e164_digits(number: phonenumbers.PhoneNumber) -> str:
+    """Return the E.164 digits of a number without "+": country code, then national number."""
+    return f"{number.country_code}{phonenumbers.national_significant_number(number)}"
+
+
+def number_type(number: phonenumbers.PhoneNumber, digits: str) -> int:
+    """Return ``phonenumbers.number_type`` of a number, cached by its E.164 digits.
+
+    The type depends only on the country calling code and the national
+    significant number, and country codes are prefix-free, so the E.164
+    digits identify it: "(202) 555-0123" and "+1 202.555.0123" share one
+    computation.
+    """
+    cached = _TYPE_CACHE.get(digits)
+    if cached is None:
+        cached = phonenumbers.number_type(number)
+        _TYPE_CACHE.put(digits, cached)
+    return cached
+
+
+def _valid_number(text: str, region: str) -> tuple[phonenumbers.PhoneNumber, str, int] | str:
+    """Parse ``text`` for ``region``; return the valid number, its digits and type, or a reason."""
     number = _parse(text, region)
     if isinstance(number, str):
         return number
-    number_type = phonenumbers.number_type(number)
-    if number_type == PhoneNumberType.UNKNOWN:
+    digits = e164_digits(number)
+    line_type = number_type(number, digits)
+    if line_type == PhoneNumberType.UNKNOWN:
         if text.lstrip().startswith("+"):
             return "not a valid number"
         return f"not a valid number for region {region}"
-    return number, number_type
+    return number, digits, line_type
 
 
 def standardize_phone(text: str, regions: tuple[str, ...]) -> Outcome:
@@ -118,7 +176,8 @@ def standardize_phone(text: str, regions: tuple[str, ...]) -> Outcome:
         phonenumbers does not consider valid in any of ``regions`` are
         invalid; the reason names the first region.
     """
-    text = text.translate(_DASHES)
+    if not text.isascii():
+        text = text.translate(_DASHES)
     placeholder = _placeholder_reason(text)
     if placeholder:
         return invalid(f"invalid phone {quote(text)}: {placeholder}")
@@ -139,8 +198,7 @@ def standardize_phone(text: str, regions: tuple[str, ...]) -> Outcome:
     return invalid(f"invalid phone {quote(text)}: {first_problem}")
 
 
-def _outcome(number: phonenumbers.PhoneNumber, number_type: int) -> Outcome:
-    digits = f"{number.country_code}{phonenumbers.national_significant_number(number)}"
+def _outcome(number: phonenumbers.PhoneNumber, digits: str, line_type: int) -> Outcome:
     extension = number.extension or None
-    type_name = PHONE_TYPE_NAMES.get(number_type)
+    type_name = PHONE_TYPE_NAMES.get(line_type)
     return Outcome(f"+{digits}", keys=(digits, extension, type_name))

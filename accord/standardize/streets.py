@@ -16,6 +16,8 @@ from __future__ import annotations
 import functools
 import re
 
+from anyascii import anyascii
+
 from accord.standardize.base import Outcome, invalid, quote, read_data_lines
 from accord.standardize.names import case_name_word
 from accord.standardize.text import needs_recase
@@ -89,11 +91,16 @@ ORDINAL_WORDS: dict[str, str] = {
 
 _LOWERCASE_WORDS = frozenset({"of", "the", "and", "de", "la", "le", "del", "du", "des", "der"})
 
+# "PO Box 123", "P.O. Box 123", "Post Office Box 123", "POB 123", "P.O.B. #123".
+# The box number must contain a digit, and no letter may follow the keyword,
+# so that "PO Boxwood Ln" stays a street.
 _PO_BOX = re.compile(
-    r"^(?:p\.?\s*o\.?\s*box|post\s+office\s+box|p\.?\s*o\.?\s*b\.?|pob)\s*(?:no\.?|#)?\s*"
-    r"([\w-]+)$",
+    r"^(?:p\.?\s*o\.?\s*box|post\s+office\s+box|p\.?\s*o\.?\s*b\.?|pob)(?![a-z])"
+    r"\s*(?:no\.?|#)?\s*([\w-]*\d[\w-]*)$",
     re.IGNORECASE,
 )
+_DIGIT = re.compile(r"\d")
+_ALPHANUMERIC = re.compile(r"[^\W_]")
 _ORDINAL_NUMBER = re.compile(r"^(\d+)(st|nd|rd|th)$", re.IGNORECASE)
 _KEY_DROP = re.compile(r"[^a-z0-9 ]+")
 
@@ -116,79 +123,125 @@ def _bare(word: str) -> str:
     return word.lower().replace(".", "").rstrip(",")
 
 
-def _is_unit_identifier(word: str) -> bool:
-    """Return whether a word can follow a unit designator ("4B", "200", "C")."""
-    bare = _bare(word).lstrip("#")
-    if not bare or bare in street_suffixes():
+def _is_unit_identifier(bare: str) -> bool:
+    """Return whether a bare word can follow a unit designator ("4b", "200", "c").
+
+    Street suffixes and directions ("Rd", "N") do not count, because the
+    words before them are then part of the street name ("123 Lot Rd").
+    """
+    bare = bare.lstrip("#")
+    if not bare or bare in street_suffixes() or bare in DIRECTIONALS:
         return False
-    return any(c.isdigit() for c in bare) or len(bare) <= 2
+    return len(bare) <= 2 or _DIGIT.search(bare) is not None
 
 
-def _split_unit(words: list[str]) -> tuple[list[str], str | None]:
-    """Split the words into street words and a unit ("Apt 4B", "# 12")."""
+def _upper_ascii(text: str) -> str:
+    """Uppercase ASCII letters only, so that "ß" does not become "SS"."""
+    return text.upper() if text.isascii() else text
+
+
+def _unit_text(designator: str, identifier_words: list[str]) -> str:
+    identifier = " ".join(word.lstrip("#") for word in identifier_words)
+    return f"{designator} {_upper_ascii(identifier)}".strip()
+
+
+def _split_unit(words: list[str], bare: list[str]) -> int | None:
+    """Return the index where a unit ("Apt 4B", "#12") starts, or None."""
     for index in range(1, len(words)):
-        bare = _bare(words[index])
-        rest = words[index + 1 :]
-        if bare.startswith("#") and len(bare) > 1:
-            identifier = " ".join([words[index][1:], *rest])
-            return words[:index], f"# {identifier.upper()}"
-        designator = UNIT_DESIGNATORS.get(bare)
-        if designator and rest and _is_unit_identifier(rest[0]):
-            identifier = " ".join(word.lstrip("#") for word in rest)
-            return words[:index], f"{designator} {identifier.upper()}"
-    return words, None
+        word = bare[index]
+        if word[:1] == "#" and len(word) > 1:
+            return index
+        has_identifier = index + 1 < len(words) and _is_unit_identifier(bare[index + 1])
+        if word in UNIT_DESIGNATORS and has_identifier:
+            return index
+    return None
+
+
+def _unit_from(words: list[str], bare: list[str]) -> str:
+    """Build the unit text from its words; the first word is a designator or "#12"."""
+    designator = UNIT_DESIGNATORS.get(bare[0])
+    if designator is None:
+        return _unit_text("#", [words[0][1:], *words[1:]])
+    return _unit_text(designator, words[1:])
 
 
 def _leading_unit(text: str) -> tuple[str | None, str]:
     """Split "Apt 4, 123 Main St" into the unit "Apt 4" and the street "123 Main St"."""
-    head, comma, tail = text.partition(",")
+    head, _, tail = text.partition(",")
     words = head.split()
-    if not comma or not words:
+    if not words:
         return None, text
     first = _bare(words[0])
-    if first.startswith("#") and len(first) > 1:
-        return f"# {' '.join([words[0][1:], *words[1:]]).upper()}", tail.strip()
-    designator = UNIT_DESIGNATORS.get(first)
-    if designator and len(words) > 1:
-        identifier = " ".join(word.lstrip("#") for word in words[1:])
-        return f"{designator} {identifier.upper()}", tail.strip()
-    return None, text
+    is_number_sign = first[:1] == "#" and len(first) > 1
+    if not is_number_sign and (first not in UNIT_DESIGNATORS or len(words) < 2):
+        return None, text
+    return _unit_from(words, [first, *words[1:]]), tail.strip()
 
 
 def _case_word(word: str) -> str:
     ordinal = _ORDINAL_NUMBER.match(word)
     if ordinal:
         return ordinal[1] + ordinal[2].lower()
-    if any(c.isdigit() for c in word):
+    if _DIGIT.search(word):
         return word.upper()
     return case_name_word(word.lower())
 
 
-def _classify(words: list[str]) -> list[str]:
-    """Abbreviate directionals and the suffix of the street words; keep the name."""
-    number: list[str] = []
-    if words and any(c.isdigit() for c in words[0]):
-        number, words = [words[0]], words[1:]
+def _recase(words: list[str]) -> list[str]:
+    """Recase street-name words typed in one case; keep them when any is mixed case."""
+    if not needs_recase(" ".join(words)):
+        return words
+    return [
+        word.lower() if index and word.lower() in _LOWERCASE_WORDS else _case_word(word)
+        for index, word in enumerate(words)
+    ]
+
+
+def _classify(words: list[str], bare: list[str]) -> list[str]:
+    """Abbreviate directionals and the suffix of the street words; recase the name.
+
+    Only the street-name words decide whether to recase, because the
+    abbreviations replace the other words: "north MAIN" and "N MAIN" both
+    give "N Main".
+    """
+    start, end = 0, len(words)
+    number = start < end and _DIGIT.search(words[0]) is not None
+    if number:
+        start += 1
+    post = None
+    if end - start >= 3 and bare[end - 1] in DIRECTIONALS:
+        post = DIRECTIONALS[bare[end - 1]]
+        end -= 1
+    suffix = None
     suffixes = street_suffixes()
-    post: list[str] = []
-    if len(words) >= 3 and _bare(words[-1]) in DIRECTIONALS:
-        post, words = [DIRECTIONALS[_bare(words[-1])]], words[:-1]
-    suffix: list[str] = []
-    if len(words) >= 2 and _bare(words[-1]) in suffixes:
-        suffix, words = [suffixes[_bare(words[-1])]], words[:-1]
-    pre: list[str] = []
-    if len(words) >= 2 and _bare(words[0]) in DIRECTIONALS:
-        pre, words = [DIRECTIONALS[_bare(words[0])]], words[1:]
-    return [*number, *pre, *words, *suffix, *post]
+    if end - start >= 2 and bare[end - 1] in suffixes:
+        suffix = suffixes[bare[end - 1]]
+        end -= 1
+    pre = None
+    if end - start >= 2 and bare[start] in DIRECTIONALS:
+        pre = DIRECTIONALS[bare[start]]
+        start += 1
+    result = [words[0].upper()] if number else []
+    if pre:
+        result.append(pre)
+    result.extend(_recase(words[start:end]))
+    if suffix:
+        result.append(suffix)
+    if post:
+        result.append(post)
+    return result
 
 
 def street_key(display: str) -> str:
     """Build the comparison key of a display street line: lowercase, no punctuation.
 
-    Ordinal words become numbers, so "Fifth Ave" and "5th Ave" share a key.
+    Ordinal words become numbers, so "Fifth Ave" and "5th Ave" share a key,
+    and letters outside ASCII are transliterated ("Straße" gives "strasse").
     """
+    if not display.isascii():
+        display = anyascii(display)
     words = _KEY_DROP.sub("", display.lower().replace("-", " ")).split()
-    return " ".join(ORDINAL_WORDS.get(word, word) for word in words)
+    return " ".join([ORDINAL_WORDS.get(word, word) for word in words])
 
 
 def standardize_street(text: str) -> Outcome:
@@ -203,23 +256,26 @@ def standardize_street(text: str) -> Outcome:
         PO boxes become "PO Box 123". A line without letters or digits is
         invalid.
     """
-    if not any(c.isalnum() for c in text):
+    if not _ALPHANUMERIC.search(text):
         return invalid(f"invalid street {quote(text)}: no letters or digits")
-    recase = needs_recase(text)
-    box = _PO_BOX.match(text.replace(",", " ").strip())
-    if box:
-        display = f"PO Box {box[1].upper()}"
-        return Outcome(display, keys=(street_key(display),), parts=(None,))
-    leading_unit, text = _leading_unit(text)
-    words = [word for word in text.replace(",", " ").split() if word]
-    street_words, unit = _split_unit(words)
-    unit = unit or leading_unit
-    if recase:
-        street_words = [
-            word.lower() if index and word.lower() in _LOWERCASE_WORDS else _case_word(word)
-            for index, word in enumerate(street_words)
-        ]
-    display = " ".join(_classify(street_words))
+    if text[0] in "pP":
+        box = _PO_BOX.match(text.replace(",", " ").strip())
+        if box:
+            display = f"PO Box {_upper_ascii(box[1])}"
+            return Outcome(display, keys=(street_key(display),), parts=(None,))
+    unit = None
+    if "," in text:
+        unit, text = _leading_unit(text)
+        text = text.replace(",", " ")
+    words = text.split()
+    bare = [_bare(word) for word in words]
+    unit_start = _split_unit(words, bare)
+    if unit_start is not None:
+        unit = _unit_from(words[unit_start:], bare[unit_start:])
+        words, bare = words[:unit_start], bare[:unit_start]
+    if not _ALPHANUMERIC.search(" ".join(words)):
+        return Outcome(None, keys=(None,), parts=(unit,))
+    display = " ".join(_classify(words, bare))
     return Outcome(display, keys=(street_key(display),), parts=(unit,))
 
 
@@ -229,13 +285,13 @@ def standardize_unit(text: str) -> Outcome:
     A unit without a known designator keeps its words, with an identifier
     typed in one case uppercased ("b" to "B").
     """
-    if not any(c.isalnum() for c in text):
+    if not _ALPHANUMERIC.search(text):
         return invalid(f"invalid unit {quote(text)}: no letters or digits")
     words = text.replace(",", " ").split()
     if words[0].startswith("#") and len(words[0]) > 1:
         words = ["#", words[0][1:], *words[1:]]
     designator = UNIT_DESIGNATORS.get(_bare(words[0]))
     if designator is None:
-        return Outcome(" ".join(words).upper() if needs_recase(text) else " ".join(words))
-    identifier = " ".join(word.lstrip("#").upper() for word in words[1:])
-    return Outcome(f"{designator} {identifier}".strip())
+        joined = " ".join(words)
+        return Outcome(_upper_ascii(joined) if needs_recase(joined) else joined)
+    return Outcome(_unit_text(designator, words[1:]))

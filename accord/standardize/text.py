@@ -9,6 +9,7 @@ clean string into a comparison key: ASCII lowercase letters and digits only.
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 from collections.abc import Iterable
 
@@ -80,6 +81,7 @@ _TRANSLATION.update({ord(c): '"' for c in _DOUBLE_QUOTES})
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _PUNCTUATION_ONLY = re.compile(r"[!-/:-@\[-`{-~ ]+")
+_PUNCTUATION_CHARACTERS = frozenset(string.punctuation)
 
 
 def clean_text(text: str) -> str:
@@ -128,6 +130,8 @@ def is_placeholder(clean: str, placeholders: frozenset[str]) -> bool:
     """
     if not clean or clean.lower() in placeholders:
         return True
+    if clean[0] not in _PUNCTUATION_CHARACTERS:
+        return False
     return _PUNCTUATION_ONLY.fullmatch(clean) is not None
 
 
@@ -149,7 +153,7 @@ def needs_recase(text: str) -> bool:
 
 def title_word(word: str) -> str:
     """Capitalize the first letter of a lowercase word and each part after a hyphen."""
-    return "-".join(part[:1].upper() + part[1:] for part in word.split("-"))
+    return "-".join(part[:1].title() + part[1:] for part in word.split("-"))
 
 
 def standardize_text(text: str) -> Outcome:
