@@ -232,8 +232,12 @@ def first_name() -> Comparison:
             _null(column),
             _exact(column, 0.80, 0.01, tf=True),
             Level("nickname", nick_sql, _nicknames_overlap, 0.05, 0.002),
-            Level("swapped with family name", _SWAPPED_SQL, _swapped, 0.01, 0.0001),
-            Level("swapped, with typos", _FUZZY_SWAPPED_SQL, _fuzzy_swapped, 0.005, 0.00005),
+            # Swapped names carry no term-frequency adjustment, so their weight
+            # is fixed at a level a common name pair cannot exceed on its own.
+            Level("swapped with family name", _SWAPPED_SQL, _swapped, 0.01, 0.0005, fixed=True),
+            Level(
+                "swapped, with typos", _FUZZY_SWAPPED_SQL, _fuzzy_swapped, 0.005, 0.0005, fixed=True
+            ),
             _jw(column, 0.92, 0.07, 0.005),
             _jw(column, 0.80, 0.03, 0.02),
             Level("initial", initial_sql, _initial, 0.02, 0.01),
@@ -256,7 +260,7 @@ def last_name() -> Comparison:
         (
             _null(column),
             _exact(column, 0.85, 0.005, tf=True),
-            Level("swapped with given name", swapped_sql, _swapped, 0.01, 0.0001),
+            Level("swapped with given name", swapped_sql, _swapped, 0.01, 0.0005, fixed=True),
             Level("one contains the other", contains_sql, _contains(column), 0.02, 0.002),
             _jw(column, 0.92, 0.07, 0.004),
             _jw(column, 0.80, 0.03, 0.02),
@@ -271,12 +275,15 @@ def _role(left: Record, right: Record) -> bool:
 
 # A local part that is only an initial and a family name (jsmith) is shared by
 # relatives and namesakes, so it counts as weaker evidence than janesmith.
-_DISTINCTIVE_SQL = (
-    "length(email_local_key_l) >= 5 "
-    "AND email_local_key_l IS DISTINCT FROM name_initial_key_l "
-    "AND email_local_key_r IS DISTINCT FROM name_initial_key_r "
-    "AND email_local_key_l IS DISTINCT FROM last_name_key_l "
-    "AND email_local_key_r IS DISTINCT FROM last_name_key_r"
+_NAME_KEYS = ("name_full_key", "name_reversed_key", "name_initial_key", "last_name_key")
+# A local part that spells a name (jsmith, jane.smith) is shared by relatives
+# and namesakes and repeats the name comparisons, so only a local part that is
+# not either record's name counts as distinctive evidence.
+_DISTINCTIVE_SQL = "length(email_local_key_l) >= 5 AND " + " AND ".join(
+    f"email_local_key_{side} IS DISTINCT FROM {key}_{other}"
+    for side in ("l", "r")
+    for other in ("l", "r")
+    for key in _NAME_KEYS
 )
 
 
@@ -285,9 +292,10 @@ def _distinctive_local(left: Record, right: Record) -> bool:
     if not local or len(local) < 5:
         return False
     return all(
-        record.get("email_local_key") != record.get("name_initial_key")
-        and record.get("email_local_key") != record.get("last_name_key")
+        record.get("email_local_key") != named.get(key)
         for record in (left, right)
+        for named in (left, right)
+        for key in _NAME_KEYS
     )
 
 
@@ -579,6 +587,17 @@ def email_name() -> Comparison:
                 1.0,
                 null=True,
             ),
+            # Never reached, because the null level takes pairs where both
+            # records have names; Splink needs an exact level on name_full_key
+            # to adjust the next level for how common the name is.
+            Level(
+                "same full name",
+                "name_full_key_l = name_full_key_r",
+                _equal("name_full_key"),
+                0.45,
+                0.00001,
+                fixed=True,
+            ),
             Level(
                 "email spells the full name",
                 full_sql,
@@ -588,6 +607,7 @@ def email_name() -> Comparison:
                 ),
                 0.45,
                 0.00001,
+                tf_column="name_full_key",
             ),
             Level(
                 "email spells initial and family name",

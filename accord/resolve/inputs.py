@@ -142,8 +142,10 @@ def term_frequency(
     """Return the share of live records whose ``column`` equals ``value``."""
     if value is None:
         return None
+    expression = _column_sql(column).rsplit(" AS ", 1)[0]
     row = connection.execute(
-        f"""SELECT count(*) FILTER (WHERE data->>'{column}' = ?) / greatest(count(*), 1)
+        f"""SELECT count(*) FILTER (WHERE CAST({expression} AS VARCHAR) = ?)
+                   / greatest(count(*), 1)
             FROM source_records WHERE deleted_at IS NULL""",
         [str(value)],
     ).fetchone()
