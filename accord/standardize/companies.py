@@ -22,6 +22,7 @@ COMPANY_KEYS = ("key",)
 _KEPT_TERMS = frozenset({("uk",), ("eu",), ("private",), ("ent",), ("pp",), ("ps",)})
 
 _SPACE_BEFORE_PUNCTUATION = re.compile(r"\s+([,.;:])")
+_ALPHANUMERIC = re.compile(r"[^\W_]")
 _TOKEN_SEPARATORS = re.compile(r"[\s,]+")
 
 
@@ -92,6 +93,6 @@ def standardize_company(text: str) -> Outcome:
     """
     display = _SPACE_BEFORE_PUNCTUATION.sub(r"\1", text)
     key = company_key(display)
-    if not key:
+    if not key or not _ALPHANUMERIC.search(display):
         return invalid(f"invalid company name {quote(text)}: no letters or digits")
     return Outcome(display, keys=(key,))

@@ -47,7 +47,7 @@ def host_of(text: str) -> str:
     trailing dot. Punycode labels ("xn--bcher-kva") become Unicode ("bücher").
     """
     host = _SCHEME.sub("", text.strip())
-    host = re.split(r"[/?#\s]", host, maxsplit=1)[0]
+    host = re.split(r"[/?#]", host, maxsplit=1)[0]
     host = host.rsplit("@", 1)[-1]
     if not host.startswith("["):
         host = host.split(":", 1)[0]
