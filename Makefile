@@ -19,7 +19,8 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 
 demo: $(VENV)/.demo-installed
 	$(BIN)/python examples/build_demo.py --out examples/demo/data
-	cd examples/demo && ../../$(BIN)/accord run --truth truth.csv
+	rm -rf examples/demo/out
+	cd examples/demo && ../../$(BIN)/accord run --truth truth.csv && ../../$(BIN)/accord sync
 
 test: $(VENV)/.test-installed
 	$(BIN)/ruff check accord tests bench examples
@@ -37,4 +38,5 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) examples/demo/accord.duckdb examples/demo/accord.duckdb.wal examples/demo/data
+	rm -rf $(VENV) examples/demo/accord.duckdb examples/demo/accord.duckdb.wal examples/demo/data \
+		examples/demo/out

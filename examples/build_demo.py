@@ -111,9 +111,13 @@ CRM_COLUMNS = (
     "state",
     "postcode",
     "lead_status",
+    "subscription_status",
     "billing_customer_id",
     "updated_at",
 )
+# The CRM's copy of the subscription, set by sales from the lead status. It is
+# stale wherever billing canceled a customer the CRM still shows as won.
+CRM_SUBSCRIPTION = {"Closed Won": "active", "Churned": "canceled"}
 BILLING_COLUMNS = (
     "customer_id",
     "name",
@@ -683,6 +687,12 @@ def _break_email(
 # Writers ----------------------------------------------------------------------
 
 
+def _crm_value(row: Row, column: str) -> object:
+    if column == "subscription_status":
+        return CRM_SUBSCRIPTION.get(str(row["lead_status"]))
+    return row[column]
+
+
 def write_crm(path: Path, rows: list[Row]) -> None:
     """Write the CRM contacts as SQLite table ``contacts``."""
     path.unlink(missing_ok=True)
@@ -696,7 +706,7 @@ def write_crm(path: Path, rows: list[Row]) -> None:
         placeholders = ", ".join("?" for _ in CRM_COLUMNS)
         connection.executemany(
             f"INSERT INTO contacts VALUES ({placeholders})",
-            [tuple(row[c] for c in CRM_COLUMNS) for row in rows],
+            [tuple(_crm_value(row, c) for c in CRM_COLUMNS) for row in rows],
         )
         connection.commit()
     finally:

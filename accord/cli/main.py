@@ -138,6 +138,26 @@ def run_command(
         render.run_summary(console, summary)
         if truth is not None:
             render.truth_scores(console, store, truth)
+        if loaded.project.triggers:
+            _fire_triggers(loaded, store, summary.run_id)
+
+
+def _fire_triggers(loaded: LoadedProject, store: Store, run_id: int) -> None:
+    """Fire the project's triggers on the run's golden changes and print what they did."""
+    from collections import Counter
+
+    from accord.triggers import fire_triggers
+
+    try:
+        report = fire_triggers(loaded, store, run_id)
+    except AccordError as exc:
+        raise fail(f"triggers failed: {exc}") from None
+    counts = Counter((result.firing.trigger, result.action, result.result)
+                     for result in report.results)
+    for (trigger, action, result), count in sorted(counts.items()):
+        console.print(f"trigger {trigger}: {action} {result} for {count} entities")
+    if report.failed:
+        raise fail(f"{len(report.failed)} trigger actions failed; see the log above")
 
 
 @app.command()

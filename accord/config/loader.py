@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from accord.config.models import SOURCE_KINDS, Project
+from accord.config.models import DESTINATION_KINDS, SOURCE_KINDS, Project
 from accord.config.semantics import check_project
 from accord.errors import ConfigError, ConfigProblem
 
@@ -128,13 +128,24 @@ def _problem_from(error: Any, data: Any, lines: dict[Loc, int], file: str) -> Co
         message = "required key is missing"
     elif kind == "union_tag_invalid":
         found = error.get("ctx", {}).get("tag")
-        message = f"unknown source kind '{found}'; expected one of: {', '.join(SOURCE_KINDS)}"
-        loc = (*loc, "kind")
+        what, choices = _union_choices(loc)
+        message = f"unknown {what} '{found}'; expected one of: {', '.join(choices)}"
+        loc = (*loc, error.get("ctx", {}).get("discriminator", "'kind'").strip("'"))
     elif kind == "union_tag_not_found":
-        message = f"missing 'kind'; expected one of: {', '.join(SOURCE_KINDS)}"
+        what, choices = _union_choices(loc)
+        message = f"missing the {what}; expected one of: {', '.join(choices)}"
     else:
         message = _plain_message(error)
     return ConfigProblem(file, _format_loc(loc), _line_for(loc, lines), message)
+
+
+def _union_choices(loc: Loc) -> tuple[str, tuple[str, ...]]:
+    """Return what a tagged union at ``loc`` selects and its valid tags."""
+    if loc and loc[0] == "destinations":
+        return "destination kind", DESTINATION_KINDS
+    if loc and loc[0] == "triggers":
+        return "action type", ("sync", "webhook", "nats", "redis", "suppress")
+    return "source kind", SOURCE_KINDS
 
 
 def _plain_message(error: Any) -> str:
