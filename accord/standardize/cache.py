@@ -26,7 +26,7 @@ class BoundedCache(Generic[KeyT, ValueT]):
     Eviction is by insertion order, not by last use: a plain ``dict`` keeps
     reads and writes as fast as dictionary operations, which matters more
     here than the hit rate of a true LRU. Only eviction takes a lock, so
-    threads can share one cache; a value written while another thread
+    threads can share one cache. A value written while another thread
     evicts may be dropped, which costs a recomputation and nothing else.
     """
 

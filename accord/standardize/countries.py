@@ -1,6 +1,6 @@
 """Countries to ISO 3166-1 alpha-2 and regions to their subdivision codes.
 
-Country names, alpha-2, alpha-3 and numeric codes come from pycountry; a
+Country names, alpha-2, alpha-3 and numeric codes come from pycountry. A
 variant table adds the names that people type but ISO does not list ("USA",
 "UK", "Deutschland", "Holland"). Every lookup folds its input first, so
 "U.S.", "u.s" and "US" are the same key.

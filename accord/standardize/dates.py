@@ -80,7 +80,7 @@ _UNIX_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 @dataclass(frozen=True, slots=True)
 class DateContext:
-    """What a date value is read against.
+    """Settings that a date value is read with.
 
     Attributes:
         order: Day/month order of the source, or None when undeclared.
@@ -94,7 +94,7 @@ class DateContext:
 
 
 class DateProblem(ValueError):
-    """A value that cannot be read as a date; the message says why."""
+    """A value that cannot be read as a date; the message gives the reason."""
 
 
 def _two_digit_year(year: int, context: DateContext) -> int:
@@ -252,7 +252,7 @@ def parse_date(value: object, context: DateContext) -> dt.date:
     """Read a date from text, a number, a date or a datetime.
 
     Raises:
-        DateProblem: The value is not a date; the message says why.
+        DateProblem: The value is not a date; the message gives the reason.
     """
     if isinstance(value, dt.datetime):
         return value.date()
@@ -283,7 +283,7 @@ def standardize_date(value: object, context: DateContext) -> Outcome:
         context: Day/month order, kind and the current date.
 
     Returns:
-        The ISO date, or an invalid outcome that says why: impossible dates
+        The ISO date, or an invalid outcome with the reason: impossible dates
         ("2020-02-30"), ambiguous day/month order without ``date_order``,
         and for birth dates years before 1900 or dates in the future.
     """
@@ -330,7 +330,7 @@ def parse_timestamp(value: object, context: DateContext) -> dt.datetime:
     """Read a timestamp from text, a number, a date or a datetime.
 
     Raises:
-        DateProblem: The value is not a timestamp; the message says why.
+        DateProblem: The value is not a timestamp; the message gives the reason.
     """
     if isinstance(value, dt.datetime):
         return value

@@ -130,7 +130,7 @@ def _validate_local_part(local: str) -> tuple[str, str | None]:
 
     A local part that is not a plain dot-atom goes through ``validate_email``
     with the fixed domain "example.com", so that only the local part's rules
-    apply; the caller checks the length of the whole address.
+    apply. The caller checks the length of the whole address.
     """
     if is_dot_atom(local):
         return local, None

@@ -14,7 +14,7 @@ POSTAL_CODE_KEYS = ("key",)
 
 @dataclass(frozen=True)
 class PostalFormat:
-    """How one country writes its postal codes.
+    """Postal code format of one country.
 
     Attributes:
         pattern: Regular expression over the code with spaces and hyphens

@@ -6,9 +6,9 @@ whole values derive, and the key columns below. Invalid values become None
 and produce a :class:`FieldIssue`; placeholders ("N/A", "-", "unknown")
 become None without one.
 
-Derived fields, filled only on rows where the field is empty (missing or a
-placeholder, not invalid); each field named here becomes an output column
-whenever its source field is an input column:
+Derived fields fill only rows where the field is empty, which means missing
+or a placeholder but not invalid. Each derived field becomes an output
+column whenever its source field is an input column:
 
 * ``full_name`` gives ``first_name``, ``middle_name``, ``last_name``,
   ``name_prefix`` and ``name_suffix``.
@@ -26,8 +26,8 @@ Key columns (None wherever the value is missing or invalid):
   folded to ASCII lowercase letters and digits ("O'Neil" gives "oneil",
   "Zoë" gives "zoe").
 * ``first_name_nick_key``: the representative of the nickname group of the
-  first given name, so equal keys mean nickname-equivalent names ("Bob",
-  "Bobby" and "Robert" give "robert"; see ``nickname_groups``).
+  first given name, so equal keys mean nickname-equivalent names. "Bob",
+  "Bobby" and "Robert" all give "robert" (see ``nickname_groups``).
 * ``email_key``: lowercase address without "+tag"; Gmail addresses also
   lose dots and googlemail.com becomes gmail.com.
 * ``email_domain``: the domain of ``email_key``.
@@ -57,7 +57,8 @@ then in the source's region (``SourceContext.region``, else
 ``StandardizeConfig.default_region``).
 
 Every expensive parser runs once per distinct (value, context) pair in a
-column, and outcomes are kept in a bounded cache shared across calls.
+column. Columns with few distinct values also share a bounded cache across
+calls (see ``accord.standardize.columns``).
 """
 
 from __future__ import annotations
@@ -116,7 +117,7 @@ _EMAIL_FREEMAIL_KEY = EMAIL_KEYS.index("is_freemail")
 
 @dataclass(frozen=True)
 class SourceContext:
-    """What the stage knows about the source of a batch.
+    """Settings of the source that a batch comes from.
 
     Attributes:
         source: Source name.
@@ -157,7 +158,8 @@ class StandardizeResult:
     Attributes:
         columns: Cleaned input fields, derived fields and key columns, each
             a list as long as the input columns.
-        issues: Invalid values, in field then row order.
+        issues: Invalid values, grouped by field in processing order, then
+            in row order.
     """
 
     columns: dict[str, list[Any]]

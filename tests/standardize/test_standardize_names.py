@@ -215,7 +215,7 @@ def test_nickname_representatives_are_fixed_points() -> None:
     assert all(table[root] == root for root in set(table.values()))
 
 
-def test_unknown_name_is_its_own_nickname_key() -> None:
+def test_unknown_name_keeps_own_nickname_key() -> None:
     assert nickname_key("xzqvw") == "xzqvw"
 
 

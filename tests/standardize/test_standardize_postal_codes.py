@@ -94,7 +94,7 @@ def test_postal_code_is_idempotent(text: str, country: str | None) -> None:
 @given(
     st.text(alphabet=st.sampled_from("0123456789ABCKSWabk -"), min_size=1, max_size=10), COUNTRIES
 )
-def test_postal_code_is_idempotent_on_code_like_text(text: str, country: str | None) -> None:
+def test_postal_code_idempotent_on_codes(text: str, country: str | None) -> None:
     first = standardize_postal_code(clean_text(text), country)
     if first.value is not None:
         again = standardize_postal_code(str(first.value), country)

@@ -53,7 +53,7 @@ def test_derived_name_parts_get_keys() -> None:
     assert result.columns["last_name_key"] == ["smith", "olson"]
 
 
-def test_placeholder_name_part_is_filled_from_full_name() -> None:
+def test_placeholder_name_part_gets_filled() -> None:
     result = run({"full_name": ["Ann Lee"], "first_name": ["N/A"]})
     assert result.columns["first_name"] == ["Ann"]
 
@@ -118,7 +118,7 @@ def test_email_keys_and_company_domain() -> None:
     assert result.columns["company_domain"] == [None, "acme.co.uk", None]
 
 
-def test_freemail_company_domain_is_replaced_by_email_domain() -> None:
+def test_email_domain_replaces_freemail_company_domain() -> None:
     result = run(
         {
             "email": ["jo@acme.com", "jo@gmail.com", "jo@acme.com"],
@@ -160,7 +160,7 @@ def test_record_country_reads_national_numbers_first() -> None:
     assert result.columns["phone"] == ["+12025550123", "+442079460958"]
 
 
-def test_phone_invalid_for_region_is_an_issue() -> None:
+def test_phone_invalid_for_region_issue() -> None:
     result = run({"phone": ["020 7946 0958"]})
     [issue] = result.issues
     assert issue.row == 0
@@ -174,7 +174,7 @@ def test_date_order_of_source() -> None:
     assert dmy.columns["signup_date"] == ["2020-04-03"]
 
 
-def test_ambiguous_date_without_order_is_an_issue() -> None:
+def test_ambiguous_date_without_order_issue() -> None:
     result = run({"signup_date": ["2020-01-05", "03/04/2020"]})
     [issue] = result.issues
     assert issue.row == 1
@@ -249,7 +249,7 @@ def test_extra_placeholders_extend_builtin_list() -> None:
     assert result.columns["plan"] == [None, None, "Pro"]
 
 
-def test_other_fields_get_text_hygiene_or_pass_through() -> None:
+def test_other_fields_hygiene_or_pass_through() -> None:
     result = run(
         {
             "lifecycle_stage": ["  customer\u200b ", "lead"],
@@ -270,7 +270,7 @@ def test_none_standardizer_keeps_values() -> None:
     assert result.columns["notes"] == ["  N/A  ", "2020-01-02"]
 
 
-def test_custom_field_keys_are_named_after_it() -> None:
+def test_custom_field_keys_named_after_it() -> None:
     config = StandardizeConfig(fields={"billing_email": FieldStandardizer(standardizer="email")})
     result = run({"billing_email": ["A@Acme.com"]}, config)
     assert result.columns["billing_email_key"] == ["a@acme.com"]
@@ -281,7 +281,7 @@ def test_company_name_key() -> None:
     assert result.columns["company_name_key"] == ["acme", "acme", None]
 
 
-def test_region_and_postal_code_use_row_country() -> None:
+def test_region_postal_code_use_row_country() -> None:
     result = run(
         {
             "region": ["Ontario", "calif.", "Bayern"],
@@ -316,7 +316,7 @@ def test_all_columns_have_input_length() -> None:
     assert {len(values) for values in result.columns.values()} == {3}
 
 
-def test_input_fields_come_first_in_input_order() -> None:
+def test_input_fields_keep_input_order() -> None:
     result = run({"plan": ["Pro"], "email": ["a@acme.com"], "country": ["US"]})
     assert list(result.columns)[:3] == ["plan", "email", "country"]
 
@@ -332,7 +332,7 @@ def test_empty_batch() -> None:
     assert result.columns["email_key"] == []
 
 
-def test_repeated_calls_use_cache_with_same_results() -> None:
+def test_repeated_calls_give_same_results() -> None:
     clear_caches()
     columns = {"city": ["SAN FRANCISCO", "austin"], "company_name": ["Acme Inc", "Globex"]}
     first = run(columns)

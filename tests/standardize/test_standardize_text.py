@@ -105,7 +105,7 @@ def test_placeholder_list_values_are_cleaned() -> None:
     assert is_placeholder("NOPE", placeholders)
 
 
-def test_empty_placeholder_list_keeps_empty_string_missing() -> None:
+def test_empty_placeholder_list_keeps_empty_missing() -> None:
     assert is_placeholder("", placeholder_set([]))
 
 
