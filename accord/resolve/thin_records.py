@@ -27,18 +27,19 @@ def email_only_links(
     sizes: dict[str, int] = defaultdict(int)
     for label in labels.values():
         sizes[label] += 1
-    rows = connection.execute(
-        f"""
-        SELECT t.record_id, n.record_id
-        FROM {INPUT_TABLE} t
-        JOIN {INPUT_TABLE} n
-          ON t.email_local_key IN (n.name_full_key, n.name_reversed_key, n.name_initial_key)
-        WHERE t.first_name_key IS NULL AND t.last_name_key IS NULL
-          AND t.email_local_key IS NOT NULL AND length(t.email_local_key) >= 4
-          AND n.record_id <> t.record_id
-        ORDER BY 1, 2
-        """
-    ).fetchall()
+    joins = " UNION ".join(
+        f"""SELECT t.record_id AS thin, n.record_id AS named
+            FROM accord_thin t JOIN {INPUT_TABLE} n ON t.email_local_key = n.{column}"""
+        for column in ("name_full_key", "name_reversed_key", "name_initial_key")
+    )
+    connection.execute(
+        f"""CREATE OR REPLACE TEMP TABLE accord_thin AS
+            SELECT record_id, email_local_key FROM {INPUT_TABLE}
+            WHERE first_name_key IS NULL AND last_name_key IS NULL
+              AND email_local_key IS NOT NULL AND length(email_local_key) >= 4"""
+    )
+    rows = connection.execute(f"SELECT thin, named FROM ({joins}) ORDER BY 1, 2").fetchall()
+    connection.execute("DROP TABLE accord_thin")
     candidates: dict[str, dict[str, str]] = defaultdict(dict)
     for thin, named in rows:
         if sizes[labels[thin]] == 1:
