@@ -63,19 +63,27 @@ def build_candidates(
     connection.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {CANDIDATES} AS
-        WITH expanded AS (
+        WITH members AS (
             SELECT m.entity_id, e.entity_type, r.source, r.source_key, r.version,
                    TRY_CAST(r.data->>'updated_at' AS TIMESTAMP) AS source_time,
                    coalesce(TRY_CAST(r.data->>'updated_at' AS TIMESTAMP), r.changed_at)
                        AS observed_at,
-                   unnest({names}) AS field,
-                   unnest(json_extract(r.data, {paths})) AS value,
-                   unnest(json_extract_string(r.data, {paths})) AS value_text
+                   json_extract(r.data, {paths}) AS values_json,
+                   json_extract_string(r.data, {paths}) AS values_text
             FROM entity_members m
             JOIN entities e ON e.entity_id = m.entity_id AND e.status = 'active'
             JOIN source_records r ON r.source = m.source AND r.source_key = m.source_key
-            WHERE r.deleted_at IS NULL)
-        SELECT *, count(*) OVER (PARTITION BY entity_id, source, source_key) AS completeness
+            WHERE r.deleted_at IS NULL),
+        expanded AS (
+            SELECT entity_id, entity_type, source, source_key, version, source_time,
+                   observed_at,
+                   len(list_filter(values_text, lambda x: x IS NOT NULL AND x <> ''))
+                       AS completeness,
+                   unnest({names}) AS field,
+                   unnest(values_json) AS value,
+                   unnest(values_text) AS value_text
+            FROM members)
+        SELECT *, count(*) OVER (PARTITION BY entity_id, field) AS candidates
         FROM expanded WHERE value_text IS NOT NULL AND value_text <> ''
           AND (entity_type = 'person' OR field IN ({org_fields}) OR source IN ({org_sources}))
         """
@@ -113,15 +121,25 @@ def choose_ordered(
         f"WHEN w.k{i} IS DISTINCT FROM ru.k{i} THEN {_quote(rule)}" for i, rule in enumerate(rules)
     )
     field_list = ", ".join(_quote(f) for f in fields)
+    # One candidate needs no ranking; most fields of most entities have one.
+    connection.execute(
+        f"""
+        INSERT INTO golden_values
+        SELECT entity_id, field, value, 'single_source', source, source_key, version,
+               observed_at, NULL, NULL, ?
+        FROM {CANDIDATES} WHERE candidates = 1 AND field IN ({field_list})
+        """,
+        [run_id],
+    )
     connection.execute(
         f"""
         INSERT INTO golden_values
         WITH keyed AS (
-            SELECT *, {key_columns} FROM {CANDIDATES} WHERE field IN ({field_list})),
+            SELECT *, {key_columns} FROM {CANDIDATES}
+            WHERE candidates > 1 AND field IN ({field_list})),
         ranked AS (
             SELECT *, row_number() OVER (
-                       PARTITION BY entity_id, field ORDER BY {order}, source, source_key) AS rn,
-                   count(*) OVER (PARTITION BY entity_id, field) AS candidates
+                       PARTITION BY entity_id, field ORDER BY {order}, source, source_key) AS rn
             FROM keyed),
         winners AS (SELECT * FROM ranked WHERE rn = 1),
         runners AS (
@@ -132,8 +150,7 @@ def choose_ordered(
             SELECT entity_id, field, list(DISTINCT value_text ORDER BY value_text) AS values_list
             FROM keyed GROUP BY entity_id, field)
         SELECT w.entity_id, w.field, w.value,
-               CASE WHEN ru.entity_id IS NULL AND w.candidates = 1 THEN 'single_source'
-                    WHEN ru.entity_id IS NULL THEN 'agreement'
+               CASE WHEN ru.entity_id IS NULL THEN 'agreement'
                     {deciding}
                     ELSE 'tie_break' END,
                w.source, w.source_key, w.version, w.observed_at,

@@ -15,6 +15,10 @@ from accord.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 logger = logging.getLogger(__name__)
 
+# DuckDB draws a progress bar on stdout for long queries; Accord reports
+# progress itself, and services must not write to stdout.
+QUIET = {"enable_progress_bar": False}
+
 
 class Store:
     """A connection to the store file, with its schema brought up to date.
@@ -34,7 +38,7 @@ class Store:
         if location != ":memory:":
             Path(location).parent.mkdir(parents=True, exist_ok=True)
         try:
-            connection = duckdb.connect(location, read_only=read_only)
+            connection = duckdb.connect(location, read_only=read_only, config=QUIET)
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
                 raise StoreError(
