@@ -12,7 +12,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
 from accord.config.models import Project, SourceBase
@@ -20,7 +19,7 @@ from accord.mapping import map_batch
 from accord.quality import check_rules
 from accord.sources.base import ReadIssue, make_source_key
 from accord.standardize.stage import SourceContext, standardize_columns
-from accord.store.duckdb_store import QUIET
+from accord.store.duckdb_store import connect
 
 logger = logging.getLogger(__name__)
 
@@ -230,7 +229,7 @@ def raw_json(rows: pa.Table) -> list[str]:
     """Return every row as a JSON object text, keyed by source column."""
     if rows.num_rows == 0:
         return []
-    connection = duckdb.connect(":memory:", config=QUIET)
+    connection = connect()
     try:
         connection.register("batch", rows)
         result = connection.sql("SELECT to_json(b)::VARCHAR AS raw FROM batch b").fetchall()
@@ -245,7 +244,7 @@ def _data_json(columns: dict[str, list[Any]], count: int) -> list[str]:
     if not columns:
         return ["{}"] * count
     table = pa.table({name: _arrow_column(values) for name, values in sorted(columns.items())})
-    connection = duckdb.connect(":memory:", config=QUIET)
+    connection = connect()
     try:
         connection.register("data", table)
         result = connection.sql("SELECT to_json(d)::VARCHAR FROM data d").fetchall()

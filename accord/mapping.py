@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from accord.config.models import FieldMapping, SourceBase
 from accord.errors import SourceError
-from accord.store.duckdb_store import QUIET
+from accord.store.duckdb_store import connect
 
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _CURRENCY = re.compile(r"[\s$€£¥]")
@@ -116,7 +116,7 @@ def evaluate_fields(source: SourceBase, rows: pa.Table) -> dict[str, list[Any]]:
         return {}
     check_columns(source, rows.column_names)
     selects = [f"{field_sql(m)} AS {quote_identifier(name)}" for name, m in source.fields.items()]
-    connection = duckdb.connect(":memory:", config=QUIET)
+    connection = connect()
     try:
         connection.register("batch", rows)
         table = connection.sql(f"SELECT {', '.join(selects)} FROM batch").to_arrow_table()

@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from accord.config.models import MatchingConfig
 from accord.resolve.comparisons import REQUIRED_COLUMN, Comparison, build_comparisons
-from accord.store.duckdb_store import QUIET
+from accord.store.duckdb_store import connect
 
 logger = logging.getLogger(__name__)
 
@@ -153,7 +153,7 @@ def build_settings(comparisons: list[Comparison], blocking: list[str]) -> dict[s
 def _linker(table: pa.Table, settings: dict[str, Any]) -> Any:
     from splink import DuckDBAPI, Linker
 
-    database = DuckDBAPI(duckdb.connect(":memory:", config=QUIET))
+    database = DuckDBAPI(connect())
     frame = database.register(table, table_name="accord_input")
     return Linker(frame, settings, log_level=None)
 
@@ -186,7 +186,7 @@ def estimate_prior(table: pa.Table, available: set[str]) -> float:
         conditions = " OR ".join(
             "(" + " AND ".join(f"l.{c} = r.{c}" for c in rule) + ")" for rule in rules
         )
-        connection = duckdb.connect(":memory:", config=QUIET)
+        connection = connect()
         try:
             connection.register("accord_input", table)
             row = connection.execute(

@@ -15,9 +15,17 @@ from accord.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 logger = logging.getLogger(__name__)
 
-# DuckDB draws a progress bar on stdout for long queries; Accord reports
-# progress itself, and services must not write to stdout.
-QUIET = {"enable_progress_bar": False}
+
+
+def connect(location: str = ":memory:", read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open a DuckDB connection without DuckDB's own progress bar.
+
+    DuckDB draws a progress bar on stdout during long queries; Accord reports
+    progress itself, and services must not write to stdout.
+    """
+    connection = duckdb.connect(location, read_only=read_only)
+    connection.execute("SET enable_progress_bar = false")
+    return connection
 
 
 class Store:
@@ -38,7 +46,7 @@ class Store:
         if location != ":memory:":
             Path(location).parent.mkdir(parents=True, exist_ok=True)
         try:
-            connection = duckdb.connect(location, read_only=read_only, config=QUIET)
+            connection = connect(location, read_only=read_only)
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
                 raise StoreError(
