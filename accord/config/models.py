@@ -454,6 +454,10 @@ class Project(StrictModel):
     triggers: list[Trigger] = Field(
         default_factory=list, description="actions taken when golden records change"
     )
+    stream: StreamConfig = Field(
+        default_factory=lambda: StreamConfig(),
+        description="the long-running worker ('accord serve'): change intake per source",
+    )
 
     def source(self, name: str) -> CsvSource | JsonSource | ParquetSource | SqlSource | RestSource:
         """Return the source called ``name``."""
@@ -735,3 +739,80 @@ class Trigger(StrictModel):
     name: str = Field(description="unique trigger name shown in the trigger log")
     when: TriggerWhen
     actions: list[TriggerAction] = Field(min_length=1)
+
+
+# The long-running worker: where changes come in and how often they are processed.
+
+
+class WebhookIntake(StrictModel):
+    """Changes POSTed to ``/ingest/{source}``."""
+
+    enabled: bool = Field(True, description="accept POST /ingest/{source} for this source")
+    secret_env: str | None = Field(
+        None,
+        description="environment variable with the HMAC-SHA256 secret; when set, every request "
+        "needs 'X-Accord-Signature: sha256=<hex>' over the body",
+    )
+
+
+class NatsIntake(StrictModel):
+    """A JetStream durable pull consumer; each message is one change as JSON."""
+
+    url: str = Field("nats://127.0.0.1:4222", description="NATS server URL")
+    stream: str = Field(description="JetStream stream name, created when missing")
+    subject: str = Field(description="subject the changes are published to")
+    durable: str = Field("accord", description="durable consumer name")
+    batch: int = Field(100, gt=0, description="messages fetched per request")
+
+
+class RedisIntake(StrictModel):
+    """A Redis Streams consumer group; each entry's 'data' field is one change as JSON."""
+
+    url: str = Field("redis://127.0.0.1:6379/0", description="Redis URL")
+    stream: str = Field(description="stream key")
+    group: str = Field("accord", description="consumer group, created when missing")
+    consumer: str = Field("accord-1", description="consumer name within the group")
+    batch: int = Field(100, gt=0, description="entries read per request")
+
+
+class PostgresIntake(StrictModel):
+    """PostgreSQL logical replication of one table through the test_decoding plugin."""
+
+    dsn: str = Field(
+        description="libpq connection string or URL; '${VAR}' is replaced from the environment"
+    )
+    table: str = Field(description="replicated table as schema.table, for example public.contacts")
+    slot: str = Field("accord", description="replication slot, created when missing")
+
+
+class PollIntake(StrictModel):
+    """Re-read a batch source past its saved cursor at a fixed interval."""
+
+    interval_seconds: float = Field(30.0, gt=0, description="seconds between two reads")
+
+
+class StreamSourceConfig(StrictModel):
+    """The intakes of one source; a source may have several."""
+
+    webhook: WebhookIntake = Field(default_factory=lambda: WebhookIntake())
+    nats: NatsIntake | None = Field(None, description="JetStream consumer")
+    redis: RedisIntake | None = Field(None, description="Redis Streams consumer group")
+    postgres: PostgresIntake | None = Field(None, description="PostgreSQL logical replication")
+    poll: PollIntake | None = Field(None, description="polling by cursor")
+
+
+class StreamConfig(StrictModel):
+    """Settings of the long-running worker ('accord serve')."""
+
+    host: str = Field("127.0.0.1", description="address the HTTP server listens on")
+    port: int = Field(8765, ge=0, le=65535, description="HTTP port; 0 picks a free port")
+    batch_size: int = Field(1000, gt=0, description="maximum changes processed together")
+    idle_seconds: float = Field(
+        0.2, gt=0, description="pause between two checks for new changes when none are waiting"
+    )
+    max_body_bytes: int = Field(10_000_000, gt=0, description="largest accepted request body")
+    sources: dict[str, StreamSourceConfig] = Field(
+        default_factory=dict,
+        description="intake settings per source name; a source not listed accepts webhooks "
+        "without a signature",
+    )

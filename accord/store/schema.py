@@ -219,6 +219,31 @@ MIGRATIONS: list[list[str]] = [
             fired_at TIMESTAMP NOT NULL
         )""",
     ],
+    # Version 4: the streaming worker's durable change log and its processed micro-batches.
+    [
+        "CREATE SEQUENCE change_log_seq START 1",
+        """CREATE TABLE change_log (
+            seq BIGINT NOT NULL DEFAULT nextval('change_log_seq'),
+            source VARCHAR NOT NULL,
+            source_key VARCHAR NOT NULL,
+            op VARCHAR NOT NULL,
+            payload JSON NOT NULL,
+            received_at TIMESTAMP NOT NULL,
+            intake VARCHAR NOT NULL,
+            source_position VARCHAR,
+            processed_at TIMESTAMP,
+            status VARCHAR NOT NULL,
+            error VARCHAR,
+            run_id INTEGER
+        )""",
+        """CREATE TABLE stream_batches (
+            run_id INTEGER NOT NULL,
+            processed_at TIMESTAMP NOT NULL,
+            changes INTEGER NOT NULL,
+            entity_ids JSON NOT NULL,
+            delivered_at TIMESTAMP
+        )""",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

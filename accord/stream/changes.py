@@ -1,0 +1,79 @@
+"""Turn one message of an intake into a change of one source record.
+
+A message is a JSON object of source columns (nested objects are flattened
+to dotted names, as the batch readers do), or an envelope
+``{"op": "insert" | "update" | "delete", "record": {...}}``. A plain object
+is an ``update``, which inserts a record the store lacks. A delete needs only
+the primary key columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from accord.config.models import SourceBase
+from accord.sources.base import is_missing_key_value, make_source_key
+
+OPERATIONS = ("insert", "update", "delete")
+
+
+class InvalidChange(ValueError):
+    """A message that cannot become a change; the text says why."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """One raw change of one source record, as an intake received it.
+
+    ``position`` is where the change sits in its intake (a replication LSN,
+    a stream sequence, an entry ID); the change log keeps one change per
+    source, intake and position.
+    """
+
+    source: str
+    source_key: str
+    op: str
+    payload: dict[str, Any]
+    intake: str
+    position: str | None = None
+
+
+def flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Return ``record`` with nested objects flattened to dotted column names."""
+    flat: dict[str, Any] = {}
+    for name, value in record.items():
+        column = f"{prefix}{name}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{column}."))
+        else:
+            flat[column] = value
+    return flat
+
+
+def _unwrap(item: Any) -> tuple[str, dict[str, Any]]:
+    if not isinstance(item, dict):
+        raise InvalidChange(f"expected a JSON object, got {type(item).__name__}")
+    if set(item) <= {"op", "record"} and isinstance(item.get("record"), dict):
+        op = item.get("op", "update")
+        if op not in OPERATIONS:
+            raise InvalidChange(f"invalid op {op!r}; use one of {', '.join(OPERATIONS)}")
+        return str(op), item["record"]
+    return "update", item
+
+
+def parse_change(source: SourceBase, item: Any, intake: str, position: str | None = None) -> Change:
+    """Build the change that one message describes.
+
+    Raises:
+        InvalidChange: When the message is not an object or lacks a primary key value.
+    """
+    op, record = _unwrap(item)
+    payload = flatten(record)
+    missing = [column for column in source.key_columns if is_missing_key_value(payload.get(column))]
+    if missing:
+        raise InvalidChange(
+            f"source '{source.name}': primary key column(s) {', '.join(missing)} missing or empty"
+        )
+    key = make_source_key([payload[column] for column in source.key_columns])
+    return Change(source.name, key, op, payload, intake, position)

@@ -1,0 +1,375 @@
+"""Apply pending changes from the change log to the store in micro-batches.
+
+One micro-batch is one store transaction: the record writes, the
+re-resolution and merge, and the status of every change commit together, so
+a killed worker neither loses nor applies a change twice. Triggers and syncs
+of the affected entities run after the commit; the ``stream_batches`` row
+of the batch records when they finished, and an unfinished delivery is
+repeated on the next start (both are idempotent).
+
+Resolution re-runs :func:`accord.resolve.stage.after_ingest` over every live
+record, which is correct by construction but costs as much as the
+resolution step of a batch run per micro-batch.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import duckdb
+import pyarrow as pa
+
+from accord.config.loader import LoadedProject
+from accord.config.models import SourceBase
+from accord.ingest import ProcessedBatch, QuarantineEntry, process_rows
+from accord.progress import LogProgress
+from accord.resolve.stage import after_ingest
+from accord.store.bulk import register
+from accord.store.duckdb_store import Store
+from accord.store.records import mark_deleted, write_records
+from accord.stream import changelog
+from accord.stream.changelog import PendingChange, now_utc
+from accord.stream.metrics import Metrics
+from accord.stream.ordering import plan_changes
+from accord.stream.rows import rows_table
+from accord.sync import run_sync
+from accord.triggers import fire_triggers
+
+logger = logging.getLogger(__name__)
+
+Outcomes = dict[int, tuple[str, str | None]]
+
+
+@dataclass
+class BatchResult:
+    """What one micro-batch did."""
+
+    run_id: int | None
+    outcomes: Outcomes = field(default_factory=dict)
+    entity_ids: list[str] = field(default_factory=list)
+    changed_keys: list[tuple[str, str]] = field(default_factory=list)
+
+
+class Processor:
+    """Takes pending changes in sequence order and applies them to the store."""
+
+    def __init__(
+        self, loaded: LoadedProject, store: Store, metrics: Metrics, batch_size: int
+    ) -> None:
+        self.loaded = loaded
+        self.store = store
+        self.metrics = metrics
+        self.batch_size = batch_size
+
+    def process_once(self) -> int:
+        """Apply one micro-batch of pending changes and deliver it.
+
+        Returns:
+            The number of changes taken from the log; 0 when none was pending.
+        """
+        pending = changelog.fetch_pending(self.store.connection, self.batch_size)
+        if not pending:
+            return 0
+        try:
+            results = [self._apply(pending)]
+        except Exception as exc:
+            logger.error(
+                "micro-batch of %d changes (seq %d to %d) failed, retrying one change at a "
+                "time: %s: %s",
+                len(pending),
+                pending[0].seq,
+                pending[-1].seq,
+                type(exc).__name__,
+                exc,
+            )
+            results = [self._apply_alone(change) for change in pending]
+        for result in results:
+            self._count(pending, result)
+            if result.run_id is not None:
+                self.deliver(result.run_id, result.entity_ids)
+        return len(pending)
+
+    def _apply_alone(self, change: PendingChange) -> BatchResult:
+        try:
+            return self._apply([change])
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            logger.error(
+                "change %d of source %s key %s failed: %s",
+                change.seq,
+                change.source,
+                change.source_key,
+                error,
+            )
+            with self.store.transaction() as connection:
+                outcomes: Outcomes = {change.seq: (changelog.FAILED, error[:2000])}
+                changelog.mark_changes(connection, outcomes, None, now_utc())
+            return BatchResult(None, outcomes)
+
+    def _apply(self, pending: list[PendingChange]) -> BatchResult:
+        started = time.monotonic()
+        with self.store.transaction() as connection:
+            now = now_utc()
+            run_id = _start_run(connection, now)
+            result = BatchResult(run_id)
+            by_source: dict[str, list[PendingChange]] = defaultdict(list)
+            for change in pending:
+                by_source[change.source].append(change)
+            for name, changes in by_source.items():
+                self._apply_source(connection, name, changes, run_id, now, result)
+            stats = after_ingest(self.loaded, connection, run_id, LogProgress())
+            result.entity_ids = _affected_entities(connection, run_id, result.changed_keys)
+            changelog.mark_changes(connection, result.outcomes, run_id, now_utc())
+            _finish_run(connection, run_id, len(pending), stats)
+            connection.execute(
+                "INSERT INTO stream_batches VALUES (?, ?, ?, ?, NULL)",
+                [run_id, now_utc(), len(pending), json.dumps(result.entity_ids)],
+            )
+        logger.info(
+            "run %d: applied %d changes in %.2f s, %d entities affected",
+            run_id,
+            len(pending),
+            time.monotonic() - started,
+            len(result.entity_ids),
+        )
+        return result
+
+    def _apply_source(
+        self,
+        connection: duckdb.DuckDBPyConnection,
+        name: str,
+        changes: list[PendingChange],
+        run_id: int,
+        now: datetime,
+        result: BatchResult,
+    ) -> None:
+        try:
+            source = self.loaded.project.source(name)
+        except KeyError as exc:
+            for change in changes:
+                result.outcomes[change.seq] = (changelog.FAILED, str(exc))
+            logger.error("%d changes name an unknown source %s", len(changes), name)
+            return
+        plan = plan_changes(connection, source, changes)
+        for change in plan.stale:
+            result.outcomes[change.seq] = (changelog.STALE, "a newer version is stored")
+            logger.info(
+                "change %d of source %s key %s is older than the stored record; skipped",
+                change.seq,
+                name,
+                change.source_key,
+            )
+        for change in plan.superseded:
+            result.outcomes[change.seq] = (changelog.PROCESSED, "superseded in the same batch")
+        deletes = [c for c in plan.apply if c.op == "delete"]
+        upserts = [c for c in plan.apply if c.op != "delete"]
+        _write_deletes(connection, source, deletes, run_id, now, result)
+        self._write_upserts(connection, source, upserts, run_id, now, result)
+
+    def _write_upserts(
+        self,
+        connection: duckdb.DuckDBPyConnection,
+        source: SourceBase,
+        changes: list[PendingChange],
+        run_id: int,
+        now: datetime,
+        result: BatchResult,
+    ) -> None:
+        if not changes:
+            return
+        rows = rows_table(source, [change.payload for change in changes])
+        batch = process_rows(self.loaded.project, source, rows)
+        write_records(connection, source.name, batch.accepted, run_id, now)
+        if batch.deleted_keys:
+            keys = pa.table({"source_key": pa.array(batch.deleted_keys, pa.string())})
+            mark_deleted(connection, source.name, keys, run_id, now)
+        _write_quarantine(connection, source.name, batch, run_id, now)
+        reasons = _quarantine_reasons(batch.quarantine)
+        for change in changes:
+            reason = reasons.get(change.source_key)
+            if reason is None:
+                result.outcomes[change.seq] = (changelog.PROCESSED, None)
+                result.changed_keys.append((source.name, change.source_key))
+            else:
+                result.outcomes[change.seq] = (changelog.QUARANTINED, reason)
+                logger.warning(
+                    "change %d of source %s key %s quarantined: %s",
+                    change.seq,
+                    source.name,
+                    change.source_key,
+                    reason,
+                )
+
+    def deliver(self, run_id: int, entity_ids: list[str]) -> None:
+        """Fire the triggers of a run and sync its entities, then record the delivery.
+
+        A failure is logged and the delivery is left for :meth:`deliver_pending`.
+        """
+        project = self.loaded.project
+        try:
+            if project.triggers:
+                fire_triggers(self.loaded, self.store, run_id)
+            if project.destinations and entity_ids:
+                run_sync(self.loaded, self.store, None, entity_ids=entity_ids)
+        except Exception as exc:
+            logger.error(
+                "run %d: triggers or sync of %d entities failed, retried later: %s: %s",
+                run_id,
+                len(entity_ids),
+                type(exc).__name__,
+                exc,
+            )
+            return
+        with self.store.transaction() as connection:
+            connection.execute(
+                "UPDATE stream_batches SET delivered_at = ? WHERE run_id = ?", [now_utc(), run_id]
+            )
+
+    def deliver_pending(self) -> int:
+        """Repeat the deliveries that did not finish (a crash or a failed sync).
+
+        Returns:
+            The number of micro-batches whose delivery was attempted.
+        """
+        rows = self.store.connection.execute(
+            "SELECT run_id, entity_ids FROM stream_batches WHERE delivered_at IS NULL "
+            "ORDER BY run_id"
+        ).fetchall()
+        for run_id, entity_ids in rows:
+            self.deliver(int(run_id), json.loads(entity_ids))
+        return len(rows)
+
+    def _count(self, pending: list[PendingChange], result: BatchResult) -> None:
+        counters = {
+            changelog.PROCESSED: "accord_changes_processed_total",
+            changelog.STALE: "accord_changes_stale_total",
+            changelog.QUARANTINED: "accord_changes_quarantined_total",
+            changelog.FAILED: "accord_changes_failed_total",
+        }
+        by_seq = {change.seq: change for change in pending}
+        now = now_utc()
+        latencies = []
+        for seq, (status, _) in result.outcomes.items():
+            change = by_seq[seq]
+            self.metrics.add(counters[status], change.source)
+            latencies.append((now - change.received_at).total_seconds())
+        self.metrics.observe_latencies(latencies)
+
+
+def _start_run(connection: duckdb.DuckDBPyConnection, now: datetime) -> int:
+    row = connection.execute("SELECT coalesce(max(run_id), 0) + 1 FROM runs").fetchone()
+    run_id = int(row[0]) if row else 1
+    connection.execute(
+        "INSERT INTO runs (run_id, started_at, status) VALUES (?, ?, 'running')", [run_id, now]
+    )
+    return run_id
+
+
+def _finish_run(
+    connection: duckdb.DuckDBPyConnection, run_id: int, changes: int, stats: dict[str, object]
+) -> None:
+    summary = json.dumps({"kind": "stream", "changes": changes, **stats}, default=str)
+    connection.execute(
+        "UPDATE runs SET status = 'succeeded', finished_at = ?, summary = ? WHERE run_id = ?",
+        [now_utc(), summary, run_id],
+    )
+
+
+def _write_deletes(
+    connection: duckdb.DuckDBPyConnection,
+    source: SourceBase,
+    changes: list[PendingChange],
+    run_id: int,
+    now: datetime,
+    result: BatchResult,
+) -> None:
+    if not changes:
+        return
+    keys = pa.table({"source_key": pa.array([c.source_key for c in changes], pa.string())})
+    mark_deleted(connection, source.name, keys, run_id, now)
+    for change in changes:
+        result.outcomes[change.seq] = (changelog.PROCESSED, None)
+        result.changed_keys.append((source.name, change.source_key))
+
+
+def _quarantine_reasons(entries: list[QuarantineEntry]) -> dict[str, str]:
+    reasons: dict[str, str] = {}
+    for entry in entries:
+        if entry.source_key is not None and entry.source_key not in reasons:
+            reasons[entry.source_key] = f"{entry.rule}: {entry.reason}"[:2000]
+    return reasons
+
+
+def _write_quarantine(
+    connection: duckdb.DuckDBPyConnection,
+    source: str,
+    batch: ProcessedBatch,
+    run_id: int,
+    now: datetime,
+) -> None:
+    """Replace the quarantine entries of the keys in ``batch`` with its new entries."""
+    keys = batch.accepted.column("source_key").to_pylist()
+    keys += [entry.source_key for entry in batch.quarantine if entry.source_key]
+    keys += batch.deleted_keys
+    register(connection, "accord_batch_keys", pa.table({"source_key": pa.array(keys, pa.string())}))
+    try:
+        connection.execute(
+            "DELETE FROM quarantine WHERE source = ? AND source_key IN "
+            "(SELECT source_key FROM accord_batch_keys)",
+            [source],
+        )
+    finally:
+        connection.unregister("accord_batch_keys")
+    if batch.quarantine:
+        connection.executemany(
+            "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [_quarantine_row(entry, source, run_id, now) for entry in batch.quarantine],
+        )
+
+
+def _quarantine_row(
+    entry: QuarantineEntry, source: str, run_id: int, now: datetime
+) -> list[object]:
+    return [
+        run_id,
+        source,
+        entry.source_key,
+        entry.location,
+        entry.rule,
+        entry.field,
+        entry.value,
+        entry.reason,
+        entry.raw,
+        now,
+    ]
+
+
+def _affected_entities(
+    connection: duckdb.DuckDBPyConnection, run_id: int, keys: list[tuple[str, str]]
+) -> list[str]:
+    """Return the entities that hold a changed record or changed in run ``run_id``."""
+    table = pa.table(
+        {
+            "source": pa.array([k[0] for k in keys], pa.string()),
+            "source_key": pa.array([k[1] for k in keys], pa.string()),
+        }
+    )
+    register(connection, "accord_changed_keys", table)
+    try:
+        rows = connection.execute(
+            """
+            SELECT m.entity_id FROM entity_members m
+            JOIN accord_changed_keys k ON k.source = m.source AND k.source_key = m.source_key
+            UNION SELECT entity_id FROM golden_changes WHERE run_id = ?
+            UNION SELECT entity_id FROM entity_events WHERE run_id = ?
+            """,
+            [run_id, run_id],
+        ).fetchall()
+    finally:
+        connection.unregister("accord_changed_keys")
+    return sorted(row[0] for row in rows)

@@ -1,0 +1,99 @@
+"""The processor: change log to store, stale changes, deletions and quarantine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from accord.store.duckdb_store import Store
+from accord.stream.changelog import commit_changes
+from accord.stream.changes import parse_change
+from accord.stream.metrics import Metrics
+from accord.stream.processor import Processor
+from stream.helpers import (
+    batch_store,
+    clusters,
+    live_records,
+    load,
+    person,
+    statuses,
+    write_project,
+)
+
+
+@pytest.fixture
+def worker_parts(tmp_path: Path) -> tuple[Processor, Store]:
+    loaded = load(write_project(tmp_path / "stream").parent)
+    store = Store.open(loaded.resolve(loaded.project.store.path))
+    processor = Processor(loaded, store, Metrics(), batch_size=1000)
+    return processor, store
+
+
+def send(processor: Processor, items: list[Any]) -> None:
+    source = processor.loaded.project.source("crm")
+    changes = [parse_change(source, item, "test") for item in items]
+    cursor = processor.store.connection.cursor()
+    try:
+        commit_changes(cursor, changes)
+    finally:
+        cursor.close()
+
+
+def test_processor_writes_changes(worker_parts: tuple[Processor, Store]) -> None:
+    processor, store = worker_parts
+    send(processor, [person(1), person(2)])
+    assert processor.process_once() == 2
+    assert sorted(live_records(store)) == ["1", "2"]
+    assert set(statuses(store).values()) == {"processed"}
+
+
+def test_processor_skips_stale_change(worker_parts: tuple[Processor, Store]) -> None:
+    processor, store = worker_parts
+    send(processor, [person(1, version=5)])
+    processor.process_once()
+    send(processor, [person(1, version=3)])
+    processor.process_once()
+    assert live_records(store)["1"]["plan"] == "plan-5"
+    assert statuses(store)[2] == "stale"
+
+
+def test_processor_skips_stale_in_batch(worker_parts: tuple[Processor, Store]) -> None:
+    processor, store = worker_parts
+    send(processor, [person(1, version=5), person(1, version=3)])
+    processor.process_once()
+    assert live_records(store)["1"]["plan"] == "plan-5"
+    assert statuses(store) == {1: "processed", 2: "stale"}
+
+
+def test_processor_applies_delete(worker_parts: tuple[Processor, Store]) -> None:
+    processor, store = worker_parts
+    send(processor, [person(1), person(2)])
+    processor.process_once()
+    send(processor, [{"op": "delete", "record": {"id": 2}}])
+    processor.process_once()
+    assert sorted(live_records(store)) == ["1"]
+    assert clusters(store) == {frozenset({"crm:1"})}
+
+
+def test_processor_quarantines_invalid(worker_parts: tuple[Processor, Store]) -> None:
+    processor, store = worker_parts
+    send(processor, [person(1, email=None), person(2)])
+    processor.process_once()
+    assert statuses(store) == {1: "quarantined", 2: "processed"}
+    row = store.connection.execute("SELECT source_key FROM quarantine").fetchall()
+    assert row == [("1",)]
+
+
+def test_processor_matches_batch_run(worker_parts: tuple[Processor, Store], tmp_path: Path) -> None:
+    processor, store = worker_parts
+    final = [person(n, version=2) for n in range(12)]
+    duplicate = person(20, version=1, id=20, email=final[3]["email"])
+    send(processor, [person(n) for n in range(12)])
+    processor.process_once()
+    send(processor, [*final, duplicate])
+    processor.process_once()
+    expected = batch_store(tmp_path / "batch", [*final, duplicate])
+    assert live_records(store) == live_records(expected)
+    assert clusters(store) == clusters(expected)
