@@ -95,6 +95,9 @@ def _run_guarded(std: Standardizer, argument: object, context: Hashable) -> Outc
         return invalid(f"could not be read as {std.name.replace('_', ' ')}: {error}")
 
 
+_TEXT_TYPES = frozenset({str, type(None)})
+
+
 def _typed(value: object) -> Hashable:
     """Return a dictionary key that keeps 1, 1.0 and True apart."""
     return value if value is None or type(value) is str else (type(value), value)
@@ -117,10 +120,11 @@ def standardize_column(
         placeholders: Lowercase values that mean "missing".
 
     Returns:
-        One outcome per row.
+        One outcome per row. Every outcome has as many keys and parts as the
+        standardizer declares, with None for those that do not apply.
     """
     distinct = set(values)
-    if all(type(value) is str or value is None for value in distinct):
+    if set(map(type, distinct)) <= _TEXT_TYPES:
         keys: Sequence[Hashable] = values
         raw_of = {value: value for value in distinct}
     else:
@@ -129,15 +133,24 @@ def standardize_column(
     if contexts is None:
         cache = _CACHES[std.name] if len(raw_of) <= SHARED_CACHE_MAX_DISTINCT else None
         table = {
-            key: standardize_one(std, raw, context, placeholders, cache)
+            key: _complete(std, standardize_one(std, raw, context, placeholders, cache))
             for key, raw in raw_of.items()
         }
-        return [table[key] for key in keys]
+        return list(map(table.__getitem__, keys))
     pairs = list(zip(keys, contexts, strict=True))
     distinct_pairs = set(pairs)
     cache = _CACHES[std.name] if len(distinct_pairs) <= SHARED_CACHE_MAX_DISTINCT else None
     pair_table = {
-        pair: standardize_one(std, raw_of[pair[0]], pair[1], placeholders, cache)
+        pair: _complete(std, standardize_one(std, raw_of[pair[0]], pair[1], placeholders, cache))
         for pair in distinct_pairs
     }
-    return [pair_table[pair] for pair in pairs]
+    return list(map(pair_table.__getitem__, pairs))
+
+
+def _complete(std: Standardizer, outcome: Outcome) -> Outcome:
+    """Pad empty keys and parts with None, so that every row has the declared number."""
+    if len(outcome.keys) == len(std.keys) and len(outcome.parts) == len(std.parts):
+        return outcome
+    keys = outcome.keys or (None,) * len(std.keys)
+    parts = outcome.parts or (None,) * len(std.parts)
+    return outcome._replace(keys=keys, parts=parts)

@@ -54,7 +54,9 @@ _DASHES = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u
 _LEADING_00 = re.compile(r"^\s*00[\s.\-]*(?=[1-9])")
 _NON_DIGITS = re.compile(r"\D+")
 _NANP_TEXT = re.compile(
-    r"(?:\+1|1)?[ .\-]*\(?([2-9]\d\d)\)?[ .\-]*([2-9]\d\d)[ .\-]*(\d{4})", re.ASCII
+    r"(?:\+1|1)?[ .\-]*\(?([2-9]\d\d)\)?[ .\-]*([2-9]\d\d)[ .\-]*(\d{4})"
+    r"(?: *(?:ext\.?|extension|x) *(\d{1,6}))?",
+    re.ASCII | re.IGNORECASE,
 )
 
 
@@ -95,10 +97,11 @@ def parse_nanp(text: str, region: str) -> phonenumbers.PhoneNumber | None:
     """Read a plainly written NANP number without calling ``phonenumbers.parse``.
 
     Handles "(202) 555-0123", "202.555.0123", "1-202-555-0123" and
-    "+1 202 555 0123", where the area code and exchange start with 2-9.
+    "+1 202 555 0123", where the area code and exchange start with 2-9,
+    optionally followed by "ext 89", "ext. 89", "extension 89" or "x89".
     A number without "+1" qualifies only when ``region`` uses country code 1.
-    For those forms ``phonenumbers.parse`` returns the same country code and
-    national number; a test compares the two.
+    For those forms ``phonenumbers.parse`` returns the same country code,
+    national number and extension; a test compares them.
 
     Returns:
         The number, or None when the text is not in one of those forms.
@@ -109,7 +112,7 @@ def parse_nanp(text: str, region: str) -> phonenumbers.PhoneNumber | None:
     if not (text.startswith("+") or _is_nanp_region(region)):
         return None
     national = int(match[1] + match[2] + match[3])
-    return phonenumbers.PhoneNumber(country_code=1, national_number=national)
+    return phonenumbers.PhoneNumber(country_code=1, national_number=national, extension=match[4])
 
 
 def _parse(text: str, region: str) -> phonenumbers.PhoneNumber | str:

@@ -70,6 +70,8 @@ import logging
 import time
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
+from itertools import repeat
+from operator import attrgetter
 from typing import Any, Literal
 
 import phonenumbers
@@ -111,6 +113,9 @@ DERIVED_FIELDS = (
 """Fields that exist only when derived, standardized after the input fields."""
 
 _KEY_COLUMN_NAMES = {("company_domain", "is_freemail"): "company_is_freemail"}
+_VALUE = attrgetter("value")
+_KEYS = attrgetter("keys")
+_REASON = attrgetter("reason")
 _EMAIL_DOMAIN_KEY = EMAIL_KEYS.index("domain")
 _EMAIL_FREEMAIL_KEY = EMAIL_KEYS.index("is_freemail")
 
@@ -371,11 +376,13 @@ def _record_issues(
     outcomes: list[Outcome],
     fill: _Fill | None,
 ) -> None:
+    reasons = list(map(_REASON, outcomes))
+    if not any(reasons):
+        return
     quarantine = spec.on_invalid == "quarantine"
-    for row, outcome in enumerate(outcomes):
-        if outcome.reason is None:
+    for row, reason in enumerate(reasons):
+        if reason is None:
             continue
-        reason = outcome.reason
         source = fill.sources[row] if fill is not None else None
         if source is not None:
             reason = f"{reason} (derived from {source})"
@@ -384,11 +391,14 @@ def _record_issues(
 
 
 def _write_columns(run: _Run, name: str, std: Standardizer, outcomes: list[Outcome]) -> None:
-    run.out[name] = [o.value for o in outcomes]
-    for index, suffix in enumerate(std.keys):
+    run.out[name] = list(map(_VALUE, outcomes))
+    if not std.keys:
+        return
+    key_columns = zip(*map(_KEYS, outcomes), strict=True) if outcomes else repeat(())
+    for suffix, column in zip(std.keys, key_columns, strict=False):
         if suffix == "nick_key" and name != "first_name":
             continue
-        run.out[key_column(name, suffix)] = [o.keys[index] if o.keys else None for o in outcomes]
+        run.out[key_column(name, suffix)] = list(column)
 
 
 def _share(run: _Run, name: str, std: Standardizer, outcomes: list[Outcome]) -> None:

@@ -82,6 +82,7 @@ _TRANSLATION.update({ord(c): '"' for c in _DOUBLE_QUOTES})
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _PUNCTUATION_ONLY = re.compile(r"[!-/:-@\[-`{-~ ]+")
 _PUNCTUATION_CHARACTERS = frozenset(string.punctuation)
+_WORD_START = re.compile(r"(^|[-.])([^\W\d_])")
 
 
 def clean_text(text: str) -> str:
@@ -152,8 +153,11 @@ def needs_recase(text: str) -> bool:
 
 
 def title_word(word: str) -> str:
-    """Capitalize the first letter of a lowercase word and each part after a hyphen."""
-    return "-".join(part[:1].title() + part[1:] for part in word.split("-"))
+    """Capitalize the first letter of a lowercase word and each letter after "-" or ".".
+
+    "winston-salem" gives "Winston-Salem" and "d.c." gives "D.C.".
+    """
+    return _WORD_START.sub(lambda match: match.group(1) + match.group(2).title(), word)
 
 
 def standardize_text(text: str) -> Outcome:

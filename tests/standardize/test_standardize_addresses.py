@@ -61,12 +61,30 @@ def test_street_without_letters_is_invalid(text: str) -> None:
 UNIT_CASES = [
     ("apartment 4b", "Apt 4B"),
     ("#12", "# 12"),
+    ("# 12", "# 12"),
     ("Suite 200", "Ste 200"),
+    ("SUITE 200", "Ste 200"),
     ("Ste. 5", "Ste 5"),
     ("b", "B"),
     ("Floor 3", "Fl 3"),
+    ("fl 12", "Fl 12"),
     ("Unit A1", "Unit A1"),
+    ("unit c", "Unit C"),
     ("Apt #7", "Apt 7"),
+    ("APT 7-B", "Apt 7-B"),
+    ("Building 4", "Bldg 4"),
+    ("bldg. c", "Bldg C"),
+    ("Room 101", "Rm 101"),
+    ("Department 9", "Dept 9"),
+    ("Office 3", "Ofc 3"),
+    ("space 14", "Spc 14"),
+    ("Lot 22", "Lot 22"),
+    ("Trailer 5", "Trlr 5"),
+    ("Penthouse 2", "Ph 2"),
+    ("rear", "REAR"),
+    ("apt, 3", "Apt 3"),
+    ("Apt ß", "Apt ß"),
+    ("Wohnung 3", "Wohnung 3"),
 ]
 
 
@@ -130,6 +148,57 @@ ADDRESS_CASES = [
         "1 Rue de Rivoli, 75001 Paris, France",
         None,
         ("1 Rue de Rivoli", None, "Paris", None, "75001", "FR"),
+    ),
+    (
+        "350 Fifth Avenue, New York, NY 10118",
+        None,
+        ("350 Fifth Ave", None, "New York", "NY", "10118", "US"),
+    ),
+    (
+        "350 FIFTH AVE NEW YORK NY 10118",
+        None,
+        ("350 Fifth Ave", None, "New York", "NY", "10118", "US"),
+    ),
+    (
+        "742 evergreen terrace, springfield, or 97403",
+        None,
+        ("742 Evergreen Ter", None, "Springfield", "OR", "97403", "US"),
+    ),
+    ("P.O. Box 9, Juneau, AK 99801", None, ("PO Box 9", None, "Juneau", "AK", "99801", "US")),
+    (
+        "77 Massachusetts Ave, Cambridge, MA 2139",
+        None,
+        ("77 Massachusetts Ave", None, "Cambridge", "MA", "02139", "US"),
+    ),
+    (
+        "1 Infinite Loop, Cupertino, California 95014, United States",
+        None,
+        ("1 Infinite Loop", None, "Cupertino", "CA", "95014", "US"),
+    ),
+    (
+        "221B Baker Street, London NW1 6XE, United Kingdom",
+        None,
+        ("221B Baker St", None, "London", None, "NW1 6XE", "GB"),
+    ),
+    (
+        "Damrak 1, 1012 LG Amsterdam, Netherlands",
+        None,
+        ("Damrak 1", None, "Amsterdam", None, "1012 LG", "NL"),
+    ),
+    (
+        "Bahnhofstrasse 1, 8001 Zürich, Schweiz",
+        None,
+        ("Bahnhofstrasse 1", None, "Zürich", None, "8001", "CH"),
+    ),
+    (
+        "100 Queen St W, Toronto, ON M5H 2N2",
+        "CA",
+        ("100 Queen St W", None, "Toronto", "ON", "M5H 2N2", "CA"),
+    ),
+    (
+        "Av. Paulista 1000, São Paulo, 01310-100, Brasil",
+        None,
+        ("Av. Paulista 1000", None, "São Paulo", None, "01310-100", "BR"),
     ),
 ]
 

@@ -148,6 +148,21 @@ CITY_CASES = [
     ("québec", "Québec"),
     ("东京", "东京"),
     ("St. Louis", "St. Louis"),
+    ("LOS ANGELES", "Los Angeles"),
+    ("new york", "New York"),
+    ("SAINT-ÉTIENNE", "Saint-Étienne"),
+    ("ZÜRICH", "Zürich"),
+    ("são paulo", "São Paulo"),
+    ("KÖLN", "Köln"),
+    ("LaSalle", "LaSalle"),
+    ("o'fallon", "O'fallon"),
+    ("WASHINGTON D.C.", "Washington D.C."),
+    ("las vegas", "Las Vegas"),
+    ("ÅRHUS", "Århus"),
+    ("st. john's", "St. John's"),
+    ("MEXICO CITY", "Mexico City"),
+    ("reykjavík", "Reykjavík"),
+    ("Ho Chi Minh City", "Ho Chi Minh City"),
 ]
 
 
