@@ -99,6 +99,7 @@ _PO_BOX = re.compile(
     r"\s*(?:no\.?|#)?\s*([\w-]*\d[\w-]*)$",
     re.IGNORECASE,
 )
+_DELETE_DOTS = str.maketrans("", "", ".")
 _DIGIT = re.compile(r"\d")
 _ALPHANUMERIC = re.compile(r"[^\W_]")
 _ORDINAL_NUMBER = re.compile(r"^(\d+)(st|nd|rd|th)$", re.IGNORECASE)
@@ -266,9 +267,10 @@ def standardize_street(text: str) -> Outcome:
     unit = None
     if "," in text:
         unit, text = _leading_unit(text)
-        text = text.replace(",", " ")
-    words = text.split()
-    bare = [_bare(word) for word in words]
+        text = " ".join(text.replace(",", " ").split())
+    words = text.split(" ")
+    # Same split as ``words``, because deleting dots keeps every space.
+    bare = text.lower().translate(_DELETE_DOTS).split(" ")
     unit_start = _split_unit(words, bare)
     if unit_start is not None:
         unit = _unit_from(words[unit_start:], bare[unit_start:])
