@@ -1,0 +1,164 @@
+"""End-to-end check of the resolution benchmark in bench/: data, tool process, scores, report.
+
+Timings are measured but never asserted: they depend on the machine.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# The bench package is not installed with Accord; it runs from the repository root.
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from bench import report  # noqa: E402
+from bench.datasets import DATASETS, prepare_public, read_truth  # noqa: E402
+from bench.run import main  # noqa: E402
+from bench.timing import ToolRun  # noqa: E402
+from bench.tool_accord import run_accord  # noqa: E402
+from bench.worker import summarize  # noqa: E402
+
+OTHER_SECTION = "## Sync diff\n\nWritten by another script.\n"
+
+
+@pytest.fixture(scope="module")
+def generated_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Report of Accord on 10,000 generated records, written into a page with another section."""
+    out = tmp_path_factory.mktemp("bench") / "benchmarks.md"
+    out.write_text(f"# Benchmarks\n\n{OTHER_SECTION}", "utf-8")
+    code = main(
+        ["--datasets", "generated", "--sizes", "10000", "--tools", "accord", "--out", str(out)]
+    )
+    assert code == 0
+    return out
+
+
+@pytest.mark.slow
+def test_generated_accord_result(generated_report: Path) -> None:
+    results = report.read_results(generated_report.read_text("utf-8"))
+    assert len(results) == 1
+    result = results[0]
+    assert result["status"] == "ok", result.get("traceback")
+    assert (result["tool"], result["dataset"], result["size"]) == ("accord", "generated", 10000)
+    assert result["records"] == 10000
+    assert result["scores"]["records"] == 10000
+    assert set(result["phases"]) >= {"extract", "process", "store", "resolve", "merge"}
+    assert result["total"] > 0
+    assert result["peak_mb"] > 0
+    # Accord links most generated duplicates; a broken pipeline scores far lower.
+    assert result["scores"]["pair_f1"] > 0.9
+    assert result["scores"]["bcubed_f1"] > 0.9
+
+
+@pytest.mark.slow
+def test_generated_report_tables(generated_report: Path) -> None:
+    text = generated_report.read_text("utf-8")
+    assert text.startswith("# Benchmarks\n")
+    assert OTHER_SECTION in text
+    assert text.count(report.START) == 1
+    assert text.count(report.END) == 1
+    assert "### Generated multi-source customers, 10,000 records" in text
+    assert "### Scaling on generated data" in text
+    assert "| accord | extract " in text
+
+
+def test_score_hand_made_clustering() -> None:
+    truth = {"a": "1", "b": "1", "c": "1", "d": "2"}
+    run = ToolRun(predicted={"a": "x", "b": "x", "c": "y"})
+    result = summarize(run, total=1.0, truth=truth)
+    scores = result["scores"]
+    # Predicted {a, b}, {c}, {d}: one true pair of three, no false pair.
+    assert result["entities"] == 3
+    assert scores["true_positive_pairs"] == 1
+    assert scores["predicted_pairs"] == 1
+    assert scores["true_pairs"] == 3
+    assert scores["pair_precision"] == pytest.approx(1.0)
+    assert scores["pair_recall"] == pytest.approx(1 / 3)
+    assert scores["pair_f1"] == pytest.approx(0.5)
+    # B-cubed recall: a and b find 2 of 3, c finds 1 of 3, d finds 1 of 1.
+    assert scores["bcubed_precision"] == pytest.approx(1.0)
+    assert scores["bcubed_recall"] == pytest.approx((2 / 3 + 2 / 3 + 1 / 3 + 1) / 4)
+    assert result["notes"] == ["1 records missing from the output, scored as singletons"]
+
+
+def test_score_false_merge() -> None:
+    truth = {"a": "1", "b": "1", "c": "2", "d": "2"}
+    run = ToolRun(predicted={"a": "x", "b": "x", "c": "x", "d": "y"})
+    scores = summarize(run, total=1.0, truth=truth)["scores"]
+    # Predicted pairs ab, ac, bc: only ab is true; cd is missed.
+    assert scores["pair_precision"] == pytest.approx(1 / 3)
+    assert scores["pair_recall"] == pytest.approx(1 / 2)
+    assert scores["bcubed_precision"] == pytest.approx((2 / 3 + 2 / 3 + 1 / 3 + 1) / 4)
+
+
+def _result(tool: str, size: int, f1: float) -> dict[str, object]:
+    scores = {
+        "records": size,
+        "true_clusters": 1,
+        "true_pairs": 1,
+        "pair_precision": f1,
+        "pair_recall": f1,
+        "pair_f1": f1,
+        "bcubed_f1": f1,
+    }
+    return {
+        "status": "ok",
+        "tool": tool,
+        "dataset": "generated",
+        "size": size,
+        "phases": {"resolve": 1.0},
+        "total": 1.0,
+        "peak_mb": 100.0,
+        "entities": 1,
+        "scores": scores,
+        "notes": [],
+    }
+
+
+def test_report_merges_results(tmp_path: Path) -> None:
+    out = tmp_path / "benchmarks.md"
+    out.write_text(f"# Benchmarks\n\n{OTHER_SECTION}", "utf-8")
+    run = report.RunInfo(command="python -m bench", started="2026-01-01 00:00 UTC")
+    report.update(out, [_result("accord", 10000, 0.5), _result("splink", 10000, 0.6)], run)
+    report.update(out, [_result("accord", 10000, 0.7), _result("accord", 100000, 0.8)], run)
+
+    text = out.read_text("utf-8")
+    results = {(r["tool"], r["size"]): r for r in report.read_results(text)}
+    assert set(results) == {("accord", 10000), ("splink", 10000), ("accord", 100000)}
+    assert results[("accord", 10000)]["scores"]["pair_f1"] == 0.7
+    assert text.count(report.START) == 1
+    assert OTHER_SECTION in text
+    assert "| generated 10,000 | splink | 1.17 |" in text
+
+
+def test_failed_tool_is_reported(tmp_path: Path) -> None:
+    out = tmp_path / "benchmarks.md"
+    argv = ["--datasets", "generated", "--sizes", "10000", "--tools", "accord"]
+    code = main([*argv, "--timeout", "1", "--out", str(out)])
+    assert code == 0
+    result = report.read_results(out.read_text("utf-8"))[0]
+    assert result["status"] == "error"
+    assert result["error"] == "timed out after 1 s"
+    assert "| accord | failed: timed out after 1 s |" in out.read_text("utf-8")
+
+
+@pytest.mark.shared_data
+def test_accord_on_rldata500(anchors_dir: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "rldata500"
+    records = prepare_public(DATASETS["rldata500"], anchors_dir, folder)
+    truth = read_truth(folder)
+    assert records == 500
+    assert len(set(truth.values())) == 450
+
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    run = run_accord("rldata500", folder, workdir)
+    result = summarize(run, total=1.0, truth=truth)
+    assert result["records"] == 500
+    assert result["notes"] == []
+    assert result["scores"]["pair_precision"] > 0.9
+    assert result["scores"]["pair_recall"] > 0.5
