@@ -422,6 +422,31 @@ def review_reject(
     _decide(record_a, record_b, "cannot_link")
 
 
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Address the HTTP intake listens on; stream.host when unset.")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="HTTP intake port, 0 for a free one; stream.port when unset.")
+    ] = None,
+) -> None:
+    """Run the long-running worker: take changes from every intake and apply them until SIGTERM."""
+    from accord.stream.worker import serve as serve_worker
+
+    loaded = _load()
+    with _open_store(loaded) as store:
+        try:
+            serve_worker(loaded, store, host, port)
+        except ConfigError as exc:
+            errors.print(str(exc), highlight=False, markup=False)
+            raise typer.Exit(EXIT_INVALID) from None
+        except AccordError as exc:
+            raise fail(str(exc)) from None
+        except OSError as exc:
+            raise fail(f"cannot start the worker: {exc}") from None
+
+
 def run_cli() -> None:
     """Entry point that maps unexpected errors to exit code 1."""
     try:

@@ -1,0 +1,153 @@
+"""HTTP intake on 127.0.0.1: ingest, rejections, signatures, health and metrics."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from accord.store.duckdb_store import Store
+from accord.stream.http_intake import signature
+from accord.stream.worker import Worker
+from stream.helpers import get, live_records, load, person, post, write_project
+
+SIGNED = """\
+stream:
+  port: 0
+  sources:
+    crm:
+      webhook: {secret_env: ACCORD_TEST_CRM_SECRET}
+"""
+SECRET = "s3cret-for-tests"
+
+
+@pytest.fixture
+def worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Worker]:
+    monkeypatch.setenv("ACCORD_TEST_CRM_SECRET", SECRET)
+    loaded = load(write_project(tmp_path, SIGNED).parent)
+    store = Store.open(loaded.resolve(loaded.project.store.path))
+    running = Worker(loaded, store, port=0)
+    running.start()
+    thread = threading.Thread(target=running.run)
+    thread.start()
+    try:
+        yield running
+    finally:
+        running.request_stop()
+        thread.join(timeout=60)
+        store.close()
+
+
+def url(worker: Worker, path: str) -> str:
+    host, port = worker.address
+    return f"http://{host}:{port}{path}"
+
+
+def signed_post(worker: Worker, body: bytes, secret: str = SECRET) -> tuple[int, object]:
+    headers = {"X-Accord-Signature": signature(secret, body)}
+    return post(url(worker, "/ingest/crm"), body, headers)
+
+
+def wait_processed(worker: Worker, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status, text = get(url(worker, "/health"))
+        if status == 200 and not json.loads(text)["pending"]:
+            return
+        time.sleep(0.1)
+    raise AssertionError("changes still pending")
+
+
+def stored(worker: Worker) -> dict[str, dict[str, object]]:
+    wait_processed(worker)
+    cursor = worker.store.connection.cursor()
+    try:
+        return live_records(Store(cursor, worker.store.path))
+    finally:
+        cursor.close()
+
+
+def test_post_object_is_stored(worker: Worker) -> None:
+    status, answer = signed_post(worker, json.dumps(person(1)).encode())
+    assert status == 202
+    assert answer == {"accepted": 1}
+    assert stored(worker)["1"]["plan"] == "plan-1"
+
+
+def test_post_list_is_stored(worker: Worker) -> None:
+    status, _ = signed_post(worker, json.dumps([person(1), person(2)]).encode())
+    assert status == 202
+    assert sorted(stored(worker)) == ["1", "2"]
+
+
+def test_post_delete_envelope(worker: Worker) -> None:
+    signed_post(worker, json.dumps([person(1), person(2)]).encode())
+    wait_processed(worker)
+    body = json.dumps({"op": "delete", "record": {"id": 2}}).encode()
+    status, _ = signed_post(worker, body)
+    assert status == 202
+    assert sorted(stored(worker)) == ["1"]
+
+
+def test_invalid_json_rejected(worker: Worker) -> None:
+    status, answer = signed_post(worker, b"{not json")
+    assert status == 400
+    assert "invalid JSON" in str(answer)
+
+
+def test_missing_key_rejected(worker: Worker) -> None:
+    status, answer = signed_post(worker, json.dumps([person(1), {"first_name": "X"}]).encode())
+    assert status == 400
+    assert "item 1" in str(answer)
+
+
+def test_rejected_body_stores_nothing(worker: Worker) -> None:
+    signed_post(worker, json.dumps([person(1), {"first_name": "X"}]).encode())
+    assert stored(worker) == {}
+
+
+def test_unknown_source_not_found(worker: Worker) -> None:
+    status, answer = post(url(worker, "/ingest/billing"), b"{}")
+    assert status == 404
+    assert "billing" in str(answer)
+
+
+def test_missing_signature_rejected(worker: Worker) -> None:
+    status, answer = post(url(worker, "/ingest/crm"), json.dumps(person(1)).encode())
+    assert status == 401
+    assert "X-Accord-Signature" in str(answer)
+
+
+def test_wrong_signature_rejected(worker: Worker) -> None:
+    status, _ = signed_post(worker, json.dumps(person(1)).encode(), secret="other")
+    assert status == 401
+
+
+def test_wrong_signature_stores_nothing(worker: Worker) -> None:
+    signed_post(worker, json.dumps(person(1)).encode(), secret="other")
+    assert stored(worker) == {}
+
+
+def test_health_reports_ok(worker: Worker) -> None:
+    status, text = get(url(worker, "/health"))
+    assert status == 200
+    assert json.loads(text)["status"] == "ok"
+
+
+def test_metrics_count_changes(worker: Worker) -> None:
+    signed_post(worker, json.dumps([person(1), person(2)]).encode())
+    wait_processed(worker)
+    deadline = time.monotonic() + 10
+    status, text = get(url(worker, "/metrics"))
+    while "accord_processing_latency_seconds_count 2" not in text and time.monotonic() < deadline:
+        time.sleep(0.1)
+        status, text = get(url(worker, "/metrics"))
+    assert status == 200
+    assert 'accord_changes_received_total{source="crm"} 2' in text
+    assert 'accord_changes_processed_total{source="crm"} 2' in text
+    assert "accord_processing_latency_seconds_count 2" in text
+    assert 'accord_lag_seconds{source="crm"} 0.0' in text
