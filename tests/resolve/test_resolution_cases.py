@@ -447,3 +447,47 @@ def test_review_pair_listed_between_thresholds(tmp_path: Path) -> None:
             "SELECT record_a, record_b, status FROM review_queue"
         ).fetchall()
     assert ("billing:b1", "crm:c1", "open") in rows
+
+
+ORG_PROJECT = """\
+name: orgs
+sources:
+  - name: crm
+    kind: csv
+    path: crm.csv
+    primary_key: id
+    fields:
+      first_name: first
+      last_name: last
+      email: email
+      company_name: company
+"""
+
+
+def test_contacts_of_an_organization_are_listed(tmp_path: Path) -> None:
+    from accord.governance.lookup import entity_view
+
+    (tmp_path / "crm.csv").write_text(
+        "id,first,last,email,company\n"
+        "1,Ana,Ruiz,ana@northwind-traders.com,Northwind Traders Inc.\n"
+        "2,Ben,Okafor,ben.okafor@northwind-traders.com,Northwind Traders\n"
+        "3,Cy,Lam,cy.lam@gmail.com,\"The Northwind Traders, LLC\"\n"
+        "4,Di,Sato,di@contoso-labs.com,Contoso Labs GmbH\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "accord.yaml").write_text(ORG_PROJECT, encoding="utf-8")
+    loaded = load_project(tmp_path / "accord.yaml")
+    entities, _ = resolve(loaded)
+    with Store.open(tmp_path / "accord.duckdb", read_only=True) as store:
+        organizations = dict(
+            store.connection.execute(
+                """SELECT m.record_id, m.entity_id FROM entity_members m
+               JOIN entities e USING (entity_id) WHERE e.entity_type = 'organization'"""
+            ).fetchall()
+        )
+        view = entity_view(store.connection, organizations["crm:1"])
+    assert organizations["crm:1"] == organizations["crm:2"]
+    assert organizations["crm:1"] == organizations["crm:3"]
+    assert organizations["crm:4"] != organizations["crm:1"]
+    contacts = {person for person, _ in view.related}
+    assert contacts == {entities["crm:1"], entities["crm:2"], entities["crm:3"]}
