@@ -26,6 +26,39 @@ PACKAGES = ("accord", "splink", "duckdb", "goldenmatch", "pandas", "pyarrow")
 TOOL_ORDER = ("accord", "splink", "goldenmatch")
 ANCHORS = ("splink", "goldenmatch")
 TRACEBACK_LINES = 25
+# Phases in the order each tool runs them.
+PHASE_ORDER = (
+    "prepare",
+    "extract",
+    "process",
+    "store",
+    "resolve",
+    "merge",
+    "configure",
+    "training",
+    "prediction",
+    "clustering",
+    "dedupe",
+    "match",
+    "other",
+)
+CONFIGURATIONS = """\
+How each tool is set up:
+
+- Accord runs with its default matching settings. The project file per public
+  dataset is in `bench/tool_accord.py`: it maps the columns to canonical fields,
+  sets the phone region and, for the historical figures, accepts birth dates
+  before 1900. Generated data uses the `accord.yaml` that `bench.generate` writes.
+- Splink 5 runs on DuckDB with the comparisons, blocking rules, deterministic
+  rules and EM blocking rules of its own examples for FEBRL 3, FEBRL 4, fake_1000
+  and historical_50k, `estimate_u_using_random_sampling(max_pairs=1e7)`, and
+  clusters at a match probability of 0.95. RLdata and the generated data get a
+  configuration in the same style (`bench/tool_splink.py`); the generated sources
+  are mapped to common columns in SQL (lower case, national phone digits, ISO dates).
+- GoldenMatch runs `auto_configure_probabilistic_df` and `dedupe_df` with no tuning,
+  the path its own comparison with Splink uses, and `match_df` for the two FEBRL 4
+  sources (`bench/tool_goldenmatch.py`).
+"""
 
 HEADER = """# Benchmarks
 
@@ -87,7 +120,10 @@ def _number(value: float, digits: int = 1) -> str:
 
 
 def _phases(result: dict[str, Any]) -> str:
-    return ", ".join(f"{name} {seconds:.1f}" for name, seconds in result["phases"].items())
+    phases: dict[str, float] = result["phases"]
+    names = [name for name in PHASE_ORDER if name in phases]
+    names += sorted(name for name in phases if name not in PHASE_ORDER)
+    return ", ".join(f"{name} {phases[name]:.1f}" for name in names)
 
 
 def _tool_row(result: dict[str, Any]) -> str:
@@ -291,6 +327,7 @@ def render(results: list[dict[str, Any]]) -> str:
         "",
         *_runs(results),
         "",
+        CONFIGURATIONS,
     ]
     for (dataset, size), group in groups.items():
         lines += dataset_table(dataset, size, group)

@@ -164,5 +164,5 @@ def run_accord(dataset: str, folder: Path, workdir: Path) -> ToolRun:
         result.notes.append(f"{quarantined} records quarantined")
     for source in summary.sources:
         for warning, count in source.warnings.items():
-            result.notes.append(f"{source.source}: {count} × {warning}")
+            result.notes.append(f"{source.source}: {count} invalid {warning} values set to null")
     return result

@@ -159,6 +159,6 @@ def test_accord_on_rldata500(anchors_dir: Path, tmp_path: Path) -> None:
     run = run_accord("rldata500", folder, workdir)
     result = summarize(run, total=1.0, truth=truth)
     assert result["records"] == 500
-    assert result["notes"] == []
+    assert not [note for note in result["notes"] if "quarantined" in note or "missing" in note]
     assert result["scores"]["pair_precision"] > 0.9
     assert result["scores"]["pair_recall"] > 0.5
