@@ -64,8 +64,8 @@ class Standardizer:
 def as_text(value: object) -> str:
     """Convert a number, date or datetime to text for a text-based standardizer.
 
-    Integral floats lose their ".0" (a spreadsheet cell holding 2134.0
-    gives "2134"), booleans become "true" or "false".
+    Integral floats lose their ".0", so a spreadsheet cell holding 2134.0
+    gives "2134". Booleans become "true" or "false".
     """
     if isinstance(value, bool):
         return str(value).lower()
