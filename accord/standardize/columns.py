@@ -35,6 +35,8 @@ _CACHES: dict[str, BoundedCache[Hashable, Outcome]] = {
 # raise on odd input. One such value becomes an invalid value instead of
 # stopping the whole batch.
 _PARSER_ERRORS = (ValueError, TypeError, IndexError, KeyError, AttributeError, OverflowError)
+_LOGGED_PARSER_ERRORS = 10
+_parser_error_counts: dict[str, int] = {}
 
 
 def clear_caches() -> None:
@@ -91,8 +93,22 @@ def _run_guarded(std: Standardizer, argument: object, context: Hashable) -> Outc
     try:
         return std.run(argument, context)
     except _PARSER_ERRORS as error:
-        logger.warning("%s standardizer failed on %r: %s", std.name, argument, error)
+        _log_parser_error(std.name, argument, error)
         return invalid(f"could not be read as {std.name.replace('_', ' ')}: {error}")
+
+
+def _log_parser_error(name: str, argument: object, error: Exception) -> None:
+    """Log the first parser errors of each standardizer, then every thousandth."""
+    count = _parser_error_counts.get(name, 0) + 1
+    _parser_error_counts[name] = count
+    if count <= _LOGGED_PARSER_ERRORS or count % 1000 == 0:
+        logger.warning(
+            "%s standardizer failed on %r (failure %d in this process): %s",
+            name,
+            argument,
+            count,
+            error,
+        )
 
 
 _TEXT_TYPES = frozenset({str, type(None)})
