@@ -1,0 +1,188 @@
+"""NATS, Redis, PostgreSQL replication and polling intakes against the real servers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from accord.store.duckdb_store import Store
+from accord.stream.worker import Worker
+from stream.helpers import live_records, person
+from tests.conftest import port_open, unavailable
+
+StartWorker = Callable[[str], Worker]
+
+
+def wait_for(worker: Worker, condition: Callable[[Store], bool], timeout: float = 60) -> Store:
+    """Wait until ``condition`` holds on the worker's store and nothing is pending."""
+    cursor = worker.store.connection.cursor()
+    view = Store(cursor, worker.store.path)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pending = cursor.execute(
+            "SELECT count(*) FROM change_log WHERE status = 'pending'"
+        ).fetchone()
+        if pending == (0,) and condition(view):
+            return view
+        time.sleep(0.2)
+    raise AssertionError("the worker did not reach the expected state in time")
+
+
+def rejected(store: Store) -> int:
+    row = store.connection.execute(
+        "SELECT count(*) FROM change_log WHERE status = 'rejected'"
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_nats_intake_stores_and_acks(start_worker: StartWorker) -> None:
+    if not port_open("127.0.0.1", 4222):
+        unavailable("NATS is not running on 127.0.0.1:4222")
+    import nats
+
+    name = f"accord_test_{uuid.uuid4().hex[:8]}"
+    subject = f"{name}.changes"
+
+    async def publish() -> None:
+        client = await nats.connect("nats://127.0.0.1:4222")
+        js = client.jetstream()
+        await js.add_stream(name=name, subjects=[subject])
+        for body in (json.dumps(person(1)), json.dumps(person(2)), "not json"):
+            await js.publish(subject, body.encode())
+        await client.close()
+
+    async def pending_acks() -> tuple[int, int]:
+        client = await nats.connect("nats://127.0.0.1:4222")
+        js = client.jetstream()
+        info = await js.consumer_info(name, "accord")
+        await js.delete_stream(name)
+        await client.close()
+        return info.num_ack_pending, info.num_pending
+
+    asyncio.run(publish())
+    worker = start_worker(
+        "stream:\n  port: 0\n  sources:\n    crm:\n"
+        f"      nats: {{stream: {name}, subject: {subject}}}\n"
+    )
+    store = wait_for(worker, lambda s: len(live_records(s)) == 2 and rejected(s) == 1)
+    assert sorted(live_records(store)) == ["1", "2"]
+    assert rejected(store) == 1
+    time.sleep(1)
+    assert asyncio.run(pending_acks()) == (0, 0)
+
+
+def test_redis_intake_stores_and_acks(start_worker: StartWorker) -> None:
+    if not port_open("127.0.0.1", 6379):
+        unavailable("Redis is not running on 127.0.0.1:6379")
+    import redis
+
+    client: Any = redis.Redis(host="127.0.0.1", port=6379, decode_responses=True)
+    stream = f"accord_test_{uuid.uuid4().hex[:8]}"
+    for body in (json.dumps(person(1)), json.dumps(person(2)), "not json"):
+        client.xadd(stream, {"data": body})
+    try:
+        worker = start_worker(
+            f"stream:\n  port: 0\n  sources:\n    crm:\n      redis: {{stream: {stream}}}\n"
+        )
+        store = wait_for(worker, lambda s: len(live_records(s)) == 2 and rejected(s) == 1)
+        assert sorted(live_records(store)) == ["1", "2"]
+        assert rejected(store) == 1
+        assert client.xpending(stream, "accord")["pending"] == 0
+    finally:
+        client.delete(stream)
+        client.close()
+
+
+@pytest.fixture
+def replicated_table(logical_replication: None, postgres_url: str) -> Any:
+    dsn = postgres_url.replace("postgresql+psycopg://", "postgresql://")
+    slot = f"accord_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE contacts (id integer PRIMARY KEY, first_name text, last_name text, "
+            "email text, phone text, plan text, updated_at timestamp)"
+        )
+        conn.execute("ALTER TABLE contacts REPLICA IDENTITY FULL")
+    yield dsn, slot
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for _ in range(50):
+            active = conn.execute(
+                "SELECT active FROM pg_replication_slots WHERE slot_name = %s", [slot]
+            ).fetchone()
+            if active is None or not active[0]:
+                break
+            time.sleep(0.2)
+        if active is not None:
+            conn.execute("SELECT pg_drop_replication_slot(%s)", [slot])
+
+
+def test_postgres_replication_intake(replicated_table: Any, start_worker: StartWorker) -> None:
+    dsn, slot = replicated_table
+    worker = start_worker(
+        "stream:\n  port: 0\n  sources:\n    crm:\n      postgres:\n"
+        f"        dsn: {dsn}\n        table: public.contacts\n        slot: {slot}\n"
+    )
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for _ in range(100):
+            if conn.execute(
+                "SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", [slot]
+            ).fetchone():
+                break
+            time.sleep(0.1)
+        insert = "INSERT INTO contacts VALUES (%s, %s, %s, %s, NULL, %s, %s)"
+        for number in (1, 2):
+            record = person(number)
+            conn.execute(
+                insert,
+                [
+                    number,
+                    record["first_name"],
+                    record["last_name"],
+                    record["email"],
+                    "plan-1",
+                    record["updated_at"],
+                ],
+            )
+        conn.execute(
+            "UPDATE contacts SET plan = 'plan-2', updated_at = '2024-01-01T00:02:00' WHERE id = 1"
+        )
+        conn.execute("DELETE FROM contacts WHERE id = 2")
+        row = conn.execute("SELECT pg_current_wal_lsn()").fetchone()
+        end_lsn = row[0] if row else None
+    store = wait_for(worker, lambda s: sorted(live_records(s)) == ["1"])
+    assert live_records(store)["1"]["plan"] == "plan-2"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        deadline = time.monotonic() + 20
+        confirmed = None
+        while time.monotonic() < deadline:
+            row = conn.execute(
+                "SELECT confirmed_flush_lsn >= %s::pg_lsn FROM pg_replication_slots "
+                "WHERE slot_name = %s",
+                [end_lsn, slot],
+            ).fetchone()
+            confirmed = row[0] if row else None
+            if confirmed:
+                break
+            time.sleep(0.2)
+    assert confirmed is True
+
+
+def test_polling_intake_follows_file(start_worker: StartWorker, tmp_path: Path) -> None:
+    records = [person(1), person(2)]
+    worker = start_worker(
+        "stream:\n  port: 0\n  sources:\n    crm:\n      poll: {interval_seconds: 0.2}\n"
+    )
+    data = tmp_path / "crm.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    wait_for(worker, lambda s: sorted(live_records(s)) == ["1", "2"])
+    data.write_text(json.dumps(person(1, version=2)) + "\n", encoding="utf-8")
+    store = wait_for(worker, lambda s: sorted(live_records(s)) == ["1"])
+    assert live_records(store)["1"]["plan"] == "plan-2"
