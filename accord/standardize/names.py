@@ -279,20 +279,66 @@ def standardize_person_name(text: str, country: str | None = None) -> Outcome:
     return outcome
 
 
+# A name word with letters only, apart from inner hyphens and apostrophes.
+_PLAIN_WORD = re.compile(r"[^\W\d_]{2,}(?:['’-][^\W\d_]+)*")
+
+
+def _is_plain_word(word: str) -> bool:
+    if not _PLAIN_WORD.fullmatch(word):
+        return False
+    lowered = word.lower()
+    constants = _constants()
+    return not (
+        lowered in constants.titles
+        or lowered in constants.suffix_acronyms
+        or lowered in constants.suffix_not_acronyms
+        or lowered in constants.prefixes
+        or lowered in constants.conjunctions
+    )
+
+
+def _split_plain_name(text: str) -> tuple[str, str] | None:
+    """Split "First Last" or "Last, First" made of two plain words, or return None.
+
+    Most names in customer data have this shape, and nameparser parses about
+    ten thousand names a second; for these shapes it gives the same split, so
+    they skip it. A test compares both on a name corpus.
+    """
+    if "," in text:
+        family, _, given = text.partition(",")
+        given, family = given.strip(), family.strip()
+        if "," in given or " " in given or " " in family:
+            return None
+    else:
+        words = text.split(" ")
+        if len(words) != 2:
+            return None
+        given, family = words
+    if _is_plain_word(given) and _is_plain_word(family):
+        return given, family
+    return None
+
+
 def _split_person_name(text: str, country: str | None) -> Outcome:
     """Parse a whole name once; see :func:`standardize_person_name`."""
     problem = _name_problem(text)
     if problem:
         return invalid(problem)
-    parsed = HumanName(_INITIAL.sub(_uppercase_initial, text), constants=_constants())
-    first, middle, last = parsed.first, parsed.middle, parsed.last
+    plain = _split_plain_name(text)
+    if plain is not None:
+        first, middle, last = plain[0], "", plain[1]
+        title = suffix_text = ""
+    else:
+        parsed = HumanName(_INITIAL.sub(_uppercase_initial, text), constants=_constants())
+        first, middle, last = parsed.first, parsed.middle, parsed.last
+        title, suffix_text = parsed.title, parsed.suffix
     if country in HISPANIC_COUNTRIES and "," not in text and first:
         middle, last = _split_double_family_name(first, middle, last)
     first = case_name(first, family=False)
     middle = case_name(middle, family=False)
     last = case_name(last, family=True)
-    prefix = normalize_title(parsed.title) if parsed.title else ""
-    suffix = normalize_suffix(parsed.suffix) if parsed.suffix else ""
+    prefix = normalize_title(title) if title else ""
+    suffix = normalize_suffix(suffix_text) if suffix_text else ""
     if _DIGIT.search(f"{first}{middle}{last}"):
         return invalid(f"invalid name {quote(text)}: contains digits")
     if not (first or middle or last):
