@@ -39,7 +39,7 @@ def changes() -> list[dict[str, Any]]:
 
 
 def send_until_accepted(url: str, body: bytes, deadline: float) -> None:
-    """POST until the worker answers 202, as a client retries after a crash."""
+    """POST until the worker returns 202, as a client retries after a crash."""
     while time.monotonic() < deadline:
         try:
             status, _ = post(url, body)

@@ -1,0 +1,349 @@
+"""Time real-time resolution and the worker's end-to-end latency.
+
+Usage::
+
+    python -m bench.bench_realtime --records 2000 --probes 200 --rate 20 --seconds 20
+
+Part (a) fills a fresh store with ``--records`` synthetic people (a tenth of
+them near-duplicates) through a batch run, then resolves ``--probes`` new
+records one at a time in process: blocking candidates by shared last-name
+key or email key from the store, each scored with ``score_pair`` and the
+trained model. Part (b) starts ``accord serve`` as a subprocess with a
+webhook destination served by this script, POSTs one new customer to
+``/ingest/crm`` at ``--rate`` per second for ``--seconds`` seconds, and
+measures the time until the destination receives it, counting changes that
+never arrive and changes that arrive more than once. Every request goes to
+127.0.0.1. Both parts print markdown rows; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from accord.config.loader import load_project
+from accord.pipeline import run
+from accord.resolve.inputs import fetch_records
+from accord.resolve.model import load_model
+from accord.resolve.scoring import score_pair
+from accord.store.duckdb_store import Store
+
+FIRST = [
+    "Ada",
+    "Alan",
+    "Grace",
+    "Edsger",
+    "Barbara",
+    "Donald",
+    "Frances",
+    "John",
+    "Katherine",
+    "Margaret",
+    "Niklaus",
+    "Radia",
+    "Tim",
+    "Linus",
+    "Guido",
+    "Anita",
+    "Shafi",
+    "Leslie",
+]
+SYLLABLES = [
+    "lo",
+    "ve",
+    "tu",
+    "ring",
+    "hop",
+    "per",
+    "dijk",
+    "stra",
+    "lis",
+    "kov",
+    "knu",
+    "th",
+    "al",
+    "len",
+    "ba",
+    "ckus",
+    "ham",
+    "ming",
+    "mo",
+    "ore",
+]
+
+PROJECT = """\
+name: bench-realtime
+standardize:
+  default_region: US
+sources:
+  - name: crm
+    kind: jsonl
+    path: crm.jsonl
+    primary_key: id
+    cursor: updated_at
+    fields:
+      first_name: first_name
+      last_name: last_name
+      email: email
+      phone: phone
+      plan: plan
+      updated_at: {{from: updated_at, cast: timestamp}}
+{extra}
+"""
+
+DESTINATION = """\
+destinations:
+  - name: hook
+    kind: webhook
+    url: http://127.0.0.1:{port}/hook
+    secret_env: BENCH_REALTIME_SECRET
+    fields: {{email: email, plan: plan}}
+stream:
+  port: {worker_port}
+  batch_size: 500
+  idle_seconds: 0.05
+"""
+
+
+def make_person(number: int, rng: random.Random) -> dict[str, Any]:
+    """Return a synthetic CRM record with a random first and last name."""
+    first = rng.choice(FIRST)
+    last = "".join(rng.choice(SYLLABLES) for _ in range(3)).capitalize()
+    return {
+        "id": number,
+        "first_name": first,
+        "last_name": last,
+        "email": f"{first.lower()}.{last.lower()}{number}@mailbox.org",
+        "phone": f"+1415555{number % 10000:04d}",
+        "plan": "basic",
+        "updated_at": "2024-01-01T00:00:00",
+    }
+
+
+def near_duplicate(record: dict[str, Any], number: int) -> dict[str, Any]:
+    """Return a copy of ``record`` under a new id and email with a typo in the last name."""
+    last = record["last_name"]
+    email = f"{record['first_name'].lower()}.{last.lower()}.{number}@mailbox.org"
+    return {**record, "id": number, "last_name": last[:-1] + "x", "email": email}
+
+
+def percentile(values: list[float], share: float) -> float:
+    """Return the value at ``share`` (0 to 1) of the sorted values."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def free_port() -> int:
+    """Return a free TCP port of 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def write_project(folder: Path, records: list[dict[str, Any]], extra: str = "") -> Path:
+    """Write the project file and its JSON Lines data; return the project file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "accord.yaml").write_text(PROJECT.format(extra=extra), encoding="utf-8")
+    lines = "".join(json.dumps(record) + "\n" for record in records)
+    (folder / "crm.jsonl").write_text(lines, encoding="utf-8")
+    return folder / "accord.yaml"
+
+
+def candidates(store: Store, record_id: str) -> list[str]:
+    """Return the live records that share the last-name key or email key of ``record_id``."""
+    key = record_id.split(":", 1)[1]
+    rows = store.connection.execute(
+        """
+        WITH probe AS (SELECT data FROM source_records WHERE source = 'crm' AND source_key = ?)
+        SELECT r.source || ':' || r.source_key FROM source_records r, probe p
+        WHERE r.deleted_at IS NULL AND r.source_key <> ?
+            AND (r.data->>'last_name_key' = p.data->>'last_name_key'
+                 OR r.data->>'email_key' = p.data->>'email_key')
+        """,
+        [key, key],
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def bench_resolution(folder: Path, records: int, probes: int, seed: int) -> None:
+    """Print the per-record resolution time against ``records`` stored records."""
+    rng = random.Random(seed)
+    people = [make_person(number, rng) for number in range(records)]
+    people += [near_duplicate(rng.choice(people), records + i) for i in range(records // 10)]
+    probe_people = [near_duplicate(rng.choice(people), 10 * records + i) for i in range(probes)]
+    loaded = load_project(write_project(folder, people + probe_people))
+    store = Store.open(loaded.resolve(loaded.project.store.path))
+    started = time.perf_counter()
+    run(loaded, store)
+    batch_seconds = time.perf_counter() - started
+    model = load_model(store.connection)
+    if model is None:
+        print("no match model was trained; part (a) skipped")
+        return
+    timings: list[float] = []
+    compared = 0
+    for person in probe_people:
+        record_id = f"crm:{person['id']}"
+        started = time.perf_counter()
+        found = candidates(store, record_id)
+        values = fetch_records(store.connection, [record_id, *found])
+        probe = values[record_id]
+        try:
+            for other in found:
+                score_pair(model, probe, values[other])
+        except (ValueError, IndexError) as exc:
+            # NOTE: score_pair raises here when the saved settings of the trained
+            # model lack a comparison that MatchModel.comparisons() rebuilds from
+            # its names; part (a) reports the error instead of a timing.
+            print(f"part (a) failed: score_pair on the trained model: {type(exc).__name__}: {exc}")
+            store.close()
+            return
+        timings.append(time.perf_counter() - started)
+        compared += len(found)
+    store.close()
+    print("| stored records | probes | mean candidates | p50 ms | p99 ms | batch run s | machine |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print(
+        f"| {len(people)} | {probes} | {compared / probes:.1f} | "
+        f"{statistics.median(timings) * 1000:.1f} | {percentile(timings, 0.99) * 1000:.1f} | "
+        f"{batch_seconds:.1f} | {_machine()} |"
+    )
+
+
+class Receiver(ThreadingHTTPServer):
+    """Webhook destination on 127.0.0.1 that records when each email arrives."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _ReceiverHandler)
+        self.arrivals: dict[str, list[float]] = {}
+        self.lock = threading.Lock()
+
+
+class _ReceiverHandler(BaseHTTPRequestHandler):
+    server: Receiver
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        event = json.loads(body)
+        record = event.get("record") or {}
+        email = record.get("email")
+        if email:
+            with self.server.lock:
+                self.server.arrivals.setdefault(email, []).append(time.monotonic())
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+
+def bench_end_to_end(folder: Path, rate: float, seconds: float, seed: int) -> None:
+    """Print the latency from POST /ingest/crm to the webhook destination."""
+    receiver = Receiver()
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    worker_port = free_port()
+    extra = DESTINATION.format(port=receiver.server_address[1], worker_port=worker_port)
+    project = write_project(folder, [], extra)
+    env = {**os.environ, "BENCH_REALTIME_SECRET": "bench-secret"}
+    command = [sys.executable, "-m", "accord.cli.main", "-q", "-p", str(project), "serve"]
+    worker = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{worker_port}"
+    try:
+        _wait_up(f"{base}/health")
+        sent = _send_at_rate(f"{base}/ingest/crm", rate, seconds, random.Random(seed))
+        _wait_arrivals(receiver, sent, timeout=60)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+        receiver.shutdown()
+    latencies = [
+        receiver.arrivals[email][0] - at for email, at in sent.items() if email in receiver.arrivals
+    ]
+    lost = sum(1 for email in sent if email not in receiver.arrivals)
+    duplicated = sum(1 for times in receiver.arrivals.values() if len(times) > 1)
+    print("| rate /s | seconds | sent | p50 s | p99 s | lost | duplicated | machine |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    p50 = statistics.median(latencies) if latencies else float("nan")
+    p99 = percentile(latencies, 0.99) if latencies else float("nan")
+    print(
+        f"| {rate:g} | {seconds:g} | {len(sent)} | {p50:.2f} | {p99:.2f} | {lost} | "
+        f"{duplicated} | {_machine()} |"
+    )
+
+
+def _wait_up(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"the worker did not answer {url} within {timeout} s")
+
+
+def _send_at_rate(url: str, rate: float, seconds: float, rng: random.Random) -> dict[str, float]:
+    sent: dict[str, float] = {}
+    count = int(rate * seconds)
+    started = time.monotonic()
+    for number in range(count):
+        time.sleep(max(0.0, started + number / rate - time.monotonic()))
+        person = make_person(number, rng)
+        request = urllib.request.Request(
+            url, json.dumps(person).encode(), {"Content-Type": "application/json"}
+        )
+        at = time.monotonic()
+        with urllib.request.urlopen(request, timeout=30) as response:
+            if response.status == 202:
+                sent[person["email"]] = at
+    return sent
+
+
+def _wait_arrivals(receiver: Receiver, sent: dict[str, float], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with receiver.lock:
+            if all(email in receiver.arrivals for email in sent):
+                return
+        time.sleep(0.2)
+
+
+def _machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+
+
+def main() -> None:
+    """Parse the arguments and run both parts."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--records", type=int, default=2000, help="stored records for part (a)")
+    parser.add_argument("--probes", type=int, default=200, help="records resolved in part (a)")
+    parser.add_argument("--rate", type=float, default=20.0, help="POSTs per second in part (b)")
+    parser.add_argument("--seconds", type=float, default=20.0, help="duration of part (b)")
+    parser.add_argument("--seed", type=int, default=7, help="random seed")
+    arguments = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        bench_resolution(
+            Path(folder) / "resolve", arguments.records, arguments.probes, arguments.seed
+        )
+        bench_end_to_end(Path(folder) / "serve", arguments.rate, arguments.seconds, arguments.seed)
+
+
+if __name__ == "__main__":
+    main()
