@@ -94,7 +94,7 @@ def print_explanation(console: Console, explanation: Explanation) -> None:
             f"{explanation.auto_merge}, review at {explanation.review})"
         )
     else:
-        console.print("no match model has been trained yet; run 'accord train'")
+        console.print("no current match model to score the pair; run 'accord train'")
     for edge in explanation.edges:
         console.print(
             f"applied: {edge['kind']} link" + (f" by rule '{edge['rule']}'" if edge["rule"] else "")

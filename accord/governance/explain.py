@@ -56,7 +56,7 @@ def explain_pair(
             )
     model = load_model(connection)
     score = None
-    if model is not None:
+    if model is not None and model.matches_vocabulary():
         score = score_pair(
             model,
             records[record_a],

@@ -67,6 +67,25 @@ class MatchModel:
         """Return the comparison definitions, in settings order."""
         return build_comparisons(self.comparison_names)
 
+    def matches_vocabulary(self) -> bool:
+        """Return whether the stored settings have the levels this Accord version defines.
+
+        A model trained by an older version, whose comparisons or levels have
+        since changed, must be trained again before it scores anything.
+        """
+        defined = [
+            (comparison.name, [level.label for level in comparison.levels])
+            for comparison in self.comparisons()
+        ]
+        stored = [
+            (
+                item["output_column_name"],
+                [level.get("label_for_charts") for level in item["comparison_levels"]],
+            )
+            for item in self.settings.get("comparisons", [])
+        ]
+        return defined == stored
+
     @property
     def prior(self) -> float:
         """Return the probability that two random records match."""
@@ -240,20 +259,47 @@ def train(
         linker.training.estimate_u_using_random_sampling(
             max_pairs=config.training.max_pairs, seed=config.training.seed
         )
-        _estimate_m(linker, build_comparisons(comparison_names), available)
+        linker = _estimate_m(linker, table, build_comparisons(comparison_names), available)
         trained = linker.misc.save_model_to_json()
     except (ValueError, ZeroDivisionError, duckdb.Error) as exc:
         logger.warning("training failed, using default match weights: %s", exc)
+        return fallback
+    if not _valid(trained, comparison_names):
+        logger.warning("training produced an unusable model, using default match weights")
         return fallback
     logger.info("trained match model on %d records", table.num_rows)
     return MatchModel(comparison_names, trained, trained_at, table.num_rows)
 
 
-def _estimate_m(linker: Any, comparisons: list[Comparison], available: set[str]) -> None:
+MIN_EM_PAIRS = 50
+
+
+def _pair_count(table: pa.Table, rule: list[str]) -> int:
+    """Return how many record pairs a blocking rule generates."""
+    keys = ", ".join(rule)
+    not_null = " AND ".join(f"{column} IS NOT NULL" for column in rule)
+    connection = connect()
+    try:
+        connection.register("accord_input", table)
+        row = connection.execute(
+            f"""SELECT coalesce(sum(n * (n - 1) / 2), 0) FROM (
+                    SELECT count(*) AS n FROM accord_input WHERE {not_null} GROUP BY {keys})"""
+        ).fetchone()
+    finally:
+        connection.close()
+    return int(row[0]) if row else 0
+
+
+def _estimate_m(
+    linker: Any, table: pa.Table, comparisons: list[Comparison], available: set[str]
+) -> Any:
     """Run EM with each rule that can still estimate a comparison not yet estimated.
 
     A rule cannot estimate the comparisons whose columns it blocks on, so
-    rules are added until every comparison has been estimated once.
+    rules are added until every comparison has been estimated once. A rule
+    with too few pairs is skipped. Splink can leave its settings half-changed
+    when EM fails, so each attempt starts from a snapshot and a failure goes
+    back to it. Returns the linker holding the estimates.
     """
     remaining = {comparison.name for comparison in comparisons}
     for rule in EM_RULES:
@@ -262,17 +308,27 @@ def _estimate_m(linker: Any, comparisons: list[Comparison], available: set[str])
         if not all(column in available for column in rule):
             continue
         estimable = {c.name for c in comparisons if not set(c.columns) & set(rule)}
-        if not estimable & remaining:
+        if not estimable & remaining or _pair_count(table, rule) < MIN_EM_PAIRS:
             continue
         sql = " AND ".join(f"l.{column} = r.{column}" for column in rule)
+        snapshot = linker.misc.save_model_to_json()
         try:
             linker.training.estimate_parameters_using_expectation_maximisation(sql)
-        except Exception as exc:  # EM fails on rules that find no pairs
+        except Exception as exc:  # Splink raises plain exceptions for degenerate data
             logger.warning("EM with blocking rule %s failed: %s", sql, exc)
+            linker = _linker(table, snapshot)
             continue
         remaining -= estimable
     if remaining:
         logger.warning("m probabilities kept at defaults for: %s", ", ".join(sorted(remaining)))
+    return linker
+
+
+def _valid(settings: dict[str, Any], comparison_names: list[str]) -> bool:
+    expected = [c.name for c in build_comparisons(comparison_names)]
+    stored = [c["output_column_name"] for c in settings.get("comparisons", [])]
+    prior = settings.get("probability_two_random_records_match")
+    return stored == expected and isinstance(prior, float) and 0 < prior < 1
 
 
 def predict(table: pa.Table, model: MatchModel, threshold: float) -> pa.Table:

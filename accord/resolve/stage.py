@@ -284,7 +284,7 @@ def _model(
         logger.info("no comparison has data; only deterministic rules link records")
         return None
     model = load_model(connection)
-    if model is not None and model.comparison_names == names:
+    if model is not None and model.comparison_names == names and model.matches_vocabulary():
         return model
     if count < 2:
         return None

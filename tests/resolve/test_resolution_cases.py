@@ -471,7 +471,7 @@ def test_contacts_of_an_organization_are_listed(tmp_path: Path) -> None:
         "id,first,last,email,company\n"
         "1,Ana,Ruiz,ana@northwind-traders.com,Northwind Traders Inc.\n"
         "2,Ben,Okafor,ben.okafor@northwind-traders.com,Northwind Traders\n"
-        "3,Cy,Lam,cy.lam@gmail.com,\"The Northwind Traders, LLC\"\n"
+        '3,Cy,Lam,cy.lam@gmail.com,"The Northwind Traders, LLC"\n'
         "4,Di,Sato,di@contoso-labs.com,Contoso Labs GmbH\n",
         encoding="utf-8",
     )
@@ -491,3 +491,38 @@ def test_contacts_of_an_organization_are_listed(tmp_path: Path) -> None:
     assert organizations["crm:4"] != organizations["crm:1"]
     contacts = {person for person, _ in view.related}
     assert contacts == {entities["crm:1"], entities["crm:2"], entities["crm:3"]}
+
+
+def test_distinct_records_train_without_matches(tmp_path: Path) -> None:
+    givens = ["Ann", "Bob", "Cid", "Dan", "Eve", "Fay", "Gus", "Hal", "Ivy", "Jon"]
+    rows = [
+        [
+            f"c{i}",
+            givens[i % 10],
+            f"Family{i:03d}",
+            f"person{i}@mail{i % 9}.net",
+            f"(415) 555-{1000 + i:04d}" if i % 3 else "",
+            "",
+            "",
+            "",
+            "",
+        ]
+        for i in range(300)
+    ]
+    entities, summary = resolve(write_sources(tmp_path, rows, []))
+    assert len(set(entities.values())) == 300
+    assert summary.extra["linked pairs"] == 0
+
+
+def test_stale_model_is_trained_again(tmp_path: Path) -> None:
+    loaded = write_sources(tmp_path, BACKGROUND, [])
+    resolve(loaded)
+    with Store.open(tmp_path / "accord.duckdb") as store:
+        store.connection.execute(
+            "UPDATE match_models SET settings = json_object('comparisons', json_array())"
+        )
+    _, summary = resolve(loaded)
+    with Store.open(tmp_path / "accord.duckdb", read_only=True) as store:
+        count = store.connection.execute("SELECT count(*) FROM match_models").fetchall()
+    assert summary.extra["records resolved"] == len(BACKGROUND)
+    assert count == [(2,)]
