@@ -50,6 +50,7 @@ EM_RULES: list[list[str]] = [
     ["birth_date", "postal_code_key"],
     ["first_name_key", "last_name_key"],
     ["last_name_key", "birth_date"],
+    ["first_name_key", "birth_date"],
     ["street_key", "postal_code_key"],
 ]
 
@@ -180,9 +181,11 @@ def _linker(table: pa.Table, settings: dict[str, Any]) -> Any:
 MIN_TRAINING_RECORDS = 200
 PRIOR_RULES: list[list[str]] = [
     ["email_key", "first_name_key"],
-    ["last_name_key", "first_name_key", "birth_date"],
     ["phone_key", "first_name_key"],
+    ["last_name_key", "birth_date"],
+    ["first_name_key", "birth_date"],
     ["last_name_key", "first_name_key", "postal_code_key"],
+    ["last_name_key", "first_name_key", "street_key"],
 ]
 PRIOR_RULE_RECALL = 0.7
 
@@ -190,9 +193,11 @@ PRIOR_RULE_RECALL = 0.7
 def estimate_prior(table: pa.Table, available: set[str]) -> float:
     """Estimate the probability that two random records match.
 
-    Pairs that agree on strict rules (email and given name, full name and
-    birth date, ...) are counted and divided by the recall those rules are
-    assumed to have; the share of all pairs is the prior. With no such pair
+    Pairs that agree on any of a few strict rules (email and given name, one
+    name part and the birth date, full name and postcode, ...) are counted and
+    divided by the recall those rules are assumed to have; the share of all
+    pairs is the prior. Each rule alone misses duplicates with an error in one
+    of its fields, so the rules are combined. With no such pair
     the prior falls back to one expected duplicate per record.
     """
     count = table.num_rows
