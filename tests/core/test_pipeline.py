@@ -129,7 +129,8 @@ def test_changed_row_adds_version(tmp_path: Path) -> None:
     make_project(
         tmp_path,
         billing=BILLING.replace(
-            "b2,Alan Turing,alan@analytical.org,active", "b2,Alan Turing,alan@analytical.org,past_due"
+            "b2,Alan Turing,alan@analytical.org,active",
+            "b2,Alan Turing,alan@analytical.org,past_due",
         ),
     )
     summary = run_once(loaded)
@@ -143,7 +144,9 @@ def test_changed_row_adds_version(tmp_path: Path) -> None:
 def test_row_absent_from_full_read_marked_deleted(tmp_path: Path) -> None:
     loaded = make_project(tmp_path)
     run_once(loaded)
-    make_project(tmp_path, billing=BILLING.replace("b2,Alan Turing,alan@analytical.org,active\n", ""))
+    make_project(
+        tmp_path, billing=BILLING.replace("b2,Alan Turing,alan@analytical.org,active\n", "")
+    )
     summary = run_once(loaded)
     assert by_source(summary)["billing"].deleted == 1
     row = query(
