@@ -655,6 +655,7 @@ INPUT_COLUMNS = (
     "email_key",
     "email_is_role",
     "email_local_key",
+    "nameless_email_key",
     "name_full_key",
     "name_initial_key",
     "name_reversed_key",

@@ -20,6 +20,10 @@ _EXPRESSIONS = {
     # Letters of the email local part, to compare with names: jane.doe42 -> janedoe.
     "email_local_key": "nullif(regexp_replace(split_part(data->>'email_key', '@', 1), "
     "'[^a-z]', '', 'g'), '')",
+    # The same letters, only for records without a name: the blocking key that
+    # pairs a login-email-only record with the records whose name it spells.
+    "nameless_email_key": f"CASE WHEN {_FIRST} IS NULL AND {_LAST} IS NULL THEN "
+    "nullif(regexp_replace(split_part(data->>'email_key', '@', 1), '[^a-z]', '', 'g'), '') END",
     "name_full_key": f"{_FIRST} || {_LAST}",
     "name_initial_key": f"left({_FIRST}, 1) || {_LAST}",
     "name_reversed_key": f"{_LAST} || {_FIRST}",

@@ -39,9 +39,11 @@ DEFAULT_BLOCKING: list[list[str]] = [
 ]
 SWAPPED_NAMES_RULE = "l.first_name_key = r.last_name_key AND l.last_name_key = r.first_name_key"
 # Pairs of a nameless email record with a named record whose name the email spells.
+# Only records without a name take part, through nameless_email_key, so the
+# rules do not pair every jsmith@ mailbox with every J. Smith.
 _NAME_KEYS = ("name_full_key", "name_initial_key", "name_reversed_key")
-EMAIL_NAME_RULES = [f"l.email_local_key = r.{column}" for column in _NAME_KEYS] + [
-    f"r.email_local_key = l.{column}" for column in _NAME_KEYS
+EMAIL_NAME_RULES = [f"l.nameless_email_key = r.{column}" for column in _NAME_KEYS] + [
+    f"r.nameless_email_key = l.{column}" for column in _NAME_KEYS
 ]
 # Rules that estimate m probabilities by EM; each fixes the comparisons it uses.
 EM_RULES: list[list[str]] = [
@@ -150,7 +152,7 @@ def blocking_rules(config: MatchingConfig, available: set[str]) -> list[str]:
     ]
     if config.blocking is None and {"first_name_key", "last_name_key"} <= available:
         sql.append(SWAPPED_NAMES_RULE)
-    if config.blocking is None and {"email_local_key", "name_full_key"} <= available:
+    if config.blocking is None and {"nameless_email_key", "name_full_key"} <= available:
         sql.extend(EMAIL_NAME_RULES)
     return sql
 
@@ -207,16 +209,17 @@ def estimate_prior(table: pa.Table, available: set[str]) -> float:
     rules = [rule for rule in PRIOR_RULES if all(column in available for column in rule)]
     found = 0
     if rules:
-        conditions = " OR ".join(
-            "(" + " AND ".join(f"l.{c} = r.{c}" for c in rule) + ")" for rule in rules
+        # One equi-join per rule, then distinct pairs: an OR of the rules in
+        # one join condition would compare every pair of records.
+        joins = " UNION ".join(
+            "SELECT l.record_id AS a, r.record_id AS b FROM accord_input l JOIN accord_input r "
+            "ON l.record_id < r.record_id AND " + " AND ".join(f"l.{c} = r.{c}" for c in rule)
+            for rule in rules
         )
         connection = connect()
         try:
             connection.register("accord_input", table)
-            row = connection.execute(
-                f"""SELECT count(*) FROM accord_input l JOIN accord_input r
-                    ON l.record_id < r.record_id AND ({conditions})"""
-            ).fetchone()
+            row = connection.execute(f"SELECT count(*) FROM ({joins})").fetchone()
             found = int(row[0]) if row else 0
         finally:
             connection.close()
