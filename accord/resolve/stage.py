@@ -126,7 +126,9 @@ def resolve_persons(
     ]
     labels = cluster(nodes, pairs.edges, sorted(pairs.cannot_link))
     labels = _attach_lone_records(connection, nodes, labels, pairs, decisions)
-    replace_review_queue(connection, _open_reviews(pairs, decisions), run_id)
+    _drop_settled_reviews(pairs, labels)
+    open_reviews = _open_reviews(pairs, decisions)
+    replace_review_queue(connection, open_reviews, run_id)
     _, changes = save_entities(connection, "person", labels, now, run_id)
     connection.execute("DELETE FROM match_edges")
     insert_columns(
@@ -139,7 +141,7 @@ def resolve_persons(
         "entities merged away": changes.merged,
         "entities split": changes.split,
         "linked pairs": len(pairs.edges),
-        "pairs for review": len(pairs.review),
+        "pairs for review": len(open_reviews),
         "pairs kept apart by distinguishing fields": pairs.guarded,
     }
 
@@ -162,9 +164,12 @@ def _attach_lone_records(
     for lone, other, rule in attached:
         pairs.edges.append(Edge(lone, other, DETERMINISTIC_WEIGHT))
         pairs.record(*ordered(lone, other), "deterministic", rule, None, None)
-    linked = {ordered(lone, other) for lone, other, _ in attached}
-    pairs.review = [pair for pair in pairs.review if (pair[0], pair[1]) not in linked]
     return cluster(nodes, pairs.edges, sorted(pairs.cannot_link))
+
+
+def _drop_settled_reviews(pairs: PairSet, labels: dict[str, str]) -> None:
+    """Remove review pairs whose records ended up in one entity anyway."""
+    pairs.review = [pair for pair in pairs.review if labels[pair[0]] != labels[pair[1]]]
 
 
 def _guard_sql(project: Project) -> list[tuple[str, str]]:

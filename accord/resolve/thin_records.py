@@ -59,37 +59,39 @@ def unique_candidate_links(
     labels: dict[str, str],
     review: list[tuple[str, str, float, object]],
 ) -> list[tuple[str, str]]:
-    """Return review pairs that join a lone record to the only customer it could be.
+    """Return review pairs that join a thin lone record to the only customer it could be.
 
-    A record still on its own whose every review pair points into one
-    customer, and whose full name equals the name of a record of that
-    customer, joins it. Two candidate customers leave it for review.
+    A record still on its own that has a name but no phone, street or birth
+    date (a support requester with a work email, say) joins a customer when
+    one of its review pairs points into that customer, the two records have
+    the same full name, and no other customer has a record with that name.
+    Two customers with the name, or any customer with the name outside the
+    review pairs, leave it for review.
     """
     sizes: dict[str, int] = defaultdict(int)
     for label in labels.values():
         sizes[label] += 1
-    options: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    for a, b, _, _ in review:
-        for lone, other in ((a, b), (b, a)):
-            if sizes[labels[lone]] == 1 and sizes[labels[other]] > 1:
-                options[lone][labels[other]].append(other)
-    single = {
-        lone: next(iter(found.values())) for lone, found in options.items() if len(found) == 1
-    }
-    if not single:
-        return []
-    names = dict(
-        connection.execute(
-            f"SELECT record_id, name_full_key FROM {INPUT_TABLE} WHERE name_full_key IS NOT NULL"
-        ).fetchall()
-    )
+    rows = connection.execute(
+        f"""SELECT record_id, name_full_key,
+                   phone_key IS NULL AND street_key IS NULL AND birth_date IS NULL
+            FROM {INPUT_TABLE} WHERE name_full_key IS NOT NULL"""
+    ).fetchall()
+    names = {record: name for record, name, _ in rows}
+    thin = {record for record, _, is_thin in rows if is_thin}
+    clusters_by_name: dict[str, set[str]] = defaultdict(set)
+    for record, name in names.items():
+        clusters_by_name[name].add(labels[record])
     links = []
-    for lone, others in sorted(single.items()):
-        same_name = [
-            other
-            for other in others
-            if names.get(lone) is not None and names.get(other) == names.get(lone)
-        ]
-        if same_name:
-            links.append((lone, sorted(same_name)[0]))
-    return links
+    for a, b, _, _ in sorted(review):
+        for lone, other in ((a, b), (b, a)):
+            name = names.get(lone)
+            if lone not in thin or sizes[labels[lone]] != 1 or name is None:
+                continue
+            if names.get(other) != name:
+                continue
+            if clusters_by_name[name] - {labels[lone]} == {labels[other]}:
+                links.append((lone, other))
+    unique: dict[str, str] = {}
+    for lone, other in links:
+        unique.setdefault(lone, other)
+    return sorted(unique.items())

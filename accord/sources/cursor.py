@@ -60,6 +60,9 @@ def parse_datetime(text: str) -> dt.datetime | None:
 def select_after(values: pa.ChunkedArray, since: str | None) -> CursorSelection:
     """Select the rows whose cursor value is greater than ``since``.
 
+    NOTE: a row that the source adds later with exactly the saved cursor value
+    is not read incrementally; ``accord run --full-refresh`` picks it up.
+
     Args:
         values: The cursor column.
         since: The cursor of the previous read, or None to select every row.

@@ -434,7 +434,7 @@ def test_identical_rerun_changes_nothing(tmp_path: Path) -> None:
 
 def test_review_pair_listed_between_thresholds(tmp_path: Path) -> None:
     crm = [["c1", "Vera", "Stone", "", "", "22 Cedar Street", "Austin", "78701", ""]]
-    billing = [["b1", "Vera", "Stone", "", "", "", "Austin", "", ""]]
+    billing = [["b1", "Vera", "Stone", "", "(512) 555-0100", "", "Austin", "", ""]]
     write_sources(tmp_path, crm + BACKGROUND, billing)
     text = (tmp_path / "accord.yaml").read_text()
     (tmp_path / "accord.yaml").write_text(
@@ -526,3 +526,36 @@ def test_stale_model_is_trained_again(tmp_path: Path) -> None:
         count = store.connection.execute("SELECT count(*) FROM match_models").fetchall()
     assert summary.extra["records resolved"] == len(BACKGROUND)
     assert count == [(2,)]
+
+
+def test_namesakes_do_not_absorb_a_thin_record(tmp_path: Path) -> None:
+    crm = [
+        [
+            "c1",
+            "Evelyn",
+            "Miller",
+            "evelyn.miller@mail.net",
+            "(305) 555-0111",
+            "1 Bay Street",
+            "Miami",
+            "33101",
+            "",
+        ],
+        [
+            "c2",
+            "Evelyn",
+            "Miller",
+            "emiller77@mail.org",
+            "(206) 555-0177",
+            "9 Pine Street",
+            "Seattle",
+            "98101",
+            "",
+        ],
+        *BACKGROUND,
+    ]
+    billing = [["b1", "Evelyn", "Miller", "evelyn@miller-design.com", "", "", "", "", ""]]
+    entities, _ = resolve(write_sources(tmp_path, crm, billing))
+    assert not same(entities, "crm:c1", "crm:c2")
+    assert not same(entities, "billing:b1", "crm:c1")
+    assert not same(entities, "billing:b1", "crm:c2")
