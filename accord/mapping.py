@@ -10,6 +10,7 @@ mapping says to pass the value through or set it to null.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections.abc import Callable
@@ -22,6 +23,8 @@ import pyarrow as pa
 from accord.config.models import FieldMapping, SourceBase
 from accord.errors import SourceError
 from accord.store.duckdb_store import connect
+
+logger = logging.getLogger(__name__)
 
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _CURRENCY = re.compile(r"[\s$€£¥]")
@@ -110,10 +113,31 @@ def check_columns(source: SourceBase, available: list[str]) -> None:
         )
 
 
+# In JSON documents and API responses a key that no record carries is simply
+# absent, so a mapped field with no values reads as null there.
+_SCHEMALESS_KINDS = {"json", "jsonl", "rest_api"}
+
+
+def _add_absent_json_fields(source: SourceBase, rows: pa.Table) -> pa.Table:
+    kind = getattr(source, "kind", None)
+    if kind not in _SCHEMALESS_KINDS:
+        return rows
+    keys = set(source.key_columns) | {source.cursor} - {None}
+    wanted = {c for mapping in source.fields.values() for c in mapping.source_columns()}
+    absent = sorted(wanted - set(rows.column_names) - keys)
+    if absent:
+        logger.warning("source %s: no record has %s; reading them as null", source.name,
+                       ", ".join(absent))
+    for column in absent:
+        rows = rows.append_column(column, pa.nulls(rows.num_rows, pa.string()))
+    return rows
+
+
 def evaluate_fields(source: SourceBase, rows: pa.Table) -> dict[str, list[Any]]:
     """Run the column, concat, split, constant and expression mappings as one query."""
     if not source.fields:
         return {}
+    rows = _add_absent_json_fields(source, rows)
     check_columns(source, rows.column_names)
     selects = [f"{field_sql(m)} AS {quote_identifier(name)}" for name, m in source.fields.items()]
     connection = connect()

@@ -45,6 +45,10 @@ def run_summary(console: Console, summary: RunSummary) -> None:
         table.add_row(item.source, *(str(v) for v in values))
     table.add_row("total", *(str(v) for v in totals), style="bold")
     console.print(table)
+    for item in summary.sources:
+        if item.warnings:
+            counts = ", ".join(f"{field} {count}" for field, count in sorted(item.warnings.items()))
+            console.print(f"{item.source}: invalid values stored as null: {counts}")
     for key, value in summary.extra.items():
         console.print(f"{key}: {value}")
 

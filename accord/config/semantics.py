@@ -100,7 +100,7 @@ def _unknown_targets(project: Project) -> Iterator[Finding]:
             if target not in known:
                 yield (
                     ("sources", index, "fields", target),
-                    f"unknown canonical field '{target}'{_suggest(target, known)} "
+                    f"unknown canonical field '{target}'{_suggest(target, known)}. "
                     "Declare new fields under 'extra_fields'.",
                 )
 

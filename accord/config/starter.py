@@ -61,6 +61,6 @@ matching:
 
 STARTER_DATA = """\
 id,first_name,last_name,email,phone,status,updated_at
-1,Ada,Lovelace,ada@example.com,+1 415 555 0100,Customer,2024-05-01T10:00:00
-2,Alan,Turing,alan@example.com,(415) 555-0101,Lead,2024-05-02T11:30:00
+1,Ada,Lovelace,ada@analytical-engines.org,+1 415 555 0100,Customer,2024-05-01T10:00:00
+2,Alan,Turing,alan@turing-machines.org,(415) 555-0101,Lead,2024-05-02T11:30:00
 """

@@ -107,6 +107,10 @@ def parse_json_lines(text: str) -> tuple[ParsedRecords, list[ReadIssue]]:
             message = f"invalid JSON ({exc.msg} at column {exc.colno}), so the line is skipped."
             issues.append(ReadIssue(f"line {number}", message, clip_raw(line.rstrip("\r"))))
             continue
+        except RecursionError:
+            message = "JSON nested too deeply to read, so the line is skipped."
+            issues.append(ReadIssue(f"line {number}", message, clip_raw(line.rstrip("\r"))))
+            continue
         if not isinstance(value, dict):
             message = (
                 f"expected a JSON object but found {_json_type(value)}, so the line is skipped. "
