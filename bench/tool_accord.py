@@ -41,6 +41,12 @@ FEBRL_EXTRA = {"soc_sec_id": {"type": "string", "role": "external_id"}}
 # an error, so the expression parses the parts and yields null for those.
 RLDATA_BIRTH = """try_strptime("by" || '-' || "bm" || '-' || "bd", '%Y-%m-%d')"""
 
+# The public sets list single people without households, and their duplicates
+# often carry a replaced given name (FEBRL and RLdata substitute names on
+# purpose), so the given-name guard that keeps household members apart is
+# switched off for them, as a user of such data would.
+NO_HOUSEHOLDS = {"distinguishing": []}
+
 # Per public dataset: phone region, extra fields and the field mapping of every source.
 PROJECTS: dict[str, dict[str, Any]] = {
     "febrl3": {"region": "AU", "extra": FEBRL_EXTRA, "fields": FEBRL_FIELDS},
@@ -99,6 +105,7 @@ def public_project(dataset: str, folder: Path, store: Path) -> dict[str, Any]:
         "store": {"kind": "duckdb", "path": str(store)},
         "extra_fields": spec.get("extra", {}),
         "standardize": {"default_region": spec["region"], "fields": spec.get("standardize", {})},
+        "matching": NO_HOUSEHOLDS,
         "sources": sources,
     }
 
