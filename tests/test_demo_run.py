@@ -188,3 +188,43 @@ def test_python_levels_agree_with_splink_sql(demo: tuple[Path, RunSummary]) -> N
                 mismatches.append((comparison.name, row["record_id_l"], row["record_id_r"]))
     assert len(sample) > 500
     assert mismatches == []
+
+
+def test_explained_probability_equals_splink(demo: tuple[Path, RunSummary]) -> None:
+    from accord.resolve.inputs import INPUT_TABLE, build_input, fetch_records, term_frequency
+    from accord.resolve.model import load_model, predict
+    from accord.resolve.scoring import score_pair
+
+    folder, _ = demo
+    persons = ["crm", "billing", "support", "analytics"]
+    with Store.open(folder / "accord.duckdb") as store:
+        connection = store.connection
+        model = load_model(connection)
+        assert model is not None
+        build_input(connection, persons, ["billing_id"])
+        connection.complete()
+        table = connection.sql(f"SELECT * FROM {INPUT_TABLE}").to_arrow_table()
+        scored = predict(table, model, 0.0).to_pylist()
+        sample = scored[:: max(1, len(scored) // 100)]
+        records = fetch_records(
+            connection,
+            sorted({r["record_id_l"] for r in sample} | {r["record_id_r"] for r in sample}),
+        )
+        differences = []
+        for row in sample:
+            score = score_pair(
+                model,
+                records[row["record_id_l"]],
+                records[row["record_id_r"]],
+                lambda column, value: term_frequency(connection, column, value, persons),
+            )
+            if abs(score.match_weight - row["match_weight"]) > 1e-6:
+                differences.append(
+                    (
+                        row["record_id_l"],
+                        row["record_id_r"],
+                        score.match_weight,
+                        row["match_weight"],
+                    )
+                )
+    assert differences == []

@@ -55,13 +55,14 @@ def explain_pair(
                 f"record '{record}' not found; use the source:key form, for example crm:C0001"
             )
     model = load_model(connection)
+    persons = [source.name for source in project.sources if source.entity_type == "person"]
     score = None
     if model is not None and model.matches_vocabulary():
         score = score_pair(
             model,
             records[record_a],
             records[record_b],
-            lambda column, value: term_frequency(connection, column, value),
+            lambda column, value: term_frequency(connection, column, value, persons),
         )
     a, b = ordered(record_a, record_b)
     cursor = connection.execute(

@@ -141,16 +141,28 @@ def fetch_records(
 
 
 def term_frequency(
-    connection: duckdb.DuckDBPyConnection, column: str, value: object
+    connection: duckdb.DuckDBPyConnection,
+    column: str,
+    value: object,
+    sources: list[str] | None = None,
 ) -> float | None:
-    """Return the share of live records whose ``column`` equals ``value``."""
+    """Return the share of the non-null ``column`` values of live records equal to ``value``.
+
+    Over the person sources this is the term frequency Splink computes on the
+    resolution input, so explanations show the weights the batch run used.
+    """
     if value is None:
         return None
     expression = _column_sql(column).rsplit(" AS ", 1)[0]
+    params: list[object] = [str(value)]
+    scope = ""
+    if sources is not None:
+        scope = f" AND source IN ({', '.join('?' for _ in sources) or 'NULL'})"
+        params.extend(sources)
     row = connection.execute(
         f"""SELECT count(*) FILTER (WHERE CAST({expression} AS VARCHAR) = ?)
-                   / greatest(count(*), 1)
-            FROM source_records WHERE deleted_at IS NULL""",
-        [str(value)],
+                   / greatest(count({expression}), 1)
+            FROM source_records WHERE deleted_at IS NULL{scope}""",
+        params,
     ).fetchone()
     return float(row[0]) if row and row[0] else None

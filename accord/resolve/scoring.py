@@ -64,7 +64,8 @@ def score_pair(
         level = comparison.levels[index]
         params = parameters["comparison_levels"][index]
         weight = _weight(params)
-        adjustment = _tf_adjustment(level.tf_column, params, left, right, term_frequency)
+        exact = _exact_level(parameters["comparison_levels"], level.tf_column) or params
+        adjustment = _tf_adjustment(level.tf_column, exact, left, right, term_frequency)
         column = comparison.columns[0]
         levels.append(
             LevelScore(
@@ -90,6 +91,17 @@ def _weight(params: dict[str, Any]) -> float:
     return math.log2(m / u)
 
 
+def _exact_level(levels: list[dict[str, Any]], column: str | None) -> dict[str, Any] | None:
+    """Return the exact-match level of ``column``, whose u the adjustment of every level uses."""
+    if column is None:
+        return None
+    condition = f"{column}_l = {column}_r"
+    for level in levels:
+        if str(level.get("sql_condition", "")).replace('"', "") == condition:
+            return level
+    return None
+
+
 def _tf_adjustment(
     column: str | None,
     params: dict[str, Any],
@@ -97,7 +109,12 @@ def _tf_adjustment(
     right: Record,
     term_frequency: TermFrequency | None,
 ) -> float:
-    """Return Splink's term-frequency adjustment: log2(u / tf) for the rarer-is-stronger rule."""
+    """Return Splink's term-frequency adjustment, log2(u / tf).
+
+    ``params`` is the exact-match level of the column: Splink adjusts every
+    level that names a term-frequency column by that level's u, and uses the
+    larger of the two records' frequencies.
+    """
     if column is None or term_frequency is None or params.get("is_null_level"):
         return 0.0
     u = params.get("u_probability")
