@@ -1,8 +1,10 @@
 """Distinguishing-field guards: evidence that two records are different people.
 
 Household members and twins agree on family name, address, phone and
-sometimes birth date; what tells them apart is the given name. A pair whose
-given names clearly differ is never linked, whatever its match weight.
+sometimes birth date, so the given name is what distinguishes them. A pair
+whose given names clearly differ is not linked, whatever its match weight,
+unless a shared email names one of them (below) or a steward records a
+must-link decision.
 
 Two records that share a personal email are linked even when their given
 names differ, if the email names one of them: ``ruby.dixon@`` on a Kyle
