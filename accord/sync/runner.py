@@ -280,6 +280,10 @@ def _deliver(
         report.rejected += statuses.count("rejected")
         waiting = statuses.count("pending")
         if waiting:
+            # The changes after this batch were not tried and stay pending too.
+            waiting += len(
+                pending_changes(store.connection, destination.name, 2**31, changes[-1].change_id)
+            )
             report.pending += waiting
             report.error = next(o.error for o in outcomes if o.status == "pending")
             logger.warning(

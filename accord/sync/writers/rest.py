@@ -53,7 +53,10 @@ class RestWriter:
         make_sender: Callable[..., HttpSender] = HttpSender,
     ) -> None:
         self.destination = destination
-        self.batch_size = destination.batch_size
+        # Without a batch endpoint every change is its own request, and the
+        # runner records each one as sent before the next, so a sync killed
+        # part-way resends at most the request that was in flight.
+        self.batch_size = destination.batch_size if destination.batch_path else 1
         self.headers = {"Content-Type": "application/json", **auth_headers(destination)}
         base_url = (
             destination.base_url

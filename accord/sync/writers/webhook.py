@@ -58,7 +58,9 @@ class WebhookWriter:
         make_sender: Callable[..., HttpSender] = HttpSender,
     ) -> None:
         self.destination = destination
-        self.batch_size = destination.batch_size
+        # One POST per change, recorded as sent before the next: a sync killed
+        # part-way resends at most the request that was in flight.
+        self.batch_size = 1
         self.secret = read_secret(destination.name, destination.secret_env)
         self.sender = make_sender(destination.name, destination.retry, destination.rate_limit)
 
