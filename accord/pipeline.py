@@ -25,7 +25,7 @@ from accord.resolve.stage import after_ingest
 from accord.sources import open_reader
 from accord.sources.base import ReadResult
 from accord.store.bulk import register
-from accord.store.duckdb_store import Store
+from accord.store.duckdb_store import Store, set_memory_limit
 from accord.store.records import WriteCounts, mark_absent_deleted, mark_deleted, write_records
 
 logger = logging.getLogger(__name__)
@@ -95,6 +95,9 @@ def run(
         RunError: when a stage fails; nothing of the run is committed.
     """
     progress = progress or LogProgress()
+    set_memory_limit(loaded.project.store.memory_limit)
+    if loaded.project.store.memory_limit:
+        store.connection.execute("SET memory_limit = ?", [loaded.project.store.memory_limit])
     run_id = _start_run(store)
     summary = RunSummary(run_id=run_id, started_at=now_utc())
     try:

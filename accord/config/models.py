@@ -29,6 +29,11 @@ class StoreConfig(StrictModel):
 
     kind: Literal["duckdb"] = Field("duckdb", description="store engine")
     path: str = Field("accord.duckdb", description="DuckDB file, relative to the project file")
+    memory_limit: str | None = Field(
+        "2GB",
+        description="memory cap of each DuckDB connection, such as '2GB'; DuckDB spills to disk "
+        "beyond it. Null keeps DuckDB's default of 80% of the machine's memory",
+    )
 
 
 class SplitSpec(StrictModel):

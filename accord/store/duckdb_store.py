@@ -25,7 +25,21 @@ def connect(location: str = ":memory:", read_only: bool = False) -> duckdb.DuckD
     """
     connection = duckdb.connect(location, read_only=read_only)
     connection.execute("SET enable_progress_bar = false")
+    if _settings["memory_limit"]:
+        connection.execute("SET memory_limit = ?", [_settings["memory_limit"]])
     return connection
+
+
+_settings: dict[str, str | None] = {"memory_limit": None}
+
+
+def set_memory_limit(limit: str | None) -> None:
+    """Cap the memory of each DuckDB connection opened from now on; None keeps DuckDB's default.
+
+    DuckDB spills to disk beyond the cap, so large runs keep a bounded
+    footprint at little cost in time.
+    """
+    _settings["memory_limit"] = limit
 
 
 class Store:
