@@ -307,12 +307,16 @@ def _sync_now(
 
 def _log_result(store: Store, run_id: int, result: ActionResult) -> None:
     firing = result.firing
+    # Field values can be personal data, so the log names the field only; the
+    # trigger_log table keeps the values.
     change = (
-        f"{firing.field}: {firing.old_value} -> {firing.new_value}"
+        f"{firing.field} changed"
         if firing.field
         else (f"{firing.event} {firing.other_id or ''}".strip())
     )
-    level = logging.INFO if result.result == "ok" else logging.WARNING
+    # One line per entity and action: successes at DEBUG, as a run can fire
+    # thousands; the caller reports totals.
+    level = logging.DEBUG if result.result == "ok" else logging.WARNING
     logger.log(
         level,
         "run %d trigger %s on entity %s (%s): %s %s: %s",
