@@ -73,9 +73,14 @@ def _parse_yaml(text: str, file: str) -> tuple[Any, dict[Loc, int]]:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
+        # PyYAML reports a tab as the two characters backslash and t.
+        if "'\\t'" in str(problem):
+            problem = f"{problem}; indent with spaces, YAML does not allow tabs"
         raise ConfigError([ConfigProblem(file, "", line, f"invalid YAML: {problem}")]) from exc
     if data is None:
-        data = {}
+        raise ConfigError([ConfigProblem(
+            file, "", None, "the file is empty; run 'accord init' for a commented starter project"
+        )])
     if not isinstance(data, dict):
         raise ConfigError([ConfigProblem(file, "", 1, "expected a mapping of settings at the top")])
     lines: dict[Loc, int] = {}

@@ -136,3 +136,15 @@ def test_starter_project_is_valid(tmp_path: Path) -> None:
     path = tmp_path / "accord.yaml"
     path.write_text(STARTER_PROJECT, encoding="utf-8")
     assert load_project(path).project.name == "my-customers"
+
+
+def test_tab_indentation_says_use_spaces(tmp_path: Path) -> None:
+    path = write_project(tmp_path, "name: x\nsources:\n\t- name: a\n")
+    problems = problems_of(path)
+    assert "indent with spaces" in problems[0]
+    assert f"{path}:3" in problems[0]
+
+
+def test_empty_file_says_empty(tmp_path: Path) -> None:
+    problems = problems_of(write_project(tmp_path, ""))
+    assert "the file is empty" in problems[0]
