@@ -226,7 +226,7 @@ def _flagged_rows(source: SourceBase, rows: pa.Table) -> set[int]:
 
 
 def raw_json(rows: pa.Table) -> list[str]:
-    """Return every row as a JSON object text, keyed by source column."""
+    """Return every row as a JSON object text, keyed by column name."""
     if rows.num_rows == 0:
         return []
     connection = connect()
@@ -244,13 +244,7 @@ def _data_json(columns: dict[str, list[Any]], count: int) -> list[str]:
     if not columns:
         return ["{}"] * count
     table = pa.table({name: _arrow_column(values) for name, values in sorted(columns.items())})
-    connection = connect()
-    try:
-        connection.register("data", table)
-        result = connection.sql("SELECT to_json(d)::VARCHAR FROM data d").fetchall()
-    finally:
-        connection.close()
-    return [row[0] for row in result]
+    return raw_json(table)
 
 
 def _arrow_column(values: list[Any]) -> pa.Array:

@@ -4,8 +4,8 @@ Column references, concatenation, splits, constants and SQL expressions run
 as one DuckDB query over the batch. Casts and enumeration maps then run in
 Python once per distinct value, so that every failure carries a precise
 reason. A failed cast or an unmapped enumeration value becomes a
-:class:`MappingIssue`; the pipeline quarantines the record unless the field
-mapping says to pass the value through or set it to null.
+:class:`MappingIssue`. The pipeline quarantines the record unless the field
+mapping sets ``unmapped`` or ``on_cast_error`` to keep the value or null it.
 """
 
 from __future__ import annotations

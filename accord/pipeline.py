@@ -1,6 +1,6 @@
 """The batch run: extract every source, process it, and commit the result at once.
 
-Sources are read and processed first; every write then happens inside one
+Sources are read and processed first. Every write then happens inside one
 store transaction, so a failure or a killed process leaves the previous
 state intact and the next run starts from it.
 """
@@ -54,7 +54,7 @@ class SourceSummary:
 
 @dataclass
 class RunSummary:
-    """What one run read, stored and quarantined."""
+    """Counts of one run: records read, stored and quarantined per source."""
 
     run_id: int
     started_at: datetime

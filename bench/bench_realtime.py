@@ -206,9 +206,8 @@ def bench_resolution(folder: Path, records: int, probes: int, seed: int) -> None
             for other in found:
                 score_pair(model, probe, values[other])
         except (ValueError, IndexError) as exc:
-            # NOTE: score_pair raises here when the saved settings of the trained
-            # model lack a comparison that MatchModel.comparisons() rebuilds from
-            # its names; part (a) reports the error instead of a timing.
+            # A model that cannot score (for example one trained by an older
+            # vocabulary) is reported instead of a timing.
             print(f"part (a) failed: score_pair on the trained model: {type(exc).__name__}: {exc}")
             store.close()
             return

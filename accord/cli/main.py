@@ -56,7 +56,11 @@ def main(
     """Keep customer records consistent across every tool."""
     state.project_path = project
     state.quiet = quiet
-    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    level = logging.INFO
+    if verbose:
+        level = logging.DEBUG
+    elif quiet:
+        level = logging.WARNING
     handler = RichHandler(console=errors, show_path=False, show_time=verbose)
     logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True, format="%(message)s")
     logging.getLogger("accord").setLevel(level)
@@ -257,7 +261,7 @@ def train() -> None:
         extra = sorted({f for rule in deterministic.rules_for(project) for f in rule.fields})
         count = build_input(connection, sources, extra)
         if count < 2:
-            raise fail("the store holds fewer than two person records; run 'accord run' first")
+            raise fail("the store contains fewer than two person records; run 'accord run' first")
         available = available_columns(connection, INPUT_TABLE, list(INPUT_COLUMNS) + extra)
         names = choose_comparisons(project.matching, available)
         if not names:

@@ -25,7 +25,7 @@ class StrictModel(BaseModel):
 
 
 class StoreConfig(StrictModel):
-    """Where Accord keeps its state."""
+    """Location and memory cap of the DuckDB store."""
 
     kind: Literal["duckdb"] = Field("duckdb", description="store engine")
     path: str = Field("accord.duckdb", description="DuckDB file, relative to the project file")
@@ -45,7 +45,7 @@ class SplitSpec(StrictModel):
 
 
 class FieldMapping(StrictModel):
-    """How one canonical field is computed from a source record.
+    """Derivation of one canonical field from a source record.
 
     Exactly one of ``from``, ``concat``, ``split``, ``constant`` and ``expr``
     is set. A plain string in the project file is shorthand for ``from``.
@@ -212,14 +212,14 @@ class RestAuth(StrictModel):
     type: Literal["bearer", "header", "api_key_query"] = Field(
         "bearer", description="bearer token, custom header, or query parameter"
     )
-    token_env: str = Field(description="environment variable that holds the token")
+    token_env: str = Field(description="environment variable that contains the token")
     name: str | None = Field(
         None, description="header or query parameter name for 'header' and 'api_key_query'"
     )
 
 
 class RestPaginator(StrictModel):
-    """How the API pages through results."""
+    """Pagination of the API's results."""
 
     type: Literal["page_number", "offset", "cursor", "json_link", "header_link", "single_page"]
     page_param: str | None = Field(None, description="query parameter for the page or offset")
@@ -346,7 +346,7 @@ class DeterministicRule(StrictModel):
 
 
 class TrainingConfig(StrictModel):
-    """How the match model is estimated."""
+    """Settings for estimating the match model."""
 
     max_pairs: int = Field(
         2_000_000, gt=0, description="random pairs sampled to estimate u probabilities"

@@ -6,8 +6,8 @@ dicts. Splink uses the SQL for batch prediction; explanations and real-time
 resolution use the Python form with the trained parameters. A test checks
 that both forms pick the same level on real data.
 
-Levels are listed strongest first; the first level whose condition holds is
-the pair's level, as in Splink. The ``null`` level comes first and the
+Levels are listed strongest first, and the first level whose condition is
+true is the pair's level, as in Splink. The ``null`` level comes first and the
 ``else`` level last.
 """
 
@@ -556,7 +556,7 @@ def _email_name_sql(condition: str) -> str:
 
 
 def email_name() -> Comparison:
-    """An email of a record without a name against the name of the other record.
+    """Compare the email of a record without a name with the name of the other record.
 
     Product analytics and newsletter tools often know only a login email.
     The comparison applies only when one record has an email and no name and

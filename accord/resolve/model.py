@@ -252,7 +252,7 @@ def train(
 
     With fewer than ``MIN_TRAINING_RECORDS`` records, or when Splink cannot
     estimate the parameters from the data, the vocabulary's default m and u
-    probabilities are kept and a warning says so.
+    probabilities are kept and a warning is logged.
     """
     fallback = untrained_model(comparison_names, settings, table, available, trained_at)
     if table.num_rows < MIN_TRAINING_RECORDS:
