@@ -22,6 +22,7 @@ import duckdb
 
 from accord.config.models import AGGREGATE_RULES, FieldSurvivorship, Project
 from accord.config.semantics import canonical_field_names
+from accord.store.bulk import insert_columns
 
 logger = logging.getLogger(__name__)
 
@@ -34,10 +35,27 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def golden_fields(connection: duckdb.DuckDBPyConnection, project: Project) -> list[str]:
-    """Return the canonical fields that appear in at least one live record."""
+SCOPE = "accord_merge_scope"
+
+
+def golden_fields(
+    connection: duckdb.DuckDBPyConnection, project: Project, scoped: bool = False
+) -> list[str]:
+    """Return the canonical fields that appear in at least one live record.
+
+    With ``scoped``, only the member records of the entities in the
+    ``accord_merge_scope`` table count.
+    """
+    members = (
+        f"""AND (source, source_key) IN (
+                SELECT (source, source_key) FROM entity_members
+                WHERE entity_id IN (SELECT entity_id FROM {SCOPE}))"""
+        if scoped
+        else ""
+    )
     rows = connection.execute(
-        "SELECT DISTINCT unnest(json_keys(data)) FROM source_records WHERE deleted_at IS NULL"
+        "SELECT DISTINCT unnest(json_keys(data)) FROM source_records "
+        f"WHERE deleted_at IS NULL {members}"
     ).fetchall()
     present = {row[0] for row in rows}
     wanted = canonical_field_names(project) - _NOT_GOLDEN
@@ -48,14 +66,19 @@ ORGANIZATION_FIELDS = ("company_name", "company_domain")
 
 
 def build_candidates(
-    connection: duckdb.DuckDBPyConnection, fields: list[str], organization_sources: list[str]
+    connection: duckdb.DuckDBPyConnection,
+    fields: list[str],
+    organization_sources: list[str],
+    scoped: bool = False,
 ) -> int:
     """Create the candidate table: one row per entity, field and member record value.
 
     A person record that names a company contributes only the company fields
     to that organization's golden record; records of organization sources
-    contribute every field.
+    contribute every field. With ``scoped``, only the entities in the
+    ``accord_merge_scope`` table take part.
     """
+    scope = f"AND m.entity_id IN (SELECT entity_id FROM {SCOPE})" if scoped else ""
     org_fields = ", ".join(_quote(f) for f in ORGANIZATION_FIELDS)
     org_sources = ", ".join(_quote(s) for s in organization_sources) or "NULL"
     names = "[" + ", ".join(_quote(f) for f in fields) + "]"
@@ -73,7 +96,7 @@ def build_candidates(
             FROM entity_members m
             JOIN entities e ON e.entity_id = m.entity_id AND e.status = 'active'
             JOIN source_records r ON r.source = m.source AND r.source_key = m.source_key
-            WHERE r.deleted_at IS NULL),
+            WHERE r.deleted_at IS NULL {scope}),
         expanded AS (
             SELECT entity_id, entity_type, source, source_key, version, source_time,
                    observed_at,
@@ -195,22 +218,35 @@ def choose_aggregate(
     )
 
 
-def merge_golden(connection: duckdb.DuckDBPyConnection, project: Project, run_id: int) -> int:
-    """Replace every golden value, log the differences in ``golden_changes``, return their count.
+def merge_golden(
+    connection: duckdb.DuckDBPyConnection,
+    project: Project,
+    run_id: int,
+    entity_ids: list[str] | None = None,
+) -> int:
+    """Replace golden values, log the differences in ``golden_changes``, return their count.
 
-    A value that exists only before is logged with a null new value (its
-    entity merged away or lost the field), one that exists only after with a
-    null old value.
+    Every entity's values are replaced, or with ``entity_ids`` only those
+    entities' (IDs of entities merged away or dissolved belong in the list
+    too, so that their old values are removed). A value that exists only
+    before is logged with a null new value (its entity merged away or lost
+    the field), one that exists only after with a null old value.
     """
+    scoped = entity_ids is not None
+    where = ""
+    if entity_ids is not None:
+        connection.execute(f"CREATE OR REPLACE TEMP TABLE {SCOPE} (entity_id VARCHAR)")
+        insert_columns(connection, SCOPE, {"entity_id": sorted(set(entity_ids))})
+        where = f" WHERE entity_id IN (SELECT entity_id FROM {SCOPE})"
     connection.execute(
         "CREATE OR REPLACE TEMP TABLE accord_previous_golden AS "
-        "SELECT entity_id, field, value FROM golden_values"
+        f"SELECT entity_id, field, value FROM golden_values{where}"
     )
-    connection.execute("DELETE FROM golden_values")
-    fields = golden_fields(connection, project)
+    connection.execute(f"DELETE FROM golden_values{where}")
+    fields = golden_fields(connection, project, scoped)
     if fields:
         organization_sources = [s.name for s in project.sources if s.entity_type == "organization"]
-        build_candidates(connection, fields, organization_sources)
+        build_candidates(connection, fields, organization_sources, scoped)
         for spec, group in _groups(project, fields):
             rule = spec.rules[0]
             if rule in AGGREGATE_RULES:
@@ -219,17 +255,19 @@ def merge_golden(connection: duckdb.DuckDBPyConnection, project: Project, run_id
                 choose_ordered(connection, group, spec, run_id)
         connection.execute(f"DROP TABLE {CANDIDATES}")
     connection.execute(
-        """
+        f"""
         INSERT INTO golden_changes
         SELECT ?, coalesce(g.entity_id, p.entity_id), coalesce(g.field, p.field), p.value,
                g.value, g.source, now()::TIMESTAMP
-        FROM golden_values g
+        FROM (SELECT * FROM golden_values{where}) g
         FULL JOIN accord_previous_golden p USING (entity_id, field)
         WHERE g.value IS DISTINCT FROM p.value
         """,
         [run_id],
     )
     connection.execute("DROP TABLE accord_previous_golden")
+    if scoped:
+        connection.execute(f"DROP TABLE {SCOPE}")
     row = connection.execute(
         "SELECT count(*) FROM golden_changes WHERE run_id = ?", [run_id]
     ).fetchone()

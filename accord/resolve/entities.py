@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Container
 from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
+import pyarrow as pa
 
 from accord.resolve.inputs import split_record_id
 from accord.resolve.stable_ids import IdAssignment, NewIdFunction, assign_ids
-from accord.store.bulk import insert_columns, insert_rows
+from accord.store.bulk import insert_columns, insert_rows, register
 
 logger = logging.getLogger(__name__)
 
@@ -56,26 +58,66 @@ def previous_members(
     return members, order
 
 
+class StoredIds:
+    """Entity IDs and aliases in the store, looked up one at a time."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
+        self.connection = connection
+
+    def __contains__(self, entity: object) -> bool:
+        row = self.connection.execute(
+            "SELECT EXISTS (SELECT 1 FROM entities WHERE entity_id = $1) "
+            "OR EXISTS (SELECT 1 FROM entity_aliases WHERE alias_id = $1)",
+            [entity],
+        ).fetchone()
+        return bool(row and row[0])
+
+
+def scoped_members(
+    connection: duckdb.DuckDBPyConnection, entity_type: str, records: list[str]
+) -> tuple[dict[str, str], dict[str, int]]:
+    """Return record -> entity ID and entity -> creation order for ``records`` only."""
+    register(connection, "accord_scope", pa.table({"record_id": pa.array(records, pa.string())}))
+    try:
+        rows = connection.execute(
+            """SELECT m.record_id, m.entity_id, e.created_seq FROM entity_members m
+               JOIN entities e USING (entity_id)
+               WHERE e.status = 'active' AND e.entity_type = ?
+                 AND m.record_id IN (SELECT record_id FROM accord_scope)""",
+            [entity_type],
+        ).fetchall()
+    finally:
+        connection.unregister("accord_scope")
+    return {row[0]: row[1] for row in rows}, {row[1]: int(row[2]) for row in rows}
+
+
 def save_entities(
     connection: duckdb.DuckDBPyConnection,
     entity_type: str,
     clusters: dict[str, str],
     now: datetime,
     run_id: int,
+    scope: list[str] | None = None,
 ) -> tuple[dict[str, str], EntityChanges]:
     """Assign stable IDs to ``clusters`` (record -> label) and store them.
 
-    Returns record -> entity ID and a summary of the changes.
+    Without ``scope`` the clusters hold every record of the type. With it,
+    only the records in ``scope`` are re-clustered: the previous entities of
+    those records must lie wholly inside it, and the records outside keep
+    their entities. Returns record -> entity ID and a summary of the changes.
     """
-    previous, order = previous_members(connection, entity_type)
-    used = {row[0] for row in connection.execute("SELECT entity_id FROM entities").fetchall()}
-    used |= {row[0] for row in connection.execute("SELECT alias_id FROM entity_aliases").fetchall()}
+    if scope is None:
+        previous, order = previous_members(connection, entity_type)
+        used: Container[str] = _all_ids(connection)
+    else:
+        previous, order = scoped_members(connection, entity_type, scope)
+        used = StoredIds(connection)
     prefix = "per" if entity_type == "person" else "org"
     assignment = assign_ids(clusters, previous, order, _id_factory(prefix), reserved_ids=used)
     _apply_assignment(connection, entity_type, assignment, now)
     _log_events(connection, assignment, run_id, now)
     entity_of = {record: assignment.entity_of_cluster[label] for record, label in clusters.items()}
-    _replace_members(connection, entity_type, entity_of)
+    _replace_members(connection, entity_type, entity_of, scope)
     _touch_changed(connection, previous, entity_of, now)
     changes = EntityChanges(
         entities=len(set(entity_of.values())),
@@ -96,6 +138,12 @@ def save_entities(
         changes.unchanged,
     )
     return entity_of, changes
+
+
+def _all_ids(connection: duckdb.DuckDBPyConnection) -> set[str]:
+    used = {row[0] for row in connection.execute("SELECT entity_id FROM entities").fetchall()}
+    used |= {row[0] for row in connection.execute("SELECT alias_id FROM entity_aliases").fetchall()}
+    return used
 
 
 def _apply_assignment(
@@ -162,13 +210,29 @@ def _log_events(
 
 
 def _replace_members(
-    connection: duckdb.DuckDBPyConnection, entity_type: str, entity_of: dict[str, str]
+    connection: duckdb.DuckDBPyConnection,
+    entity_type: str,
+    entity_of: dict[str, str],
+    scope: list[str] | None,
 ) -> None:
-    connection.execute(
-        "DELETE FROM entity_members WHERE entity_id IN "
-        "(SELECT entity_id FROM entities WHERE entity_type = ?)",
-        [entity_type],
-    )
+    if scope is None:
+        connection.execute(
+            "DELETE FROM entity_members WHERE entity_id IN "
+            "(SELECT entity_id FROM entities WHERE entity_type = ?)",
+            [entity_type],
+        )
+    else:
+        records = pa.table({"record_id": pa.array(scope, pa.string())})
+        register(connection, "accord_scope", records)
+        try:
+            connection.execute(
+                "DELETE FROM entity_members WHERE record_id IN "
+                "(SELECT record_id FROM accord_scope) AND entity_id IN "
+                "(SELECT entity_id FROM entities WHERE entity_type = ?)",
+                [entity_type],
+            )
+        finally:
+            connection.unregister("accord_scope")
     records = sorted(entity_of)
     parts = [split_record_id(record) for record in records]
     insert_columns(

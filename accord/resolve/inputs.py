@@ -39,25 +39,47 @@ def _column_sql(column: str) -> str:
     return f"nullif(data->>'{column}', '') AS {column}"
 
 
-def build_input(connection: duckdb.DuckDBPyConnection, sources: list[str], extra: list[str]) -> int:
+def build_input(
+    connection: duckdb.DuckDBPyConnection,
+    sources: list[str],
+    extra: list[str],
+    record_ids: list[str] | None = None,
+) -> int:
     """Create temp table ``accord_input`` from the live records of ``sources``.
 
     ``extra`` names more standardized fields to carry (the fields of the
-    deterministic rules). Returns the number of records.
+    deterministic rules); ``record_ids``, when given, limits the table to
+    those records. Returns the number of records.
     """
     columns = list(INPUT_COLUMNS) + [name for name in extra if name not in INPUT_COLUMNS]
     selects = ", ".join(_column_sql(column) for column in columns)
     placeholders = ", ".join("?" for _ in sources) or "NULL"
-    connection.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE {INPUT_TABLE} AS
-        SELECT source || ':' || source_key AS record_id, source, source_key, {selects}
-        FROM source_records
-        WHERE deleted_at IS NULL AND source IN ({placeholders})
-        ORDER BY record_id
-        """,
-        sources,
-    )
+    scope = ""
+    if record_ids is not None:
+        keys = [split_record_id(record_id) for record_id in record_ids]
+        wanted = pa.table(
+            {
+                "source": pa.array([key[0] for key in keys], pa.string()),
+                "source_key": pa.array([key[1] for key in keys], pa.string()),
+            }
+        )
+        connection.complete()
+        connection.register("accord_wanted", wanted)
+        scope = "AND (source, source_key) IN (SELECT (source, source_key) FROM accord_wanted)"
+    try:
+        connection.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE {INPUT_TABLE} AS
+            SELECT source || ':' || source_key AS record_id, source, source_key, {selects}
+            FROM source_records
+            WHERE deleted_at IS NULL AND source IN ({placeholders}) {scope}
+            ORDER BY record_id
+            """,
+            sources,
+        )
+    finally:
+        if record_ids is not None:
+            connection.unregister("accord_wanted")
     add_nickname_sets(connection)
     row = connection.execute(f"SELECT count(*) FROM {INPUT_TABLE}").fetchone()
     return int(row[0]) if row else 0

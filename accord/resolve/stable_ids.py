@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -67,7 +67,7 @@ def assign_ids(
     previous: Mapping[str, str],
     created_order: Mapping[str, CreatedOrder],
     new_id: NewIdFunction,
-    reserved_ids: Iterable[str] = (),
+    reserved_ids: Container[str] = frozenset(),
 ) -> IdAssignment:
     """Assign an entity ID to every new cluster, keeping previous IDs where possible.
 
@@ -83,7 +83,7 @@ def assign_ids(
             that are not in ``previous`` are never issued as new IDs.
         new_id: Function that makes the ID of a new entity, see ``NewIdFunction``.
         reserved_ids: Further IDs that must never be issued, such as aliases
-            retired in earlier runs.
+            retired in earlier runs. Only membership tests are made on it.
 
     Returns:
         The assignment and the merges, splits, dissolutions and unchanged entities.
@@ -103,8 +103,10 @@ def assign_ids(
 
     target = _target_clusters(overlap, smallest_record)
     entity_of_cluster, merged = _keep_previous_ids(target, created_order)
-    used_ids = set(entity_sizes).union(created_order, reserved_ids)
-    created = _create_new_ids(clusters, smallest_record, entity_of_cluster, new_id, used_ids)
+    used_ids = set(entity_sizes).union(created_order)
+    created = _create_new_ids(
+        clusters, smallest_record, entity_of_cluster, new_id, _Used(used_ids, reserved_ids)
+    )
 
     result = IdAssignment(
         entity_of_cluster=entity_of_cluster,
@@ -217,12 +219,26 @@ def _oldest(entities: list[str], created_order: Mapping[str, CreatedOrder]) -> s
         ) from error
 
 
+@dataclass
+class _Used:
+    """IDs issued in this call or before, and the caller's reserved IDs."""
+
+    issued: set[str]
+    reserved: Container[str]
+
+    def __contains__(self, entity: object) -> bool:
+        return entity in self.issued or entity in self.reserved
+
+    def add(self, entity: str) -> None:
+        self.issued.add(entity)
+
+
 def _create_new_ids(
     clusters: Mapping[str, str],
     smallest_record: Mapping[str, str],
     entity_of_cluster: dict[str, str],
     new_id: NewIdFunction,
-    used_ids: set[str],
+    used_ids: _Used,
 ) -> list[str]:
     """Give every cluster without a previous entity a new, unused ID and return the new IDs."""
     members: dict[str, list[str]] = {
@@ -242,7 +258,7 @@ def _create_new_ids(
     return created
 
 
-def _unused_id(members: tuple[str, ...], new_id: NewIdFunction, used_ids: set[str]) -> str:
+def _unused_id(members: tuple[str, ...], new_id: NewIdFunction, used_ids: _Used) -> str:
     for salt in range(MAX_NEW_ID_ATTEMPTS):
         entity = new_id(members, salt)
         if not isinstance(entity, str) or not entity:

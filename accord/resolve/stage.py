@@ -118,16 +118,10 @@ def resolve_persons(
     model = _model(connection, project, available, count, now)
     if model is not None and count >= 2:
         _predicted_pairs(connection, project, model, pairs)
-    decisions = current_decisions(connection)
-    _apply_decisions(decisions, pairs)
-
     nodes = [
         row[0] for row in connection.execute(f"SELECT record_id FROM {INPUT_TABLE}").fetchall()
     ]
-    labels = cluster(nodes, pairs.edges, sorted(pairs.cannot_link))
-    labels = _attach_lone_records(connection, nodes, labels, pairs, decisions)
-    _drop_settled_reviews(pairs, labels)
-    open_reviews = _open_reviews(pairs, decisions)
+    labels, open_reviews = settle(connection, nodes, pairs)
     replace_review_queue(connection, open_reviews, run_id)
     _, changes = save_entities(connection, "person", labels, now, run_id)
     connection.execute("DELETE FROM match_edges")
@@ -144,6 +138,27 @@ def resolve_persons(
         "pairs for review": len(open_reviews),
         "pairs kept apart by distinguishing fields": pairs.guarded,
     }
+
+
+def settle(
+    connection: duckdb.DuckDBPyConnection,
+    nodes: list[str],
+    pairs: PairSet,
+    decisions: Mapping[tuple[str, str], str] | None = None,
+) -> tuple[dict[str, str], list[tuple[str, str, float, Any]]]:
+    """Apply manual decisions, cluster ``nodes`` and attach lone records.
+
+    ``nodes`` are the records of the resolution input table; ``decisions``
+    defaults to every stored decision. Returns record -> cluster label and
+    the review pairs left open.
+    """
+    if decisions is None:
+        decisions = current_decisions(connection)
+    _apply_decisions(decisions, pairs)
+    labels = cluster(nodes, pairs.edges, sorted(pairs.cannot_link))
+    labels = _attach_lone_records(connection, nodes, labels, pairs, decisions)
+    _drop_settled_reviews(pairs, labels)
+    return labels, _open_reviews(pairs, decisions)
 
 
 def _attach_lone_records(
@@ -188,7 +203,19 @@ def _stitched_pairs(
 ) -> None:
     table, _ = deterministic.stitch(connection, INPUT_TABLE, rules, project.matching, available)
     conflict = _conflict_sql(guard_sql, available)
-    rows = _stitched_rows(connection, table, conflict)
+    apply_stitched(connection, project, _stitched_rows(connection, table, conflict), pairs)
+
+
+def apply_stitched(
+    connection: duckdb.DuckDBPyConnection,
+    project: Project,
+    rows: list[tuple[Any, ...]],
+    pairs: PairSet,
+) -> None:
+    """Turn stitched pairs into edges, or into cannot-link pairs where the guard blocks them.
+
+    Each row is (record_a, record_b, rule, guarded rule, a distinguishing field differs).
+    """
     check = "first_name" in project.matching.distinguishing
     guarded = [(a, b) for a, b, _, guard, _ in rows if guard]
     records = _guard_records(connection, guarded) if check and guarded else {}
@@ -319,19 +346,34 @@ def _input_arrow(connection: duckdb.DuckDBPyConnection) -> pa.Table:
 def _predicted_pairs(
     connection: duckdb.DuckDBPyConnection, project: Project, model: MatchModel, pairs: PairSet
 ) -> None:
+    scored = predict(_input_arrow(connection), model, project.matching.review)
+    apply_scored(connection, project, scored.to_pydict(), pairs)
+
+
+def apply_scored(
+    connection: duckdb.DuckDBPyConnection,
+    project: Project,
+    columns: dict[str, list[Any]],
+    pairs: PairSet,
+) -> None:
+    """Sort scored pairs into edges, guarded pairs and review pairs.
+
+    ``columns`` holds ``record_id_l``, ``record_id_r``, ``match_probability``,
+    ``match_weight`` and a ``gamma_<comparison>`` column per comparison, for
+    the pairs at or above the review threshold.
+    """
     matching = project.matching
-    scored = predict(_input_arrow(connection), model, matching.review)
-    columns = scored.to_pydict()
+    count = len(columns["record_id_l"])
     guards = [f"gamma_{name}" for name in matching.distinguishing if f"gamma_{name}" in columns]
     check = "gamma_first_name" in columns and "first_name" in matching.distinguishing
     unnamed = [
         ordered(columns["record_id_l"][i], columns["record_id_r"][i])
-        for i in range(scored.num_rows)
+        for i in range(count)
         if check and columns["gamma_first_name"][i] == -1
     ]
     hints = _hint_conflicts(connection, unnamed)
     stitched = {ordered(edge.a, edge.b) for edge in pairs.edges}
-    for index in range(scored.num_rows):
+    for index in range(count):
         a, b = ordered(columns["record_id_l"][index], columns["record_id_r"][index])
         probability = float(columns["match_probability"][index])
         weight = float(columns["match_weight"][index])

@@ -7,9 +7,11 @@ of the affected entities run after the commit; the ``stream_batches`` row
 of the batch records when they finished, and an unfinished delivery is
 repeated on the next start (both are idempotent).
 
-Resolution re-runs :func:`accord.resolve.stage.after_ingest` over every live
-record, which is correct by construction but costs as much as the
-resolution step of a batch run per micro-batch.
+Resolution is incremental (:mod:`accord.resolve.incremental`): the changed
+records and the records they can affect are re-resolved in process against
+the in-memory state, and only the golden records of the touched entities are
+merged again. Before a match model exists, a micro-batch runs the batch
+resolution over every live record, which trains one.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from accord.config.loader import LoadedProject
 from accord.config.models import SourceBase
 from accord.ingest import ProcessedBatch, QuarantineEntry, process_rows
 from accord.progress import LogProgress
+from accord.resolve.incremental import ResolutionState, load_state, resolve_changes
 from accord.resolve.stage import after_ingest
 from accord.store.bulk import register
 from accord.store.duckdb_store import Store
@@ -65,6 +68,7 @@ class Processor:
         self.store = store
         self.metrics = metrics
         self.batch_size = batch_size
+        self.state: ResolutionState | None = None
 
     def process_once(self) -> int:
         """Apply one micro-batch of pending changes and deliver it.
@@ -112,6 +116,24 @@ class Processor:
             return BatchResult(None, outcomes)
 
     def _apply(self, pending: list[PendingChange]) -> BatchResult:
+        try:
+            return self._apply_batch(pending)
+        except BaseException:
+            # The transaction rolled back, so the in-memory state may be ahead of the store.
+            self.state = None
+            raise
+
+    def _resolve(
+        self, connection: duckdb.DuckDBPyConnection, run_id: int, result: BatchResult
+    ) -> dict[str, object]:
+        if self.state is None:
+            self.state = load_state(connection, self.loaded.project)
+        if self.state is None:
+            return after_ingest(self.loaded, connection, run_id, LogProgress())
+        changed = sorted({f"{source}:{key}" for source, key in result.changed_keys})
+        return resolve_changes(connection, self.state, changed, run_id, now_utc())
+
+    def _apply_batch(self, pending: list[PendingChange]) -> BatchResult:
         started = time.monotonic()
         with self.store.transaction() as connection:
             now = now_utc()
@@ -122,7 +144,7 @@ class Processor:
                 by_source[change.source].append(change)
             for name, changes in by_source.items():
                 self._apply_source(connection, name, changes, run_id, now, result)
-            stats = after_ingest(self.loaded, connection, run_id, LogProgress())
+            stats = self._resolve(connection, run_id, result)
             result.entity_ids = _affected_entities(connection, run_id, result.changed_keys)
             changelog.mark_changes(connection, result.outcomes, run_id, now_utc())
             _finish_run(connection, run_id, len(pending), stats)
