@@ -17,7 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from accord.config.models import MatchingConfig
-from accord.resolve.comparisons import REQUIRED_COLUMN, Comparison, build_comparisons
+from accord.resolve.comparisons import REQUIRED_COLUMNS, Comparison, build_comparisons
 from accord.store.duckdb_store import connect
 
 logger = logging.getLogger(__name__)
@@ -35,6 +35,11 @@ DEFAULT_BLOCKING: list[list[str]] = [
     ["first_name_key", "birth_date"],
     ["last_name_key", "postal_code_key"],
     ["street_key", "postal_code_key"],
+    ["birth_date", "postal_code_key"],
+    ["first_name_key", "postal_code_key"],
+    ["birth_date", "city_key"],
+    ["last_name_key", "city_key"],
+    ["first_name_key", "city_key"],
     ["company_name_key", "last_name_key"],
 ]
 SWAPPED_NAMES_RULE = "l.first_name_key = r.last_name_key AND l.last_name_key = r.first_name_key"
@@ -134,8 +139,8 @@ def available_columns(
 
 def choose_comparisons(config: MatchingConfig, available: set[str]) -> list[str]:
     """Return the vocabulary names to use: configured ones, or every one with data."""
-    names: list[str] = list(config.comparisons or REQUIRED_COLUMN)
-    chosen = [name for name in names if REQUIRED_COLUMN[name] in available]
+    names: list[str] = list(config.comparisons or REQUIRED_COLUMNS)
+    chosen = [name for name in names if set(REQUIRED_COLUMNS[name]) & available]
     skipped = [name for name in names if name not in chosen]
     if skipped and config.comparisons:
         logger.warning("comparisons without data are left out of the model: %s", ", ".join(skipped))
