@@ -51,14 +51,22 @@ EMAIL_NAME_RULES = [f"l.nameless_email_key = r.{column}" for column in _NAME_KEY
     f"r.nameless_email_key = l.{column}" for column in _NAME_KEYS
 ]
 # Rules that estimate m probabilities by EM; each fixes the comparisons it uses.
+# The matches a rule selects agree on its fields, so they over-represent
+# errors in the other fields. Blocked on both names, duplicates that differ
+# only in the birth date make an exact birth date look rare among matches.
+# A rule on one field selects matches with fewer such errors, so it comes
+# before the two-field rule and is skipped when it generates too many pairs.
 EM_RULES: list[list[str]] = [
     ["email_key"],
     ["phone_key"],
     ["birth_date", "postal_code_key"],
+    ["last_name_key"],
+    ["first_name_key"],
     ["first_name_key", "last_name_key"],
     ["last_name_key", "birth_date"],
     ["first_name_key", "birth_date"],
     ["street_key", "postal_code_key"],
+    ["birth_date"],
 ]
 
 
@@ -285,6 +293,9 @@ def train(
 
 
 MIN_EM_PAIRS = 50
+# EM with a rule that generates more pairs than this is skipped, to bound
+# training time and memory.
+MAX_EM_PAIRS = 2_000_000
 
 
 def _pair_count(table: pa.Table, rule: list[str]) -> int:
@@ -321,7 +332,9 @@ def _estimate_m(
         if not all(column in available for column in rule):
             continue
         estimable = {c.name for c in comparisons if not set(c.columns) & set(rule)}
-        if not estimable & remaining or _pair_count(table, rule) < MIN_EM_PAIRS:
+        if not estimable & remaining:
+            continue
+        if not MIN_EM_PAIRS <= _pair_count(table, rule) <= MAX_EM_PAIRS:
             continue
         sql = " AND ".join(f"l.{column} = r.{column}" for column in rule)
         snapshot = linker.misc.save_model_to_json()
