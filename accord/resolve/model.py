@@ -321,9 +321,10 @@ def _estimate_m(
 
     A rule cannot estimate the comparisons whose columns it blocks on, so
     rules are added until every comparison has been estimated once. A rule
-    with too few pairs is skipped. Splink can leave its settings half-changed
-    when EM fails, so each attempt starts from a snapshot and a failure goes
-    back to it. Returns the linker holding the estimates.
+    with fewer than ``MIN_EM_PAIRS`` or more than ``MAX_EM_PAIRS`` pairs is
+    skipped. Splink can leave its settings half-changed when EM fails, so
+    each attempt starts from a snapshot and a failure goes back to it.
+    Returns the linker holding the estimates.
     """
     remaining = {comparison.name for comparison in comparisons}
     for rule in EM_RULES:
