@@ -374,9 +374,12 @@ def phone() -> Comparison:
     )
 
 
-def _both_null(left: Record, right: Record) -> bool:
+_LOCATION_COLUMNS = ("street_key", "postal_code_key", "city_key")
+
+
+def _no_location(left: Record, right: Record) -> bool:
     def empty(record: Record) -> bool:
-        return record.get("street_key") is None and record.get("postal_code_key") is None
+        return all(record.get(column) is None for column in _LOCATION_COLUMNS)
 
     return empty(left) or empty(right)
 
@@ -393,11 +396,30 @@ def _fuzzy_street_same_postcode(left: Record, right: Record) -> bool:
     )
 
 
+_LONG_POSTCODE = 6
+
+
+def _long_postcodes(left: Record, right: Record) -> bool:
+    codes = (left.get("postal_code_key"), right.get("postal_code_key"))
+    return all(code is not None and len(code) >= _LONG_POSTCODE for code in codes)
+
+
+def _all(*predicates: Predicate) -> Predicate:
+    return lambda left, right: all(predicate(left, right) for predicate in predicates)
+
+
 def address() -> Comparison:
-    """Postal address as one comparison, so street, postcode and city count once."""
-    null_sql = (
-        "(street_key_l IS NULL AND postal_code_key_l IS NULL) OR "
-        "(street_key_r IS NULL AND postal_code_key_r IS NULL)"
+    """Postal address as one comparison, so street, postcode and city count once.
+
+    Records with a postcode or city but no street (a birth place, a billing
+    ZIP) are compared too. Postcodes one edit apart cover typos and
+    neighbouring codes. Two edits count only on codes of six or more
+    characters, where the codes still share an area (the British sector NE18 0
+    in NE18 0NG and NE18 0LH), because two of five digits are weak evidence.
+    """
+    null_sql = " OR ".join(
+        "(" + " AND ".join(f"{column}_{side} IS NULL" for column in _LOCATION_COLUMNS) + ")"
+        for side in ("l", "r")
     )
     exact_sql = (
         "street_key_l = street_key_r AND (postal_code_key_l IS NULL OR postal_code_key_r IS NULL "
@@ -407,11 +429,22 @@ def address() -> Comparison:
         "jaro_winkler_similarity(street_key_l, street_key_r) >= 0.9 "
         "AND postal_code_key_l = postal_code_key_r"
     )
+    same_city_sql = "city_key_l = city_key_r"
+    postcode_sql = "postal_code_key_l = postal_code_key_r"
+    one_edit_sql = "levenshtein(postal_code_key_l, postal_code_key_r) <= 1"
+    two_edits_sql = (
+        f"least(length(postal_code_key_l), length(postal_code_key_r)) >= {_LONG_POSTCODE} "
+        "AND levenshtein(postal_code_key_l, postal_code_key_r) <= 2"
+    )
+    same_city = _equal("city_key")
+    same_postcode = _equal("postal_code_key")
+    one_edit = _levenshtein_within("postal_code_key", 1)
+    two_edits = _all(_long_postcodes, _levenshtein_within("postal_code_key", 2))
     return Comparison(
         "address",
-        ("street_key", "postal_code_key", "city_key"),
+        _LOCATION_COLUMNS,
         (
-            Level("null", null_sql, _both_null, 1.0, 1.0, null=True),
+            Level("null", null_sql, _no_location, 1.0, 1.0, null=True),
             Level("same street and postcode", exact_sql, _street_and_postcode, 0.60, 0.0005),
             Level(
                 "similar street, same postcode",
@@ -422,14 +455,24 @@ def address() -> Comparison:
             ),
             Level("same street", "street_key_l = street_key_r", _equal("street_key"), 0.03, 0.001),
             Level(
-                "same postcode",
-                "postal_code_key_l = postal_code_key_r",
-                _equal("postal_code_key"),
-                0.07,
-                0.01,
+                "same postcode and city",
+                f"{postcode_sql} AND {same_city_sql}",
+                _all(same_postcode, same_city),
+                0.05,
+                0.005,
             ),
-            Level("same city", "city_key_l = city_key_r", _equal("city_key"), 0.05, 0.05),
-            _otherwise(0.10, 0.94),
+            Level("same postcode", postcode_sql, same_postcode, 0.02, 0.005),
+            Level(
+                "postcode one edit apart, same city",
+                f"{one_edit_sql} AND {same_city_sql}",
+                _all(one_edit, same_city),
+                0.02,
+                0.002,
+            ),
+            Level("postcode one edit apart", one_edit_sql, one_edit, 0.02, 0.005),
+            Level("postcode two edits apart", two_edits_sql, two_edits, 0.02, 0.01),
+            Level("same city", same_city_sql, same_city, 0.05, 0.05),
+            _otherwise(0.10, 0.92),
         ),
     )
 
@@ -638,14 +681,14 @@ VOCABULARY: dict[str, Callable[[], list[Comparison]]] = {
     "company": lambda: [company()],
 }
 
-# The column that must have data for each vocabulary entry to be used.
-REQUIRED_COLUMN = {
-    "name": "last_name_key",
-    "email": "email_key",
-    "phone": "phone_key",
-    "address": "street_key",
-    "birth_date": "birth_date",
-    "company": "company_name_key",
+# The columns of which at least one must have data for each vocabulary entry to be used.
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "name": ("last_name_key",),
+    "email": ("email_key",),
+    "phone": ("phone_key",),
+    "address": _LOCATION_COLUMNS,
+    "birth_date": ("birth_date",),
+    "company": ("company_name_key",),
 }
 
 INPUT_COLUMNS = (

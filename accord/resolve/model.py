@@ -17,7 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from accord.config.models import MatchingConfig
-from accord.resolve.comparisons import REQUIRED_COLUMN, Comparison, build_comparisons
+from accord.resolve.comparisons import REQUIRED_COLUMNS, Comparison, build_comparisons
 from accord.store.duckdb_store import connect
 
 logger = logging.getLogger(__name__)
@@ -35,6 +35,11 @@ DEFAULT_BLOCKING: list[list[str]] = [
     ["first_name_key", "birth_date"],
     ["last_name_key", "postal_code_key"],
     ["street_key", "postal_code_key"],
+    ["birth_date", "postal_code_key"],
+    ["first_name_key", "postal_code_key"],
+    ["birth_date", "city_key"],
+    ["last_name_key", "city_key"],
+    ["first_name_key", "city_key"],
     ["company_name_key", "last_name_key"],
 ]
 SWAPPED_NAMES_RULE = "l.first_name_key = r.last_name_key AND l.last_name_key = r.first_name_key"
@@ -46,14 +51,22 @@ EMAIL_NAME_RULES = [f"l.nameless_email_key = r.{column}" for column in _NAME_KEY
     f"r.nameless_email_key = l.{column}" for column in _NAME_KEYS
 ]
 # Rules that estimate m probabilities by EM; each fixes the comparisons it uses.
+# The matches a rule selects agree on its fields, so they over-represent
+# errors in the other fields. Blocked on both names, duplicates that differ
+# only in the birth date make an exact birth date look rare among matches.
+# A rule on one field selects matches with fewer such errors, so it comes
+# before the two-field rule and is skipped when it generates too many pairs.
 EM_RULES: list[list[str]] = [
     ["email_key"],
     ["phone_key"],
     ["birth_date", "postal_code_key"],
+    ["last_name_key"],
+    ["first_name_key"],
     ["first_name_key", "last_name_key"],
     ["last_name_key", "birth_date"],
     ["first_name_key", "birth_date"],
     ["street_key", "postal_code_key"],
+    ["birth_date"],
 ]
 
 
@@ -134,8 +147,8 @@ def available_columns(
 
 def choose_comparisons(config: MatchingConfig, available: set[str]) -> list[str]:
     """Return the vocabulary names to use: configured ones, or every one with data."""
-    names: list[str] = list(config.comparisons or REQUIRED_COLUMN)
-    chosen = [name for name in names if REQUIRED_COLUMN[name] in available]
+    names: list[str] = list(config.comparisons or REQUIRED_COLUMNS)
+    chosen = [name for name in names if set(REQUIRED_COLUMNS[name]) & available]
     skipped = [name for name in names if name not in chosen]
     if skipped and config.comparisons:
         logger.warning("comparisons without data are left out of the model: %s", ", ".join(skipped))
@@ -280,6 +293,9 @@ def train(
 
 
 MIN_EM_PAIRS = 50
+# EM with a rule that generates more pairs than this is skipped, to bound
+# training time and memory.
+MAX_EM_PAIRS = 2_000_000
 
 
 def _pair_count(table: pa.Table, rule: list[str]) -> int:
@@ -305,9 +321,10 @@ def _estimate_m(
 
     A rule cannot estimate the comparisons whose columns it blocks on, so
     rules are added until every comparison has been estimated once. A rule
-    with too few pairs is skipped. Splink can leave its settings half-changed
-    when EM fails, so each attempt starts from a snapshot and a failure goes
-    back to it. Returns the linker holding the estimates.
+    with fewer than ``MIN_EM_PAIRS`` or more than ``MAX_EM_PAIRS`` pairs is
+    skipped. Splink can leave its settings half-changed when EM fails, so
+    each attempt starts from a snapshot and a failure goes back to it.
+    Returns the linker holding the estimates.
     """
     remaining = {comparison.name for comparison in comparisons}
     for rule in EM_RULES:
@@ -316,7 +333,9 @@ def _estimate_m(
         if not all(column in available for column in rule):
             continue
         estimable = {c.name for c in comparisons if not set(c.columns) & set(rule)}
-        if not estimable & remaining or _pair_count(table, rule) < MIN_EM_PAIRS:
+        if not estimable & remaining:
+            continue
+        if not MIN_EM_PAIRS <= _pair_count(table, rule) <= MAX_EM_PAIRS:
             continue
         sql = " AND ".join(f"l.{column} = r.{column}" for column in rule)
         snapshot = linker.misc.save_model_to_json()

@@ -1,0 +1,119 @@
+"""Comparison levels: the Python and SQL forms pick the expected level on hard cases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import pytest
+
+from accord.config.models import MatchingConfig
+from accord.resolve.comparisons import Comparison, Record, address
+from accord.resolve.model import blocking_rules, choose_comparisons
+
+
+def sql_gamma(comparison: Comparison, left: Record, right: Record) -> int:
+    """Return the gamma value that the comparison's Splink SQL gives the pair."""
+    columns = comparison.columns
+    values: list[Any] = [left.get(c) for c in columns] + [right.get(c) for c in columns]
+    names = [f"{c}_l" for c in columns] + [f"{c}_r" for c in columns]
+    select = ", ".join(f"CAST(? AS VARCHAR) AS {name}" for name in names)
+    connection = duckdb.connect()
+    try:
+        connection.execute(f"CREATE TABLE pair AS SELECT {select}", values)
+        result = connection.execute(f"SELECT {comparison.gamma_sql()} FROM pair").fetchone()
+    finally:
+        connection.close()
+    assert result is not None
+    return int(result[0])
+
+
+def location(street: str | None, postcode: str | None, city: str | None) -> Record:
+    return {"street_key": street, "postal_code_key": postcode, "city_key": city}
+
+
+ADDRESS_CASES = [
+    (
+        "same street and postcode",
+        location("12 oak st", "94704", "berkeley"),
+        location("12 oak st", "94704", None),
+        "same street and postcode",
+    ),
+    (
+        "birth place and postcode, no street",
+        location(None, "M126BN", "manchester"),
+        location(None, "M126BN", "manchester"),
+        "same postcode and city",
+    ),
+    (
+        "postcode only on both sides",
+        location(None, "M126BN", None),
+        location(None, "M126BN", "manchester"),
+        "same postcode",
+    ),
+    (
+        "postcode typo in the same town",
+        location(None, "M336WE", "jay"),
+        location(None, "M336WR", "jay"),
+        "postcode one edit apart, same city",
+    ),
+    (
+        "neighbouring postcode elsewhere",
+        location(None, "M336WE", "jay"),
+        location(None, "M336WR", "leeds"),
+        "postcode one edit apart",
+    ),
+    (
+        "same postcode sector",
+        location(None, "NE180NG", None),
+        location(None, "NE180LH", None),
+        "postcode two edits apart",
+    ),
+    (
+        "five-digit codes two edits apart",
+        location(None, "94601", "oakland"),
+        location(None, "98101", "portland"),
+        "else",
+    ),
+    (
+        "city only",
+        location(None, None, "leeds"),
+        location(None, "LS179NS", "leeds"),
+        "same city",
+    ),
+    (
+        "different streets and postcodes",
+        location("3 elm st", "94601", "oakland"),
+        location("9 pine st", "98101", "seattle"),
+        "else",
+    ),
+    (
+        "no location on one side",
+        location(None, None, None),
+        location("9 pine st", "98101", "seattle"),
+        "null",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "left", "right", "expected"), ADDRESS_CASES, ids=[c[0] for c in ADDRESS_CASES]
+)
+def test_address_level(case: str, left: Record, right: Record, expected: str) -> None:
+    comparison = address()
+    index = comparison.level_of(left, right)
+    assert comparison.levels[index].label == expected, case
+    assert sql_gamma(comparison, left, right) == comparison.gamma(index), case
+
+
+def test_address_used_without_street() -> None:
+    available = {"first_name_key", "last_name_key", "birth_date", "postal_code_key", "city_key"}
+    assert "address" in choose_comparisons(MatchingConfig(), available)
+
+
+def test_birth_place_sets_get_location_blocking() -> None:
+    available = {"first_name_key", "last_name_key", "birth_date", "postal_code_key", "city_key"}
+    rules = blocking_rules(MatchingConfig(), available)
+    assert "l.birth_date = r.birth_date AND l.postal_code_key = r.postal_code_key" in rules
+    assert "l.last_name_key = r.last_name_key AND l.city_key = r.city_key" in rules
+    assert not any("street_key" in rule for rule in rules)
