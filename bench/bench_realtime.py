@@ -35,12 +35,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from accord.config.loader import load_project
 from accord.pipeline import run
-from accord.resolve.inputs import fetch_records
-from accord.resolve.model import load_model
-from accord.resolve.scoring import score_pair
-from accord.store.duckdb_store import Store
+from accord.resolve.clustering import Edge, cluster
+from accord.resolve.incremental import ResolutionState, load_state
+from accord.store.duckdb_store import Store, connect
 
 FIRST = [
     "Ada",
@@ -163,24 +164,10 @@ def write_project(folder: Path, records: list[dict[str, Any]], extra: str = "") 
     return folder / "accord.yaml"
 
 
-def candidates(store: Store, record_id: str) -> list[str]:
-    """Return the live records that share the last-name key or email key of ``record_id``."""
-    key = record_id.split(":", 1)[1]
-    rows = store.connection.execute(
-        """
-        WITH probe AS (SELECT data FROM source_records WHERE source = 'crm' AND source_key = ?)
-        SELECT r.source || ':' || r.source_key FROM source_records r, probe p
-        WHERE r.deleted_at IS NULL AND r.source_key <> ?
-            AND (r.data->>'last_name_key' = p.data->>'last_name_key'
-                 OR r.data->>'email_key' = p.data->>'email_key')
-        """,
-        [key, key],
-    ).fetchall()
-    return [row[0] for row in rows]
-
-
-def bench_resolution(folder: Path, records: int, probes: int, seed: int) -> None:
-    """Print the per-record resolution time against ``records`` stored records."""
+def _state_and_probes(
+    folder: Path, records: int, probes: int, seed: int
+) -> tuple[ResolutionState, list[str], float] | None:
+    """Batch-resolve the people and probes, then load the incremental state of the store."""
     rng = random.Random(seed)
     people = [make_person(number, rng) for number in range(records)]
     people += [near_duplicate(rng.choice(people), records + i) for i in range(records // 10)]
@@ -190,37 +177,104 @@ def bench_resolution(folder: Path, records: int, probes: int, seed: int) -> None
     started = time.perf_counter()
     run(loaded, store)
     batch_seconds = time.perf_counter() - started
-    model = load_model(store.connection)
-    if model is None:
-        print("no match model was trained; part (a) skipped")
-        return
-    timings: list[float] = []
-    compared = 0
-    for person in probe_people:
-        record_id = f"crm:{person['id']}"
-        started = time.perf_counter()
-        found = candidates(store, record_id)
-        values = fetch_records(store.connection, [record_id, *found])
-        probe = values[record_id]
-        try:
-            for other in found:
-                score_pair(model, probe, values[other])
-        except (ValueError, IndexError) as exc:
-            # A model that cannot score (for example one trained by an older
-            # vocabulary) is reported instead of a timing.
-            print(f"part (a) failed: score_pair on the trained model: {type(exc).__name__}: {exc}")
-            store.close()
-            return
-        timings.append(time.perf_counter() - started)
-        compared += len(found)
+    state = load_state(store.connection, loaded.project)
     store.close()
-    print("| stored records | probes | mean candidates | p50 ms | p99 ms | batch run s | machine |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    if state is None:
+        print("no usable match model was trained; part (a) skipped")
+        return None
+    return state, [f"crm:{person['id']}" for person in probe_people], batch_seconds
+
+
+def _resolve_in_process(state: ResolutionState, record_id: str, record: dict[str, Any]) -> int:
+    """Resolve one record against the state as the worker does, without the store writes.
+
+    Returns the number of records in the area.
+    """
+    state.add(record_id, record)
+    area = state.area([record_id], {})
+    nodes = {node for node in area if node in state.records}
+    stitched = state.stitched_rows(nodes)
+    scored = state.scored_columns(nodes, state.project.matching.review)
+    edges = [Edge(a, b, 1.0) for a, b, *_ in stitched]
+    edges += [
+        Edge(a, b, weight)
+        for a, b, weight in zip(
+            scored["record_id_l"], scored["record_id_r"], scored["match_weight"], strict=True
+        )
+    ]
+    cluster(sorted(nodes), edges)
+    return len(nodes)
+
+
+def _splink_timings(
+    state: ResolutionState, probes: list[tuple[str, dict[str, Any]]], count: int
+) -> list[float]:
+    """Time Splink's predict_between for each of ``count`` probes against the stored records."""
+    from splink import DuckDBAPI, Linker
+
+    probe_ids = {record_id for record_id, _ in probes}
+    rows = [row for key, row in state.records.items() if key not in probe_ids]
+    database = DuckDBAPI(connect())
+    existing = database.register(
+        pa.Table.from_pylist(rows, schema=state.schema), table_name="existing"
+    )
+    linker = Linker(existing, state.model.settings, log_level=None)
+    for column in sorted(state.frequencies):
+        linker.table_management.compute_tf_table(column)
+    timings = []
+    for index, (_, record) in enumerate(probes[:count]):
+        table = pa.Table.from_pylist([record], schema=state.schema)
+        probe = database.register(table, table_name=f"probe_{index}")
+        started = time.perf_counter()
+        linker.inference.predict_between(
+            existing, probe, threshold_match_probability=state.project.matching.review
+        ).as_pyarrow_table()
+        timings.append(time.perf_counter() - started)
+    return timings
+
+
+def bench_resolution(
+    folder: Path, records: int, probes: int, seed: int, splink_probes: int
+) -> None:
+    """Print the time to resolve one new record against the stored entities.
+
+    Accord runs the worker's in-process steps (index update, area, stitching,
+    scoring, clustering) on the loaded state; Splink runs ``predict_between``
+    of the record against every stored record with the same trained model.
+    """
+    prepared = _state_and_probes(folder, records, probes, seed)
+    if prepared is None:
+        return
+    state, probe_ids, batch_seconds = prepared
+    entities = len(set(state.entity_of.values()))
+    held = [(record_id, state.remove(record_id)) for record_id in probe_ids]
+    probes_with_rows = [(record_id, row) for record_id, row in held if row is not None]
+    timings, areas = [], []
+    for record_id, row in probes_with_rows:
+        started = time.perf_counter()
+        areas.append(_resolve_in_process(state, record_id, row))
+        timings.append(time.perf_counter() - started)
+        state.remove(record_id)
+    splink = _splink_timings(state, probes_with_rows, splink_probes)
     print(
-        f"| {len(people)} | {probes} | {compared / probes:.1f} | "
-        f"{statistics.median(timings) * 1000:.1f} | {percentile(timings, 0.99) * 1000:.1f} | "
+        "| tool | stored records | entities | probes | mean area | p50 ms | p99 ms | "
+        "batch run s | machine |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    stored = len(state.records)
+    print(
+        f"| accord | {stored} | {entities} | {len(timings)} | {statistics.mean(areas):.1f} | "
+        f"{statistics.median(timings) * 1000:.2f} | {percentile(timings, 0.99) * 1000:.2f} | "
         f"{batch_seconds:.1f} | {_machine()} |"
     )
+    if splink:
+        print(
+            f"| splink predict_between | {stored} | {entities} | {len(splink)} | | "
+            f"{statistics.median(splink) * 1000:.1f} | {percentile(splink, 0.99) * 1000:.1f} | "
+            f"| {_machine()} |"
+        )
+        ratio = statistics.median(splink) / statistics.median(timings)
+        print(f"\nSplink's p50 divided by Accord's p50: {ratio:.0f}")
 
 
 class Receiver(ThreadingHTTPServer):
@@ -333,15 +387,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--records", type=int, default=2000, help="stored records for part (a)")
     parser.add_argument("--probes", type=int, default=200, help="records resolved in part (a)")
+    parser.add_argument(
+        "--splink-probes", type=int, default=20, help="records Splink resolves in part (a)"
+    )
+    parser.add_argument("--skip-serve", action="store_true", help="run part (a) only")
     parser.add_argument("--rate", type=float, default=20.0, help="POSTs per second in part (b)")
     parser.add_argument("--seconds", type=float, default=20.0, help="duration of part (b)")
     parser.add_argument("--seed", type=int, default=7, help="random seed")
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         bench_resolution(
-            Path(folder) / "resolve", arguments.records, arguments.probes, arguments.seed
+            Path(folder) / "resolve",
+            arguments.records,
+            arguments.probes,
+            arguments.seed,
+            arguments.splink_probes,
         )
-        bench_end_to_end(Path(folder) / "serve", arguments.rate, arguments.seconds, arguments.seed)
+        if not arguments.skip_serve:
+            bench_end_to_end(
+                Path(folder) / "serve", arguments.rate, arguments.seconds, arguments.seed
+            )
 
 
 if __name__ == "__main__":
