@@ -19,7 +19,7 @@ from accord.mapping import map_batch
 from accord.quality import check_rules
 from accord.sources.base import ReadIssue, make_source_key
 from accord.standardize.stage import SourceContext, standardize_columns
-from accord.store.duckdb_store import connect
+from accord.store.duckdb_store import scratch
 
 logger = logging.getLogger(__name__)
 
@@ -229,12 +229,8 @@ def raw_json(rows: pa.Table) -> list[str]:
     """Return every row as a JSON object text, keyed by column name."""
     if rows.num_rows == 0:
         return []
-    connection = connect()
-    try:
-        connection.register("batch", rows)
+    with scratch("batch", rows) as connection:
         result = connection.sql("SELECT to_json(b)::VARCHAR AS raw FROM batch b").fetchall()
-    finally:
-        connection.close()
     return [row[0] for row in result]
 
 

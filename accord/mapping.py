@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from accord.config.models import FieldMapping, SourceBase
 from accord.errors import SourceError
-from accord.store.duckdb_store import connect
+from accord.store.duckdb_store import scratch
 
 logger = logging.getLogger(__name__)
 
@@ -140,14 +140,11 @@ def evaluate_fields(source: SourceBase, rows: pa.Table) -> dict[str, list[Any]]:
     rows = _add_absent_json_fields(source, rows)
     check_columns(source, rows.column_names)
     selects = [f"{field_sql(m)} AS {quote_identifier(name)}" for name, m in source.fields.items()]
-    connection = connect()
     try:
-        connection.register("batch", rows)
-        table = connection.sql(f"SELECT {', '.join(selects)} FROM batch").to_arrow_table()
+        with scratch("batch", rows) as connection:
+            table = connection.sql(f"SELECT {', '.join(selects)} FROM batch").to_arrow_table()
     except duckdb.Error as exc:
         raise SourceError(source.name, f"a field mapping failed to evaluate: {exc}") from exc
-    finally:
-        connection.close()
     return {name: table.column(name).to_pylist() for name in table.column_names}
 
 

@@ -112,6 +112,7 @@ destinations:
     kind: webhook
     url: http://127.0.0.1:{port}/hook
     secret_env: BENCH_REALTIME_SECRET
+    requests_per_commit: 50
     fields: {{email: email, plan: plan}}
 stream:
   port: {worker_port}
@@ -120,16 +121,32 @@ stream:
 """
 
 
-def make_person(number: int, rng: random.Random) -> dict[str, Any]:
-    """Return a synthetic CRM record with a random first and last name."""
+def distinct_last_name(number: int) -> str:
+    """Return a last name spelled from the digits of ``number`` in base 20, unique per number."""
+    parts = []
+    for _ in range(5):
+        number, digit = divmod(number, len(SYLLABLES))
+        parts.append(SYLLABLES[digit])
+    return "".join(parts).capitalize()
+
+
+def make_person(number: int, rng: random.Random, distinct: bool = False) -> dict[str, Any]:
+    """Return a synthetic CRM record with a random first name.
+
+    The last name is random too, or with ``distinct`` unique to ``number``,
+    so that no two records can be taken for one customer.
+    """
     first = rng.choice(FIRST)
-    last = "".join(rng.choice(SYLLABLES) for _ in range(3)).capitalize()
+    if distinct:
+        last = distinct_last_name(number)
+    else:
+        last = "".join(rng.choice(SYLLABLES) for _ in range(3)).capitalize()
     return {
         "id": number,
         "first_name": first,
         "last_name": last,
         "email": f"{first.lower()}.{last.lower()}{number}@mailbox.org",
-        "phone": f"+1415555{number % 10000:04d}",
+        "phone": f"+1415{2_000_000 + number:07d}" if distinct else f"+1415555{number % 10000:04d}",
         "plan": "basic",
         "updated_at": "2024-01-01T00:00:00",
     }
@@ -358,7 +375,7 @@ def _send_at_rate(url: str, rate: float, seconds: float, rng: random.Random) -> 
     started = time.monotonic()
     for number in range(count):
         time.sleep(max(0.0, started + number / rate - time.monotonic()))
-        person = make_person(number, rng)
+        person = make_person(number, rng, distinct=True)
         request = urllib.request.Request(
             url, json.dumps(person).encode(), {"Content-Type": "application/json"}
         )

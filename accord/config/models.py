@@ -628,6 +628,12 @@ class RestDestination(DestinationBase):
     )
     auth: DestinationAuth | None = Field(None, description="authentication")
     rate_limit: float | None = Field(None, gt=0, description="maximum requests per second")
+    requests_per_commit: int = Field(
+        1,
+        gt=0,
+        description="requests sent before their outcomes are committed; a sync killed part-way "
+        "sends at most this many again, with the same idempotency keys",
+    )
     retry: HttpRetry = Field(default_factory=lambda: HttpRetry())
 
     @model_validator(mode="after")
@@ -646,6 +652,12 @@ class WebhookDestination(DestinationBase):
     url: str = Field(description="URL that receives the POST requests")
     secret_env: str = Field(description="environment variable with the signing secret")
     rate_limit: float | None = Field(None, gt=0, description="maximum requests per second")
+    requests_per_commit: int = Field(
+        1,
+        gt=0,
+        description="requests sent before their outcomes are committed; a sync killed part-way "
+        "sends at most this many again, with the same idempotency keys",
+    )
     retry: HttpRetry = Field(default_factory=lambda: HttpRetry())
 
 

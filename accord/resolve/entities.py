@@ -98,20 +98,23 @@ def save_entities(
     now: datetime,
     run_id: int,
     scope: list[str] | None = None,
+    reserved: Container[str] | None = None,
 ) -> tuple[dict[str, str], EntityChanges]:
     """Assign stable IDs to ``clusters`` (record -> label) and store them.
 
     Without ``scope`` the clusters hold every record of the type. With it,
     only the records in ``scope`` are re-clustered: the previous entities of
     those records must lie wholly inside it, and the records outside keep
-    their entities. Returns record -> entity ID and a summary of the changes.
+    their entities. ``reserved`` holds every entity ID and alias in the
+    store; without it they are read from the store. Returns record -> entity
+    ID and a summary of the changes.
     """
     if scope is None:
         previous, order = previous_members(connection, entity_type)
-        used: Container[str] = _all_ids(connection)
+        used: Container[str] = reserved if reserved is not None else _all_ids(connection)
     else:
         previous, order = scoped_members(connection, entity_type, scope)
-        used = StoredIds(connection)
+        used = reserved if reserved is not None else StoredIds(connection)
     prefix = "per" if entity_type == "person" else "org"
     assignment = assign_ids(clusters, previous, order, _id_factory(prefix), reserved_ids=used)
     _apply_assignment(connection, entity_type, assignment, now)

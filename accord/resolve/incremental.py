@@ -38,7 +38,7 @@ from accord.resolve.comparisons import Comparison, build_comparisons
 from accord.resolve.entities import save_entities
 from accord.resolve.inputs import INPUT_TABLE, build_input, split_record_id
 from accord.resolve.model import MatchModel, choose_comparisons, load_model
-from accord.resolve.organizations import resolve_organizations
+from accord.resolve.organizations import refresh_links, resolve_organizations
 from accord.resolve.scoring import score_pair
 from accord.resolve.stage import PairSet, apply_scored, apply_stitched, settle
 from accord.store.bulk import insert_columns, register
@@ -131,6 +131,7 @@ class ResolutionState:
         self.members: dict[str, set[str]] = defaultdict(set)
         self.links: dict[str, set[str]] = defaultdict(set)
         self.decisions: Mapping[tuple[str, str], str] = {}
+        self.used_ids: set[str] = set()
 
     # Records and indexes.
 
@@ -378,6 +379,12 @@ def load_state(connection: duckdb.DuckDBPyConnection, project: Project) -> Resol
     )
     for record_id, entity in state.entity_of.items():
         state.members[entity].add(record_id)
+    state.used_ids = {
+        row[0]
+        for row in connection.execute(
+            "SELECT entity_id FROM entities UNION ALL SELECT alias_id FROM entity_aliases"
+        ).fetchall()
+    }
     for a, b in connection.execute("SELECT record_a, record_b FROM match_edges").fetchall():
         state.links[a].add(b)
         state.links[b].add(a)
@@ -436,7 +443,10 @@ def resolve_area(
     labels, open_reviews = settle(connection, nodes, pairs, decisions)
     before = {state.entity_of[r] for r in area if r in state.entity_of}
     _replace_reviews(connection, open_reviews, run_id, area, set(changed))
-    entity_of, changes = save_entities(connection, "person", labels, now, run_id, sorted(area))
+    entity_of, changes = save_entities(
+        connection, "person", labels, now, run_id, sorted(area), state.used_ids
+    )
+    state.used_ids.update(entity_of.values())
     _replace_edges(connection, pairs, run_id, area)
     state.settle_area(area, entity_of, pairs.log)
     stats = {
@@ -539,12 +549,18 @@ def resolve_changes(
     person_changes = sorted({r for r in changed if split_record_id(r)[0] in persons})
     touched = _entities_of(connection, changed)
     stats: dict[str, Any] = {}
+    companies = len(person_changes) < len(changed) or _name_companies(state, person_changes)
+    persons_touched: set[str] = set()
     if person_changes:
         result = resolve_area(connection, state, person_changes, run_id, now)
-        touched |= result.entities_before | result.entities_after
+        persons_touched = result.entities_before | result.entities_after
+        touched |= persons_touched
         stats.update(result.stats)
-    if project.matching.organizations:
+        companies = companies or _name_companies(state, person_changes)
+    if project.matching.organizations and companies:
         stats["organizations"] = resolve_organizations(connection, project, now, run_id)
+    elif project.matching.organizations and persons_touched:
+        refresh_links(connection, sorted(persons_touched))
     touched |= _entities_of(connection, changed)
     touched |= {
         row[0]
@@ -557,6 +573,15 @@ def resolve_changes(
     }
     stats["golden values changed"] = merge_golden(connection, project, run_id, sorted(touched))
     return stats
+
+
+def _name_companies(state: ResolutionState, record_ids: list[str]) -> bool:
+    """Return whether a stored version of one of the records names a company."""
+    for record_id in record_ids:
+        record = state.records.get(record_id)
+        if record and (record.get("company_name_key") or record.get("company_domain")):
+            return True
+    return False
 
 
 def _entities_of(connection: duckdb.DuckDBPyConnection, record_ids: list[str]) -> set[str]:

@@ -63,12 +63,31 @@ def resolve_organizations(
     labels = cluster(nodes, edges)
     _, changes = save_entities(connection, "organization", labels, now, run_id)
     connection.execute("DELETE FROM entity_links")
+    _insert_links(connection, "")
+    connection.execute(f"DROP TABLE {ORGANIZATION_TABLE}")
+    logger.info("organizations: %d from %d company mentions", changes.entities, len(nodes))
+    return changes.entities
+
+
+def refresh_links(connection: duckdb.DuckDBPyConnection, person_ids: list[str]) -> None:
+    """Rebuild the organization links of the given person entities only."""
+    connection.execute("CREATE OR REPLACE TEMP TABLE accord_link_scope (entity_id VARCHAR)")
+    insert_columns(connection, "accord_link_scope", {"entity_id": sorted(set(person_ids))})
+    connection.execute(
+        "DELETE FROM entity_links WHERE person_id IN (SELECT entity_id FROM accord_link_scope)"
+    )
+    _insert_links(connection, "AND p.entity_id IN (SELECT entity_id FROM accord_link_scope)")
+    connection.execute("DROP TABLE accord_link_scope")
+
+
+def _insert_links(connection: duckdb.DuckDBPyConnection, scope: str) -> None:
     links = connection.execute(
-        """SELECT DISTINCT p.entity_id, o.entity_id
+        f"""SELECT DISTINCT p.entity_id, o.entity_id
            FROM entity_members p
            JOIN entities pe ON pe.entity_id = p.entity_id AND pe.entity_type = 'person'
            JOIN entity_members o ON o.record_id = p.record_id
            JOIN entities oe ON oe.entity_id = o.entity_id AND oe.entity_type = 'organization'
+           WHERE TRUE {scope}
            ORDER BY 1, 2"""
     ).fetchall()
     insert_columns(
@@ -79,6 +98,3 @@ def resolve_organizations(
             "organization_id": [organization for _, organization in links],
         },
     )
-    connection.execute(f"DROP TABLE {ORGANIZATION_TABLE}")
-    logger.info("organizations: %d from %d company mentions", changes.entities, len(nodes))
-    return changes.entities

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
 import duckdb
+import pyarrow as pa
 
 from accord.errors import StoreError
 from accord.store.schema import MIGRATIONS, SCHEMA_VERSION
@@ -31,6 +33,26 @@ def connect(location: str = ":memory:", read_only: bool = False) -> duckdb.DuckD
 
 
 _settings: dict[str, str | None] = {"memory_limit": None}
+_scratch = threading.local()
+
+
+@contextmanager
+def scratch(name: str, table: pa.Table) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Yield this thread's in-memory connection with ``table`` registered as ``name``.
+
+    Opening an in-memory database costs tens of milliseconds, which small
+    batches of the stream worker would pay on every call, so each thread
+    keeps one for short queries over Arrow tables.
+    """
+    connection = getattr(_scratch, "connection", None)
+    if connection is None:
+        connection = connect()
+        _scratch.connection = connection
+    connection.register(name, table)
+    try:
+        yield connection
+    finally:
+        connection.unregister(name)
 
 
 def set_memory_limit(limit: str | None) -> None:

@@ -127,8 +127,6 @@ class Processor:
         self, connection: duckdb.DuckDBPyConnection, run_id: int, result: BatchResult
     ) -> dict[str, object]:
         if self.state is None:
-            self.state = load_state(connection, self.loaded.project)
-        if self.state is None:
             return after_ingest(self.loaded, connection, run_id, LogProgress())
         changed = sorted({f"{source}:{key}" for source, key in result.changed_keys})
         return resolve_changes(connection, self.state, changed, run_id, now_utc())
@@ -138,6 +136,9 @@ class Processor:
         with self.store.transaction() as connection:
             now = now_utc()
             run_id = _start_run(connection, now)
+            if self.state is None:
+                # Loaded before this batch's writes, so that it holds the versions they replace.
+                self.state = load_state(connection, self.loaded.project)
             result = BatchResult(run_id)
             by_source: dict[str, list[PendingChange]] = defaultdict(list)
             for change in pending:

@@ -8,8 +8,10 @@ because they carry tokens and signatures.
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
+import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -96,6 +98,12 @@ def _retryable(status: int) -> bool:
     return status == 429 or status >= 500
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """Return the TLS context every sender shares; loading the CA bundle takes tens of ms."""
+    return httpx.create_ssl_context()
+
+
 class HttpSender:
     """Sends JSON requests for one destination through a shared client."""
 
@@ -111,7 +119,9 @@ class HttpSender:
         self.destination = destination
         self.retry = retry
         self.limiter = RateLimiter(rate_limit, sleep)
-        self.client = httpx.Client(base_url=base_url, timeout=retry.timeout_seconds)
+        self.client = httpx.Client(
+            base_url=base_url, timeout=retry.timeout_seconds, verify=_tls_context()
+        )
         self._sleep = sleep if sleep is not None else pause
         self._rng = rng
         self.requests = 0

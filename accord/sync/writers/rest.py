@@ -54,9 +54,11 @@ class RestWriter:
     ) -> None:
         self.destination = destination
         # Without a batch endpoint every change is its own request, and the
-        # runner records each one as sent before the next, so a sync killed
-        # part-way resends at most the request that was in flight.
-        self.batch_size = destination.batch_size if destination.batch_path else 1
+        # runner commits the outcomes of 'requests_per_commit' requests at a
+        # time, so a sync killed part-way resends at most that many.
+        self.batch_size = (
+            destination.batch_size if destination.batch_path else destination.requests_per_commit
+        )
         self.headers = {"Content-Type": "application/json", **auth_headers(destination)}
         base_url = (
             destination.base_url

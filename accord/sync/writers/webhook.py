@@ -58,9 +58,10 @@ class WebhookWriter:
         make_sender: Callable[..., HttpSender] = HttpSender,
     ) -> None:
         self.destination = destination
-        # One POST per change, recorded as sent before the next: a sync killed
-        # part-way resends at most the request that was in flight.
-        self.batch_size = 1
+        # One POST per change. The runner commits the outcomes of
+        # 'requests_per_commit' POSTs at a time (one by default), so a sync
+        # killed part-way resends at most that many.
+        self.batch_size = destination.requests_per_commit
         self.secret = read_secret(destination.name, destination.secret_env)
         self.sender = make_sender(destination.name, destination.retry, destination.rate_limit)
 
