@@ -19,7 +19,7 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 
 demo: $(VENV)/.demo-installed
 	$(BIN)/python examples/build_demo.py --out examples/demo/data
-	rm -rf examples/demo/out
+	rm -rf examples/demo/out examples/demo/accord.duckdb examples/demo/accord.duckdb.wal
 	cd examples/demo && ../../$(BIN)/accord run --truth truth.csv && ../../$(BIN)/accord sync
 
 test: $(VENV)/.test-installed
