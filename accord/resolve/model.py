@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -78,10 +78,16 @@ class MatchModel:
     settings: dict[str, Any]
     trained_at: datetime | None = None
     records: int = 0
+    _built: tuple[tuple[str, ...], list[Comparison]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def comparisons(self) -> list[Comparison]:
-        """Return the comparison definitions, in settings order."""
-        return build_comparisons(self.comparison_names)
+        """Return the comparison definitions, in settings order, built once per vocabulary."""
+        names = tuple(self.comparison_names)
+        if self._built is None or self._built[0] != names:
+            self._built = (names, build_comparisons(list(names)))
+        return list(self._built[1])
 
     def matches_vocabulary(self) -> bool:
         """Return whether the stored settings have the levels this Accord version defines.
