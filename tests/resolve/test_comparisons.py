@@ -106,6 +106,19 @@ def test_address_level(case: str, left: Record, right: Record, expected: str) ->
     assert sql_gamma(comparison, left, right) == comparison.gamma(index), case
 
 
+@pytest.mark.parametrize(
+    ("case", "left", "right", "expected"), ADDRESS_CASES, ids=[c[0] for c in ADDRESS_CASES]
+)
+def test_address_level_agrees_on_keys(
+    case: str, left: Record, right: Record, expected: str
+) -> None:
+    comparison = address()
+    level = comparison.levels[comparison.level_of(left, right)]
+    for column in level.agrees:
+        assert left.get(column) is not None, case
+        assert left.get(column) == right.get(column), case
+
+
 def test_address_used_without_street() -> None:
     available = {"first_name_key", "last_name_key", "birth_date", "postal_code_key", "city_key"}
     assert "address" in choose_comparisons(MatchingConfig(), available)
