@@ -754,6 +754,7 @@ INPUT_COLUMNS = (
     "postal_code_key",
     "city_key",
     "birth_date",
+    "birth_year",
     "company_name_key",
     "company_domain",
 )

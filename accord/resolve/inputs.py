@@ -24,6 +24,8 @@ _EXPRESSIONS = {
     # pairs a login-email-only record with the records whose name it spells.
     "nameless_email_key": f"CASE WHEN {_FIRST} IS NULL AND {_LAST} IS NULL THEN "
     "nullif(regexp_replace(split_part(data->>'email_key', '@', 1), '[^a-z]', '', 'g'), '') END",
+    # Blocking key for pairs whose birth dates differ in the day or month.
+    "birth_year": "left(nullif(data->>'birth_date', ''), 4)",
     "name_full_key": f"{_FIRST} || {_LAST}",
     "name_initial_key": f"left({_FIRST}, 1) || {_LAST}",
     "name_reversed_key": f"{_LAST} || {_FIRST}",

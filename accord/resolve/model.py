@@ -34,6 +34,8 @@ DEFAULT_BLOCKING: list[list[str]] = [
     ["last_name_key", "birth_date"],
     ["first_name_nick_key", "last_name_key"],
     ["first_name_key", "birth_date"],
+    ["last_name_key", "birth_year"],
+    ["first_name_key", "birth_year"],
     ["last_name_key", "postal_code_key"],
     ["street_key", "postal_code_key"],
     ["birth_date", "postal_code_key"],

@@ -130,3 +130,10 @@ def test_birth_place_sets_get_location_blocking() -> None:
     assert "l.birth_date = r.birth_date AND l.postal_code_key = r.postal_code_key" in rules
     assert "l.last_name_key = r.last_name_key AND l.city_key = r.city_key" in rules
     assert not any("street_key" in rule for rule in rules)
+
+
+def test_name_and_birth_year_blocking() -> None:
+    available = {"first_name_key", "last_name_key", "birth_date", "birth_year"}
+    rules = blocking_rules(MatchingConfig(), available)
+    assert "l.last_name_key = r.last_name_key AND l.birth_year = r.birth_year" in rules
+    assert "l.first_name_key = r.first_name_key AND l.birth_year = r.birth_year" in rules
