@@ -45,6 +45,11 @@ DEFAULT_BLOCKING: list[list[str]] = [
     ["first_name_key", "city_key"],
     ["company_name_key", "last_name_key"],
 ]
+# Rules on a single key, used only while they generate at most
+# WEAK_RULE_PAIRS_PER_RECORD pairs per record: they find duplicates with an
+# error in every name, but their pair count grows with the square of the records.
+WEAK_BLOCKING: list[list[str]] = [["birth_date"]]
+WEAK_RULE_PAIRS_PER_RECORD = 5
 SWAPPED_NAMES_RULE = "l.first_name_key = r.last_name_key AND l.last_name_key = r.first_name_key"
 # Pairs of a nameless email record with a named record whose name the email spells.
 # Only records without a name take part, through nameless_email_key, so the
@@ -158,9 +163,22 @@ def choose_comparisons(config: MatchingConfig, available: set[str]) -> list[str]
     return chosen
 
 
-def blocking_rules(config: MatchingConfig, available: set[str]) -> list[str]:
-    """Return Splink blocking rules as SQL, derived from the data unless configured."""
-    rules = config.blocking or DEFAULT_BLOCKING
+def blocking_rules(
+    config: MatchingConfig, available: set[str], table: pa.Table | None = None
+) -> list[str]:
+    """Return Splink blocking rules as SQL, derived from the data unless configured.
+
+    The weak rules are considered only when ``table``, the resolution input,
+    is given to count their pairs.
+    """
+    rules = list(config.blocking or DEFAULT_BLOCKING)
+    if config.blocking is None and table is not None:
+        limit = WEAK_RULE_PAIRS_PER_RECORD * table.num_rows
+        rules += [
+            rule
+            for rule in WEAK_BLOCKING
+            if all(column in available for column in rule) and _pair_count(table, rule) <= limit
+        ]
     sql = [
         " AND ".join(f"l.{column} = r.{column}" for column in rule)
         for rule in rules

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 import pytest
 
 from accord.config.models import MatchingConfig
@@ -137,3 +138,34 @@ def test_name_and_birth_year_blocking() -> None:
     rules = blocking_rules(MatchingConfig(), available)
     assert "l.last_name_key = r.last_name_key AND l.birth_year = r.birth_year" in rules
     assert "l.first_name_key = r.first_name_key AND l.birth_year = r.birth_year" in rules
+
+
+def birth_dates(values: list[str]) -> pa.Table:
+    return pa.table(
+        {
+            "record_id": [f"crm:{i}" for i in range(len(values))],
+            "birth_date": values,
+        }
+    )
+
+
+# (case, birth dates of the records, whether the birth-date rule is used)
+WEAK_RULE_CASES = [
+    ("distinct dates", [f"1970-01-{day:02d}" for day in range(1, 21)], True),
+    ("pairs within the limit", ["1970-01-01"] * 10 + ["1980-02-02"] * 10, True),
+    ("one date for every record", ["1970-01-01"] * 20, False),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "values", "used"), WEAK_RULE_CASES, ids=[c[0] for c in WEAK_RULE_CASES]
+)
+def test_birth_date_rule_within_pair_limit(case: str, values: list[str], used: bool) -> None:
+    available = {"first_name_key", "last_name_key", "birth_date"}
+    rules = blocking_rules(MatchingConfig(), available, birth_dates(values))
+    assert ("l.birth_date = r.birth_date" in rules) is used, case
+
+
+def test_birth_date_rule_needs_the_table() -> None:
+    available = {"first_name_key", "last_name_key", "birth_date"}
+    assert "l.birth_date = r.birth_date" not in blocking_rules(MatchingConfig(), available)
