@@ -37,9 +37,10 @@ FEBRL_FIELDS: dict[str, Any] = {
 # A field named <system>_id with role external_id stitches records that share it.
 FEBRL_EXTRA = {"soc_sec_id": {"type": "string", "role": "external_id"}}
 
-# RLdata10000 has impossible dates such as month 0, which make_date rejects with
-# an error, so the expression parses the parts and yields null for those.
-RLDATA_BIRTH = """try_strptime("by" || '-' || "bm" || '-' || "bd", '%Y-%m-%d')"""
+# RLdata keeps year, month and day in separate columns. RLdata10000 has
+# impossible dates such as month 0, which the birth-date standardizer
+# rejects and keeps only as a matching key.
+RLDATA_BIRTH = """"by" || '-' || "bm" || '-' || "bd" """
 
 # The public sets list single people without households, and their duplicates
 # often carry a replaced given name (FEBRL and RLdata substitute names on
@@ -79,7 +80,7 @@ PROJECTS: dict[str, dict[str, Any]] = {
         "fields": {
             "first_name": "fname_c1",
             "last_name": "lname_c1",
-            "birth_date": {"expr": RLDATA_BIRTH, **BIRTH_DATE},
+            "birth_date": {"expr": RLDATA_BIRTH},
         },
     },
 }

@@ -13,6 +13,7 @@ true is the pair's level, as in Splink. The ``null`` level comes first and the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,9 @@ class Level:
     null: bool = False
     tf_column: str | None = None
     fixed: bool = False  # keep m and u as given: training would overrate this level
+    # Key columns that are equal in every pair at this level, which lets the
+    # prior estimate tell how often a match agrees on a blocking key.
+    agrees: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,18 @@ class Comparison:
             if level.sql != "ELSE"
         ]
         return f"CASE {' '.join(parts)} ELSE 0 END"
+
+    def presence_sql(self) -> str:
+        """Return SQL over one record that is true when the record has data to compare.
+
+        Two records that both have data never fall into the null level. The
+        condition is the null level's, with both sides read from one record.
+        """
+        null_levels = [level for level in self.levels if level.null]
+        if not null_levels:
+            return "TRUE"
+        one_record = re.sub(r"\b(\w+)_[lr]\b", r"\1", null_levels[0].sql)
+        return f"NOT ({one_record})"
 
     def to_splink(self) -> dict[str, Any]:
         """Return the Splink comparison dictionary with untrained parameters."""
@@ -139,7 +155,13 @@ ELSE_SQL = "ELSE"
 
 def _exact(column: str, m: float, u: float, tf: bool = False) -> Level:
     return Level(
-        "exact", f"{column}_l = {column}_r", _equal(column), m, u, tf_column=column if tf else None
+        "exact",
+        f"{column}_l = {column}_r",
+        _equal(column),
+        m,
+        u,
+        tf_column=column if tf else None,
+        agrees=frozenset({column}),
     )
 
 
@@ -316,9 +338,15 @@ def email() -> Comparison:
         lambda left, right: _equal(column)(left, right) and not _role(left, right),
         0.80,
         0.0001,
+        agrees=frozenset({column}),
     )
     exact_role = Level(
-        "exact, role address", f"{column}_l = {column}_r", _equal(column), 0.01, 0.001
+        "exact, role address",
+        f"{column}_l = {column}_r",
+        _equal(column),
+        0.01,
+        0.001,
+        agrees=frozenset({column}),
     )
     local_sql = f"split_part({column}_l, '@', 1) = split_part({column}_r, '@', 1)"
     fuzzy_sql = f"levenshtein({column}_l, {column}_r) <= 2"
@@ -440,28 +468,47 @@ def address() -> Comparison:
     same_postcode = _equal("postal_code_key")
     one_edit = _levenshtein_within("postal_code_key", 1)
     two_edits = _all(_long_postcodes, _levenshtein_within("postal_code_key", 2))
+    street, postcode, city = (frozenset({c}) for c in _LOCATION_COLUMNS)
     return Comparison(
         "address",
         _LOCATION_COLUMNS,
         (
             Level("null", null_sql, _no_location, 1.0, 1.0, null=True),
-            Level("same street and postcode", exact_sql, _street_and_postcode, 0.60, 0.0005),
+            # A pair at this level may lack a postcode on one side, so only
+            # the street is certain to agree.
+            Level(
+                "same street and postcode",
+                exact_sql,
+                _street_and_postcode,
+                0.60,
+                0.0005,
+                agrees=street,
+            ),
             Level(
                 "similar street, same postcode",
                 fuzzy_sql,
                 _fuzzy_street_same_postcode,
                 0.15,
                 0.0005,
+                agrees=postcode,
             ),
-            Level("same street", "street_key_l = street_key_r", _equal("street_key"), 0.03, 0.001),
+            Level(
+                "same street",
+                "street_key_l = street_key_r",
+                _equal("street_key"),
+                0.03,
+                0.001,
+                agrees=street,
+            ),
             Level(
                 "same postcode and city",
                 f"{postcode_sql} AND {same_city_sql}",
                 _all(same_postcode, same_city),
                 0.05,
                 0.005,
+                agrees=postcode | city,
             ),
-            Level("same postcode", postcode_sql, same_postcode, 0.02, 0.005),
+            Level("same postcode", postcode_sql, same_postcode, 0.02, 0.005, agrees=postcode),
             Level(
                 "postcode one edit apart, same city",
                 f"{one_edit_sql} AND {same_city_sql}",
@@ -471,7 +518,7 @@ def address() -> Comparison:
             ),
             Level("postcode one edit apart", one_edit_sql, one_edit, 0.02, 0.005),
             Level("postcode two edits apart", two_edits_sql, two_edits, 0.02, 0.01),
-            Level("same city", same_city_sql, same_city, 0.05, 0.05),
+            Level("same city", same_city_sql, same_city, 0.05, 0.05, agrees=city),
             _otherwise(0.10, 0.92),
         ),
     )
@@ -707,6 +754,7 @@ INPUT_COLUMNS = (
     "postal_code_key",
     "city_key",
     "birth_date",
+    "birth_year",
     "company_name_key",
     "company_domain",
 )

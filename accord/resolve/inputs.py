@@ -14,6 +14,10 @@ INPUT_TABLE = "accord_input"
 _CASTS = {"email_is_role": "BOOLEAN"}
 _FIRST = "nullif(data->>'first_name_key', '')"
 _LAST = "nullif(data->>'last_name_key', '')"
+# The birth date key is the ISO date, or the digits of a rejected date
+# ("1949-00-13") that can still match a date one typo away. Records
+# standardized before dates had keys carry only the date.
+_BIRTH = "coalesce(nullif(data->>'birth_date_key', ''), nullif(data->>'birth_date', ''))"
 _EXPRESSIONS = {
     # City has no key column of its own; the folded display value serves.
     "city_key": "nullif(lower(trim(data->>'city')), '')",
@@ -24,6 +28,9 @@ _EXPRESSIONS = {
     # pairs a login-email-only record with the records whose name it spells.
     "nameless_email_key": f"CASE WHEN {_FIRST} IS NULL AND {_LAST} IS NULL THEN "
     "nullif(regexp_replace(split_part(data->>'email_key', '@', 1), '[^a-z]', '', 'g'), '') END",
+    # Blocking key for pairs whose birth dates differ in the day or month.
+    "birth_date": _BIRTH,
+    "birth_year": f"left({_BIRTH}, 4)",
     "name_full_key": f"{_FIRST} || {_LAST}",
     "name_initial_key": f"left({_FIRST}, 1) || {_LAST}",
     "name_reversed_key": f"{_LAST} || {_FIRST}",

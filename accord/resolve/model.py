@@ -6,6 +6,7 @@ resolution input, so its intermediate tables never touch the store.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
@@ -33,6 +34,8 @@ DEFAULT_BLOCKING: list[list[str]] = [
     ["last_name_key", "birth_date"],
     ["first_name_nick_key", "last_name_key"],
     ["first_name_key", "birth_date"],
+    ["last_name_key", "birth_year"],
+    ["first_name_key", "birth_year"],
     ["last_name_key", "postal_code_key"],
     ["street_key", "postal_code_key"],
     ["birth_date", "postal_code_key"],
@@ -42,6 +45,11 @@ DEFAULT_BLOCKING: list[list[str]] = [
     ["first_name_key", "city_key"],
     ["company_name_key", "last_name_key"],
 ]
+# Rules on a single key, used only while they generate at most
+# WEAK_RULE_PAIRS_PER_RECORD pairs per record: they find duplicates with an
+# error in every name, but their pair count grows with the square of the records.
+WEAK_BLOCKING: list[list[str]] = [["birth_date"]]
+WEAK_RULE_PAIRS_PER_RECORD = 5
 SWAPPED_NAMES_RULE = "l.first_name_key = r.last_name_key AND l.last_name_key = r.first_name_key"
 # Pairs of a nameless email record with a named record whose name the email spells.
 # Only records without a name take part, through nameless_email_key, so the
@@ -161,9 +169,22 @@ def choose_comparisons(config: MatchingConfig, available: set[str]) -> list[str]
     return chosen
 
 
-def blocking_rules(config: MatchingConfig, available: set[str]) -> list[str]:
-    """Return Splink blocking rules as SQL, derived from the data unless configured."""
-    rules = config.blocking or DEFAULT_BLOCKING
+def blocking_rules(
+    config: MatchingConfig, available: set[str], table: pa.Table | None = None
+) -> list[str]:
+    """Return Splink blocking rules as SQL, derived from the data unless configured.
+
+    The weak rules are considered only when ``table``, the resolution input,
+    is given to count their pairs.
+    """
+    rules = list(config.blocking or DEFAULT_BLOCKING)
+    if config.blocking is None and table is not None:
+        limit = WEAK_RULE_PAIRS_PER_RECORD * table.num_rows
+        rules += [
+            rule
+            for rule in WEAK_BLOCKING
+            if all(column in available for column in rule) and _pair_count(table, rule) <= limit
+        ]
     sql = [
         " AND ".join(f"l.{column} = r.{column}" for column in rule)
         for rule in rules
@@ -208,55 +229,153 @@ PRIOR_RULES: list[list[str]] = [
     ["last_name_key", "first_name_key", "postal_code_key"],
     ["last_name_key", "first_name_key", "street_key"],
 ]
-PRIOR_RULE_RECALL = 0.7
+# The share of matches the prior rules are taken to find is estimated from the
+# model's m probabilities, within these bounds. The floor keeps a model with
+# degenerate m probabilities from inflating the prior without limit.
+MIN_PRIOR_RULE_RECALL = 0.1
+MAX_PRIOR_RULE_RECALL = 1.0
 
 
-def estimate_prior(table: pa.Table, available: set[str]) -> float:
-    """Estimate the probability that two random records match.
+@dataclass(frozen=True)
+class PriorEvidence:
+    """Pairs found by the strict prior rules, and what the rules need to agree on.
 
-    Pairs that agree on any of a few strict rules (email and given name, one
-    name part and the birth date, full name and postcode, ...) are counted and
-    divided by the recall those rules are assumed to have; the share of all
-    pairs is the prior. Each rule alone misses duplicates with an error in one
-    of its fields, so the rules are combined. With no such pair
-    the prior falls back to one expected duplicate per record.
+    ``presence`` is, per comparison with a level that agrees on a rule
+    column, the share of records that have data for that comparison.
+    """
+
+    found: int
+    records: int
+    rules: list[list[str]]
+    presence: dict[str, float]
+
+    def prior(self, comparisons: list[Comparison], settings: dict[str, Any]) -> float:
+        """Return the prior: found pairs divided by the rules' recall, as a share of all pairs.
+
+        With no pair found, the prior is one expected duplicate per record.
+        """
+        total_pairs = self.records * (self.records - 1) / 2
+        if total_pairs <= 0:
+            return DEFAULT_PRIOR
+        if not self.found:
+            return min(max(1 / max(self.records, 2), 1e-9), 0.5)
+        recall = rule_recall(comparisons, settings, self.rules, self.presence)
+        recall = min(max(recall, MIN_PRIOR_RULE_RECALL), MAX_PRIOR_RULE_RECALL)
+        logger.info("prior rules found %d pairs, estimated recall %.3f", self.found, recall)
+        return min(max(self.found / recall / total_pairs, 1e-9), 0.5)
+
+
+def _agreement_states(
+    comparison: Comparison, m_probabilities: list[float | None], presence: float
+) -> dict[frozenset[str], float]:
+    """Return the probability, for a match, of each set of key columns the comparison agrees on.
+
+    Missing values are taken as independent, so both records of a match have
+    data with probability ``presence`` squared. The m probabilities are
+    conditional on both having data.
+    """
+    both_present = presence * presence
+    states: dict[frozenset[str], float] = {frozenset(): 1 - both_present}
+    total = sum(
+        m or 0.0
+        for level, m in zip(comparison.levels, m_probabilities, strict=True)
+        if not level.null
+    )
+    if total <= 0:
+        return {frozenset(): 1.0}
+    for level, m in zip(comparison.levels, m_probabilities, strict=True):
+        if level.null or not m:
+            continue
+        states[level.agrees] = states.get(level.agrees, 0.0) + both_present * m / total
+    return states
+
+
+def rule_recall(
+    comparisons: list[Comparison],
+    settings: dict[str, Any],
+    rules: list[list[str]],
+    presence: dict[str, float],
+) -> float:
+    """Return the probability that a match agrees on every column of at least one rule.
+
+    Comparisons are taken as independent given a match, as in the
+    Fellegi-Sunter model the m probabilities come from, so the recall is
+    consistent with the weights the model gives. The probability is summed
+    over every combination of the comparisons' agreement states.
+
+    NOTE: where duplicates carry errors in one field only, matches agree on
+    the rules more often than independence predicts, so this recall is low
+    and the prior high, which offsets the model's underrating of such pairs.
+    """
+    columns = {column for rule in rules for column in rule}
+    m_by_name = {
+        item["output_column_name"]: [
+            level.get("m_probability") for level in item["comparison_levels"]
+        ]
+        for item in settings.get("comparisons", [])
+    }
+    state_sets = [
+        _agreement_states(c, m_by_name[c.name], presence.get(c.name, 0.0))
+        for c in comparisons
+        if c.name in m_by_name and any(level.agrees & columns for level in c.levels)
+    ]
+    recall = 0.0
+    for combination in itertools.product(*(list(states.items()) for states in state_sets)):
+        agreed: frozenset[str] = frozenset().union(*(keys for keys, _ in combination))
+        if any(set(rule) <= agreed for rule in rules):
+            recall += math.prod(probability for _, probability in combination)
+    return recall
+
+
+def prior_evidence(
+    table: pa.Table, available: set[str], comparisons: list[Comparison]
+) -> PriorEvidence:
+    """Count the pairs that agree on any of a few strict rules.
+
+    The rules (email and given name, one name part and the birth date, full
+    name and postcode, ...) are combined because each alone misses
+    duplicates with an error in one of its fields.
     """
     count = table.num_rows
-    total_pairs = count * (count - 1) / 2
-    if total_pairs <= 0:
-        return DEFAULT_PRIOR
     rules = [rule for rule in PRIOR_RULES if all(column in available for column in rule)]
-    found = 0
-    if rules:
-        # One equi-join per rule, then distinct pairs: an OR of the rules in
-        # one join condition would compare every pair of records.
-        joins = " UNION ".join(
-            "SELECT l.record_id AS a, r.record_id AS b FROM accord_input l JOIN accord_input r "
-            "ON l.record_id < r.record_id AND " + " AND ".join(f"l.{c} = r.{c}" for c in rule)
-            for rule in rules
+    columns = {column for rule in rules for column in rule}
+    used = [c for c in comparisons if any(level.agrees & columns for level in c.levels)]
+    if count < 2 or not rules:
+        return PriorEvidence(0, count, rules, {})
+    # One equi-join per rule, then distinct pairs: an OR of the rules in one
+    # join condition would compare every pair of records.
+    joins = " UNION ".join(
+        "SELECT l.record_id AS a, r.record_id AS b FROM accord_input l JOIN accord_input r "
+        "ON l.record_id < r.record_id AND " + " AND ".join(f"l.{c} = r.{c}" for c in rule)
+        for rule in rules
+    )
+    shares = ", ".join(f"avg(CASE WHEN {c.presence_sql()} THEN 1.0 ELSE 0.0 END)" for c in used)
+    connection = connect()
+    try:
+        connection.register("accord_input", table)
+        row = connection.execute(f"SELECT count(*) FROM ({joins})").fetchone()
+        found = int(row[0]) if row else 0
+        present = (
+            connection.execute(f"SELECT {shares} FROM accord_input").fetchone() if used else ()
         )
-        connection = connect()
-        try:
-            connection.register("accord_input", table)
-            row = connection.execute(f"SELECT count(*) FROM ({joins})").fetchone()
-            found = int(row[0]) if row else 0
-        finally:
-            connection.close()
-    prior = found / PRIOR_RULE_RECALL / total_pairs if found else 1 / max(count, 2)
-    return min(max(prior, 1e-9), 0.5)
+    finally:
+        connection.close()
+    presence = {c.name: float(share or 0.0) for c, share in zip(used, present or (), strict=True)}
+    return PriorEvidence(found, count, rules, presence)
 
 
 def untrained_model(
     comparison_names: list[str],
     settings: dict[str, Any],
-    table: pa.Table,
-    available: set[str],
+    evidence: PriorEvidence,
+    records: int,
     trained_at: datetime,
 ) -> MatchModel:
-    """Return a model with the vocabulary's default m and u and an estimated prior."""
+    """Return a model with the vocabulary's default m and u and a prior estimated from them."""
     defaults = dict(settings)
-    defaults["probability_two_random_records_match"] = estimate_prior(table, available)
-    return MatchModel(comparison_names, defaults, trained_at, table.num_rows)
+    comparisons = build_comparisons(comparison_names)
+    defaults["probability_two_random_records_match"] = evidence.prior(comparisons, settings)
+    return MatchModel(comparison_names, defaults, trained_at, records)
 
 
 def train(
@@ -273,7 +392,9 @@ def train(
     estimate the parameters from the data, the vocabulary's default m and u
     probabilities are kept and a warning is logged.
     """
-    fallback = untrained_model(comparison_names, settings, table, available, trained_at)
+    comparisons = build_comparisons(comparison_names)
+    evidence = prior_evidence(table, available, comparisons)
+    fallback = untrained_model(comparison_names, settings, evidence, table.num_rows, trained_at)
     if table.num_rows < MIN_TRAINING_RECORDS:
         logger.warning(
             "only %d records: using default match weights; training needs at least %d",
@@ -286,8 +407,9 @@ def train(
         linker.training.estimate_u_using_random_sampling(
             max_pairs=config.training.max_pairs, seed=config.training.seed
         )
-        linker = _estimate_m(linker, table, build_comparisons(comparison_names), available)
+        linker = _estimate_m(linker, table, comparisons, available)
         trained = linker.misc.save_model_to_json()
+        trained["probability_two_random_records_match"] = evidence.prior(comparisons, trained)
     except (ValueError, ZeroDivisionError, duckdb.Error) as exc:
         logger.warning("training failed, using default match weights: %s", exc)
         return fallback

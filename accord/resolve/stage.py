@@ -331,8 +331,9 @@ def train_model(
     now: datetime,
 ) -> MatchModel:
     """Train a model on the current input table and store it."""
-    settings = build_settings(build_comparisons(names), blocking_rules(project.matching, available))
     table = _input_arrow(connection)
+    rules = blocking_rules(project.matching, available, table)
+    settings = build_settings(build_comparisons(names), rules)
     model = train(table, names, settings, project.matching, available, now)
     save_model(connection, model)
     return model

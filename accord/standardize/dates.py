@@ -37,6 +37,9 @@ DateKind = Literal["birth", "event"]
 EARLIEST_BIRTH_YEAR = 1900
 """Birth dates before January 1 of this year are rejected."""
 
+DATE_KEYS = ("key",)
+"""Key of a date: its ISO text, also kept for a rejected year-first date."""
+
 TWO_DIGIT_YEAR_LOOKAHEAD = 20
 """Years after the current year that a two-digit event year may reach."""
 
@@ -69,6 +72,7 @@ _IGNORED_WORDS = word_set(
 _DASHES = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"})
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_YEAR_FIRST = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
 _TIME = re.compile(
     r"[T\s,]*(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*"
     r"(?:([AaPp])\.?[Mm]\.?)?\s*(Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?$"
@@ -275,8 +279,23 @@ def _birth_problem(value: dt.date, context: DateContext) -> str | None:
     return None
 
 
+def _year_first_key(value: object) -> str | None:
+    """Return "YYYY-MM-DD" from the digits of a year-first date, whatever their range.
+
+    "1949-0-13" gives "1949-00-13". Other forms give None, because their
+    day and month order is not certain.
+    """
+    if not isinstance(value, str):
+        return None
+    match = _YEAR_FIRST.fullmatch(value.strip().translate(_DASHES))
+    if match is None:
+        return None
+    year, month, day = match.groups()
+    return f"{year}-{int(month):02d}-{int(day):02d}"
+
+
 def standardize_date(value: object, context: DateContext) -> Outcome:
-    """Standardize a date to "YYYY-MM-DD".
+    """Standardize a date to "YYYY-MM-DD", with the same text as its key.
 
     Args:
         value: A clean string, a number, a date or a datetime.
@@ -285,7 +304,10 @@ def standardize_date(value: object, context: DateContext) -> Outcome:
     Returns:
         The ISO date, or an invalid outcome with the reason: impossible dates
         ("2020-02-30"), ambiguous day/month order without ``date_order``,
-        and for birth dates years before 1900 or dates in the future.
+        and for birth dates years before 1900 or dates in the future. A
+        rejected date written year first keeps its digits as the key
+        ("1949-00-13"), so that matching can still compare it with a date
+        that differs by a typo, while the value stays empty.
     """
     shown = quote(str(value))
     try:
@@ -294,14 +316,18 @@ def standardize_date(value: object, context: DateContext) -> Outcome:
         message = str(problem)
         if message.startswith("ambiguous"):
             return invalid(message)
-        return invalid(f"invalid date {shown}: {message}")
+        return _invalid_with_key(f"invalid date {shown}: {message}", _year_first_key(value))
     except (OverflowError, ValueError) as error:
         return invalid(f"invalid date {shown}: {error}")
     if context.kind == "birth":
         birth_problem = _birth_problem(parsed, context)
         if birth_problem:
-            return invalid(f"birth date {shown} {birth_problem}")
-    return Outcome(parsed.isoformat())
+            return _invalid_with_key(f"birth date {shown} {birth_problem}", parsed.isoformat())
+    return Outcome(parsed.isoformat(), (parsed.isoformat(),))
+
+
+def _invalid_with_key(reason: str, key: str | None) -> Outcome:
+    return Outcome(None, (key,) if key else (), reason=reason)
 
 
 def _time_of(match: re.Match[str]) -> tuple[dt.time, dt.tzinfo | None]:

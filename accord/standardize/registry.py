@@ -13,7 +13,12 @@ from accord.standardize.base import Outcome, Scalar
 from accord.standardize.companies import COMPANY_KEYS, standardize_company
 from accord.standardize.config import StandardizerName
 from accord.standardize.countries import standardize_country, standardize_region
-from accord.standardize.dates import DateContext, standardize_date, standardize_timestamp
+from accord.standardize.dates import (
+    DATE_KEYS,
+    DateContext,
+    standardize_date,
+    standardize_timestamp,
+)
 from accord.standardize.domains import DOMAIN_KEYS, standardize_domain
 from accord.standardize.emails import EMAIL_KEYS, standardize_email
 from accord.standardize.names import (
@@ -179,7 +184,7 @@ STANDARDIZERS: dict[str, Standardizer] = {
             context="country",
             coerce=_postal_input,
         ),
-        Standardizer("date", _run_date, context="date", coerce=_unchanged),
+        Standardizer("date", _run_date, keys=DATE_KEYS, context="date", coerce=_unchanged),
         Standardizer("timestamp", _run_timestamp, context="date", coerce=_unchanged),
         Standardizer("country", _text_runner(standardize_country)),
         Standardizer("region", _run_region, context="country"),

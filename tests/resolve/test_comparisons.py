@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 import pytest
 
 from accord.config.models import MatchingConfig
@@ -106,6 +107,19 @@ def test_address_level(case: str, left: Record, right: Record, expected: str) ->
     assert sql_gamma(comparison, left, right) == comparison.gamma(index), case
 
 
+@pytest.mark.parametrize(
+    ("case", "left", "right", "expected"), ADDRESS_CASES, ids=[c[0] for c in ADDRESS_CASES]
+)
+def test_address_level_agrees_on_keys(
+    case: str, left: Record, right: Record, expected: str
+) -> None:
+    comparison = address()
+    level = comparison.levels[comparison.level_of(left, right)]
+    for column in level.agrees:
+        assert left.get(column) is not None, case
+        assert left.get(column) == right.get(column), case
+
+
 def test_address_used_without_street() -> None:
     available = {"first_name_key", "last_name_key", "birth_date", "postal_code_key", "city_key"}
     assert "address" in choose_comparisons(MatchingConfig(), available)
@@ -117,3 +131,41 @@ def test_birth_place_sets_get_location_blocking() -> None:
     assert "l.birth_date = r.birth_date AND l.postal_code_key = r.postal_code_key" in rules
     assert "l.last_name_key = r.last_name_key AND l.city_key = r.city_key" in rules
     assert not any("street_key" in rule for rule in rules)
+
+
+def test_name_and_birth_year_blocking() -> None:
+    available = {"first_name_key", "last_name_key", "birth_date", "birth_year"}
+    rules = blocking_rules(MatchingConfig(), available)
+    assert "l.last_name_key = r.last_name_key AND l.birth_year = r.birth_year" in rules
+    assert "l.first_name_key = r.first_name_key AND l.birth_year = r.birth_year" in rules
+
+
+def birth_dates(values: list[str]) -> pa.Table:
+    return pa.table(
+        {
+            "record_id": [f"crm:{i}" for i in range(len(values))],
+            "birth_date": values,
+        }
+    )
+
+
+# (case, birth dates of the records, whether the birth-date rule is used)
+WEAK_RULE_CASES = [
+    ("distinct dates", [f"1970-01-{day:02d}" for day in range(1, 21)], True),
+    ("pairs within the limit", ["1970-01-01"] * 10 + ["1980-02-02"] * 10, True),
+    ("one date for every record", ["1970-01-01"] * 20, False),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "values", "used"), WEAK_RULE_CASES, ids=[c[0] for c in WEAK_RULE_CASES]
+)
+def test_birth_date_rule_within_pair_limit(case: str, values: list[str], used: bool) -> None:
+    available = {"first_name_key", "last_name_key", "birth_date"}
+    rules = blocking_rules(MatchingConfig(), available, birth_dates(values))
+    assert ("l.birth_date = r.birth_date" in rules) is used, case
+
+
+def test_birth_date_rule_needs_the_table() -> None:
+    available = {"first_name_key", "last_name_key", "birth_date"}
+    assert "l.birth_date = r.birth_date" not in blocking_rules(MatchingConfig(), available)

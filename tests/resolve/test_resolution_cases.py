@@ -12,6 +12,7 @@ from accord.config.loader import LoadedProject, load_project
 from accord.governance.decisions import decide
 from accord.governance.lookup import resolve_entity_id
 from accord.pipeline import RunSummary, now_utc, run
+from accord.resolve.inputs import INPUT_TABLE, build_input
 from accord.store.duckdb_store import Store
 
 COLUMNS = ["id", "first", "last", "email", "phone", "street", "city", "zip", "dob"]
@@ -559,3 +560,34 @@ def test_namesakes_do_not_absorb_a_thin_record(tmp_path: Path) -> None:
     assert not same(entities, "crm:c1", "crm:c2")
     assert not same(entities, "billing:b1", "crm:c1")
     assert not same(entities, "billing:b1", "crm:c2")
+
+
+# (typed birth date, birth date the match model compares, golden birth date)
+BIRTH_DATE_KEYS = [
+    ("1949-07-13", "1949-07-13", "1949-07-13"),
+    ("1949-0-13", "1949-00-13", None),
+    ("2001-12-64", "2001-12-64", None),
+    ("1028-03-12", "1028-03-12", None),
+    ("13/13/1949", None, None),
+]
+
+
+@pytest.mark.parametrize(("typed", "compared", "kept"), BIRTH_DATE_KEYS)
+def test_rejected_birth_date_compared_not_kept(
+    tmp_path: Path, typed: str, compared: str | None, kept: str | None
+) -> None:
+    crm = [["c1", "Heinz", "Mayer", "", "", "", "", "", typed]]
+    loaded = write_sources(tmp_path, crm + BACKGROUND, [])
+    resolve(loaded)
+    with Store.open(loaded.resolve("accord.duckdb")) as store:
+        build_input(store.connection, ["crm"], [])
+        row = store.connection.execute(
+            f"SELECT birth_date FROM {INPUT_TABLE} WHERE record_id = 'crm:c1'"
+        ).fetchone()
+        golden = store.connection.execute(
+            """SELECT g.value ->> '$' FROM golden_values g JOIN entity_members m USING (entity_id)
+               WHERE m.record_id = 'crm:c1' AND g.field = 'birth_date'"""
+        ).fetchall()
+    assert row is not None
+    assert row[0] == compared
+    assert golden == ([(kept,)] if kept else [])

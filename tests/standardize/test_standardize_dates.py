@@ -100,6 +100,37 @@ def test_invalid_date_cases(
     assert reason_part in str(outcome.reason)
 
 
+# (value, kind, expected key): a rejected date keeps its digits as the key
+# only when written year first, where the order of its parts is certain.
+DATE_KEY_CASES = [
+    ("2020-03-04", None, "2020-03-04"),
+    ("4 March 2020", None, "2020-03-04"),
+    ("1949-0-13", "birth", "1949-00-13"),
+    ("2001-12-64", "birth", "2001-12-64"),
+    ("1950.19.5", "birth", "1950-19-05"),
+    ("1028-03-12", "birth", "1028-03-12"),
+    ("2062-08-30", "birth", "2062-08-30"),
+    ("13/13/2020", None, None),
+    ("64/12/2001", None, None),
+    ("March 2020", None, None),
+    ("foo", None, None),
+]
+
+
+@pytest.mark.parametrize(("value", "kind", "expected"), DATE_KEY_CASES)
+def test_date_key(value: str, kind: str | None, expected: str | None) -> None:
+    outcome = standardize_date(clean_text(value), context(None, kind))
+    assert (outcome.keys[0] if outcome.keys else None) == expected
+    if expected is not None and outcome.value is not None:
+        assert outcome.value == expected
+
+
+def test_rejected_date_key_keeps_value_empty() -> None:
+    outcome = standardize_date("1949-0-13", context(None, "birth"))
+    assert outcome.value is None
+    assert "month 0 is out of range" in str(outcome.reason)
+
+
 TIMESTAMP_CASES = [
     ("2020-03-04T10:15:00Z", "2020-03-04T10:15:00+00:00"),
     ("2020-03-04T10:15:00+05:30", "2020-03-04T04:45:00+00:00"),
