@@ -38,7 +38,11 @@ from accord.resolve.comparisons import Comparison, build_comparisons
 from accord.resolve.entities import save_entities
 from accord.resolve.inputs import INPUT_TABLE, build_input, split_record_id
 from accord.resolve.model import MatchModel, choose_comparisons, load_model
-from accord.resolve.organizations import refresh_links, resolve_organizations
+from accord.resolve.organizations import (
+    OrganizationIndex,
+    refresh_links,
+    resolve_organizations_in_area,
+)
 from accord.resolve.scoring import score_pair
 from accord.resolve.stage import PairSet, apply_scored, apply_stitched, settle
 from accord.store.bulk import insert_columns, register
@@ -132,6 +136,7 @@ class ResolutionState:
         self.links: dict[str, set[str]] = defaultdict(set)
         self.decisions: Mapping[tuple[str, str], str] = {}
         self.used_ids: set[str] = set()
+        self.organizations: OrganizationIndex | None = None
 
     # Records and indexes.
 
@@ -201,20 +206,19 @@ class ResolutionState:
         """Return every record whose cluster the changes can affect, changed records included."""
         limit = self.project.matching.max_group_size
         adjacency = _decision_adjacency(self.decisions)
+        changed = set(changed)
         queue = list(changed)
-        for record_id in list(queue):
-            record = self.records.get(record_id)
-            if record is not None:
-                queue.extend(self.blocking.candidates(record_id, record))
+        for record_id in changed:
+            # Both versions count: the old one's pairs and name relations end, the new one's begin.
+            for version in (self.records.get(record_id), previous.get(record_id)):
+                if version is None:
+                    continue
+                queue.extend(self.blocking.candidates(record_id, version))
+                queue.extend(self._thin_related(version))
                 for rule in self.stitching:
-                    bucket = rule.bucket(record)
-                    if len(bucket) <= limit + 1:
-                        queue.extend(bucket)
-            old = previous.get(record_id)
-            if old is not None:
-                for rule in self.stitching:
-                    bucket = rule.bucket(old)
-                    if len(bucket) <= limit:
+                    bucket = rule.bucket(version)
+                    # A group stitches while it has at most 'limit' records, before or after.
+                    if len(bucket - changed) <= limit:
                         queue.extend(bucket)
         area: set[str] = set()
         while queue:
@@ -388,6 +392,8 @@ def load_state(connection: duckdb.DuckDBPyConnection, project: Project) -> Resol
     for a, b in connection.execute("SELECT record_a, record_b FROM match_edges").fetchall():
         state.links[a].add(b)
         state.links[b].add(a)
+    if project.matching.organizations:
+        state.organizations = OrganizationIndex.load(connection)
     logger.info("incremental resolution state: %d person records", len(state.records))
     return state
 
@@ -549,17 +555,18 @@ def resolve_changes(
     person_changes = sorted({r for r in changed if split_record_id(r)[0] in persons})
     touched = _entities_of(connection, changed)
     stats: dict[str, Any] = {}
-    companies = len(person_changes) < len(changed) or _name_companies(state, person_changes)
     persons_touched: set[str] = set()
     if person_changes:
         result = resolve_area(connection, state, person_changes, run_id, now)
         persons_touched = result.entities_before | result.entities_after
         touched |= persons_touched
         stats.update(result.stats)
-        companies = companies or _name_companies(state, person_changes)
-    if project.matching.organizations and companies:
-        stats["organizations"] = resolve_organizations(connection, project, now, run_id)
-    elif project.matching.organizations and persons_touched:
+    if state.organizations is not None:
+        persons_touched |= resolve_organizations_in_area(
+            connection, state.organizations, changed, now, run_id, state.used_ids
+        )
+        state.used_ids.update(state.organizations.entity_of.values())
+    if project.matching.organizations and persons_touched:
         refresh_links(connection, sorted(persons_touched))
     touched |= _entities_of(connection, changed)
     touched |= {
@@ -573,15 +580,6 @@ def resolve_changes(
     }
     stats["golden values changed"] = merge_golden(connection, project, run_id, sorted(touched))
     return stats
-
-
-def _name_companies(state: ResolutionState, record_ids: list[str]) -> bool:
-    """Return whether a stored version of one of the records names a company."""
-    for record_id in record_ids:
-        record = state.records.get(record_id)
-        if record and (record.get("company_name_key") or record.get("company_domain")):
-            return True
-    return False
 
 
 def _entities_of(connection: duckdb.DuckDBPyConnection, record_ids: list[str]) -> set[str]:

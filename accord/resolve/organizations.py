@@ -10,21 +10,24 @@ listed.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
+from collections.abc import Container
 from datetime import datetime
 
 import duckdb
+import pyarrow as pa
 
 from accord.config.models import Project
 from accord.resolve.clustering import Edge, cluster
 from accord.resolve.entities import save_entities
-from accord.store.bulk import insert_columns
+from accord.store.bulk import insert_columns, register
 
 logger = logging.getLogger(__name__)
 
 ORGANIZATION_TABLE = "accord_org_input"
 
 
-def _build(connection: duckdb.DuckDBPyConnection) -> None:
+def _build(connection: duckdb.DuckDBPyConnection, scope: str = "") -> None:
     connection.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {ORGANIZATION_TABLE} AS
@@ -33,7 +36,7 @@ def _build(connection: duckdb.DuckDBPyConnection) -> None:
                CASE WHEN coalesce(TRY_CAST(data->>'company_is_freemail' AS BOOLEAN), FALSE)
                     THEN NULL ELSE nullif(data->>'company_domain', '') END AS domain
         FROM source_records
-        WHERE deleted_at IS NULL
+        WHERE deleted_at IS NULL {scope}
           AND (nullif(data->>'company_name_key', '') IS NOT NULL
                OR nullif(data->>'company_domain', '') IS NOT NULL)
         """
@@ -98,3 +101,146 @@ def _insert_links(connection: duckdb.DuckDBPyConnection, scope: str) -> None:
             "organization_id": [organization for _, organization in links],
         },
     )
+
+
+CompanyKey = tuple[str, str]
+
+
+class OrganizationIndex:
+    """Company keys of the live records and their organizations, for incremental clustering.
+
+    Organizations are the connected components of records that share a
+    company name key or domain, so the records whose organization a change
+    can alter are those connected to a changed record before or after it.
+    """
+
+    def __init__(self) -> None:
+        self.keys: dict[str, list[CompanyKey]] = {}
+        self.buckets: dict[CompanyKey, set[str]] = defaultdict(set)
+        self.entity_of: dict[str, str] = {}
+        self.members: dict[str, set[str]] = defaultdict(set)
+
+    @classmethod
+    def load(cls, connection: duckdb.DuckDBPyConnection) -> OrganizationIndex:
+        """Read the company keys of every live record and the organization members."""
+        index = cls()
+        _build(connection)
+        for record_id, name_key, domain in connection.execute(
+            f"SELECT record_id, name_key, domain FROM {ORGANIZATION_TABLE}"
+        ).fetchall():
+            index._add(record_id, name_key, domain)
+        connection.execute(f"DROP TABLE {ORGANIZATION_TABLE}")
+        rows = connection.execute(
+            """SELECT m.record_id, m.entity_id FROM entity_members m JOIN entities e
+               USING (entity_id) WHERE e.status = 'active' AND e.entity_type = 'organization'"""
+        ).fetchall()
+        for record_id, entity in rows:
+            index.entity_of[record_id] = entity
+            index.members[entity].add(record_id)
+        return index
+
+    def _add(self, record_id: str, name_key: str | None, domain: str | None) -> None:
+        keys = [("name", name_key)] if name_key else []
+        keys += [("domain", domain)] if domain else []
+        self.keys[record_id] = keys
+        for key in keys:
+            self.buckets[key].add(record_id)
+
+    def _remove(self, record_id: str) -> None:
+        for key in self.keys.pop(record_id, []):
+            bucket = self.buckets.get(key)
+            if bucket is not None:
+                bucket.discard(record_id)
+                if not bucket:
+                    del self.buckets[key]
+
+    def refresh(self, connection: duckdb.DuckDBPyConnection, changed: list[str]) -> None:
+        """Replace the keys of ``changed`` with those of their stored versions."""
+        wanted = pa.table({"record_id": pa.array(changed, pa.string())})
+        register(connection, "accord_org_changed", wanted)
+        try:
+            _build(
+                connection,
+                "AND source || ':' || source_key IN (SELECT record_id FROM accord_org_changed)",
+            )
+        finally:
+            connection.unregister("accord_org_changed")
+        rows = connection.execute(
+            f"SELECT record_id, name_key, domain FROM {ORGANIZATION_TABLE}"
+        ).fetchall()
+        connection.execute(f"DROP TABLE {ORGANIZATION_TABLE}")
+        for record_id in changed:
+            self._remove(record_id)
+        for record_id, name_key, domain in rows:
+            self._add(record_id, name_key, domain)
+
+    def area(self, changed: list[str]) -> set[str]:
+        """Return every record connected to a changed record before or after the change."""
+        area: set[str] = set()
+        queue = list(changed)
+        while queue:
+            record_id = queue.pop()
+            if record_id in area:
+                continue
+            area.add(record_id)
+            entity = self.entity_of.get(record_id)
+            if entity is not None:
+                queue.extend(self.members[entity] - area)
+            for key in self.keys.get(record_id, []):
+                queue.extend(self.buckets[key] - area)
+        return area
+
+    def labels(self, area: set[str]) -> dict[str, str]:
+        """Cluster the live records of ``area`` by shared company keys."""
+        nodes = sorted(record for record in area if record in self.keys)
+        edges = [
+            Edge(record, min(self.buckets[key]), 1.0)
+            for record in nodes
+            for key in self.keys[record]
+            if min(self.buckets[key]) != record
+        ]
+        return cluster(nodes, edges)
+
+    def settle(self, area: set[str], entity_of: dict[str, str]) -> None:
+        """Replace the organization membership of the area's records."""
+        for record_id in area:
+            entity = self.entity_of.pop(record_id, None)
+            if entity is not None:
+                self.members[entity].discard(record_id)
+                if not self.members[entity]:
+                    del self.members[entity]
+        for record_id, entity in entity_of.items():
+            self.entity_of[record_id] = entity
+            self.members[entity].add(record_id)
+
+
+def resolve_organizations_in_area(
+    connection: duckdb.DuckDBPyConnection,
+    index: OrganizationIndex,
+    changed: list[str],
+    now: datetime,
+    run_id: int,
+    reserved: Container[str],
+) -> set[str]:
+    """Re-cluster the organizations a change can alter; return the person entities to relink.
+
+    ``changed`` holds the changed record IDs of every source; ``reserved``
+    holds the entity IDs and aliases in the store.
+    """
+    index.refresh(connection, changed)
+    area = index.area(changed)
+    labels = index.labels(area)
+    entity_of, _ = save_entities(
+        connection, "organization", labels, now, run_id, sorted(area), reserved
+    )
+    index.settle(area, entity_of)
+    register(connection, "accord_org_area", pa.table({"record_id": pa.array(sorted(area))}))
+    try:
+        rows = connection.execute(
+            """SELECT DISTINCT m.entity_id FROM entity_members m JOIN entities e
+               USING (entity_id) WHERE e.entity_type = 'person'
+               AND m.record_id IN (SELECT record_id FROM accord_org_area)"""
+        ).fetchall()
+    finally:
+        connection.unregister("accord_org_area")
+    return {row[0] for row in rows}

@@ -154,6 +154,9 @@ def settle(
     """
     if decisions is None:
         decisions = current_decisions(connection)
+    # A decision naming a deleted record constrains nothing.
+    live = set(nodes)
+    decisions = {pair: d for pair, d in decisions.items() if pair[0] in live and pair[1] in live}
     _apply_decisions(decisions, pairs)
     labels = cluster(nodes, pairs.edges, sorted(pairs.cannot_link))
     labels = _attach_lone_records(connection, nodes, labels, pairs, decisions)

@@ -71,6 +71,16 @@ def parse_change(source: SourceBase, item: Any, intake: str, position: str | Non
     op, record = _unwrap(item)
     payload = flatten(record)
     missing = [column for column in source.key_columns if is_missing_key_value(payload.get(column))]
+    invalid = [
+        column
+        for column in source.key_columns
+        if isinstance(payload.get(column), (bool, list, dict))
+    ]
+    if invalid:
+        raise InvalidChange(
+            f"source '{source.name}': primary key column(s) {', '.join(invalid)} must be a "
+            "string or a number"
+        )
     if missing:
         raise InvalidChange(
             f"source '{source.name}': primary key column(s) {', '.join(missing)} missing or empty"

@@ -74,10 +74,7 @@ class IntakeServer(ThreadingHTTPServer):
             raise RequestError(404, f"source '{source_name}' does not accept webhooks")
         if settings is not None and settings.webhook.secret_env:
             _verify(settings.webhook.secret_env, body, signature_header)
-        try:
-            document = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise RequestError(400, f"invalid JSON: {exc}") from None
+        document = _parse_json(body)
         items = document if isinstance(document, list) else [document]
         changes: list[Change] = []
         for index, item in enumerate(items):
@@ -112,6 +109,23 @@ class IntakeServer(ThreadingHTTPServer):
         }
 
 
+def _parse_json(body: bytes) -> Any:
+    """Parse a request body, rejecting what the change log could not store."""
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RequestError(400, f"invalid JSON: {exc}") from None
+    except RecursionError:
+        raise RequestError(400, "invalid JSON: nested too deeply") from None
+    try:
+        json.dumps(document, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise RequestError(400, "invalid JSON: a string holds a lone UTF-16 surrogate") from None
+    except RecursionError:
+        raise RequestError(400, "invalid JSON: nested too deeply") from None
+    return document
+
+
 def _verify(secret_env: str, body: bytes, header: str | None) -> None:
     secret = os.environ.get(secret_env)
     if not secret:
@@ -128,6 +142,8 @@ class IntakeHandler(BaseHTTPRequestHandler):
 
     server: IntakeServer
     protocol_version = "HTTP/1.1"
+    # Seconds a client may take to send its request; a stalled body times out.
+    timeout = 30
 
     def do_POST(self) -> None:
         """Accept changes at ``/ingest/{source}``."""
@@ -170,7 +186,13 @@ class IntakeHandler(BaseHTTPRequestHandler):
         limit = self.server.loaded.project.stream.max_body_bytes
         if length < 0 or length > limit:
             raise RequestError(413, f"body of {length} bytes is over the limit of {limit}")
-        return self.rfile.read(length)
+        try:
+            body = self.rfile.read(length)
+        except TimeoutError:
+            raise RequestError(408, f"timed out reading a body of {length} bytes") from None
+        if len(body) < length:
+            raise RequestError(400, f"body ended after {len(body)} of {length} bytes")
+        return body
 
     def _send_json(self, status: int, payload: Any) -> None:
         self._send(status, json.dumps(payload).encode(), "application/json")

@@ -56,8 +56,11 @@ def is_older(value: Any, reference: Any) -> bool:
     """Return whether cursor value ``value`` is older than ``reference``.
 
     Both compare as numbers when both are numbers, as timestamps when both
-    parse as ISO 8601 (offsets are converted to UTC), and as text otherwise.
-    A missing value is never older.
+    parse as ISO 8601 (offsets are converted to UTC), and as text when
+    neither parses. A value that parses is never older than one that does
+    not, and one that does not is older than one that does, so a stored
+    cursor such as "yesterday" cannot block later changes. A missing value is
+    never older.
     """
     if value is None or reference is None or value == "" or reference == "":
         return False
@@ -67,6 +70,10 @@ def is_older(value: Any, reference: Any) -> bool:
     left_time, right_time = _as_time(value), _as_time(reference)
     if left_time is not None and right_time is not None:
         return left_time < right_time
+    value_parses = left is not None or left_time is not None
+    reference_parses = right is not None or right_time is not None
+    if value_parses != reference_parses:
+        return reference_parses
     return str(value) < str(reference)
 
 

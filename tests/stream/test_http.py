@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -97,6 +98,39 @@ def test_invalid_json_rejected(worker: Worker) -> None:
     status, answer = signed_post(worker, b"{not json")
     assert status == 400
     assert "invalid JSON" in str(answer)
+
+
+@pytest.mark.parametrize(
+    ("body", "phrase"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'{"id": 1, "first_name": "\\udc00x"}', "surrogate"),
+        (b'{"\\udc00": 1, "id": 1}', "surrogate"),
+        (b'{"id": true}', "string or a number"),
+        (b'{"id": [1, 2]}', "string or a number"),
+        (b'{"id": {"a": 1}}', "missing"),
+    ],
+)
+def test_hostile_body_rejected(worker: Worker, body: bytes, phrase: str) -> None:
+    status, answer = signed_post(worker, body)
+    assert status == 400
+    assert phrase in str(answer)
+    assert stored(worker) == {}
+
+
+def test_short_body_rejected(worker: Worker) -> None:
+    host, port = worker.server.server_address[:2]
+    body = b'{"id": 1}'
+    request = (
+        b"POST /ingest/crm HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 100\r\n\r\n"
+    ) + body
+    with socket.create_connection((str(host), int(port)), timeout=60) as connection:
+        connection.sendall(request)
+        connection.shutdown(socket.SHUT_WR)
+        answer = connection.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 400")
+    assert stored(worker) == {}
 
 
 def test_missing_key_rejected(worker: Worker) -> None:
