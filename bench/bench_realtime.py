@@ -134,7 +134,8 @@ def make_person(number: int, rng: random.Random, distinct: bool = False) -> dict
     """Return a synthetic CRM record with a random first name.
 
     The last name is random too, or with ``distinct`` unique to ``number``,
-    so that no two records can be taken for one customer.
+    so that no two records can be taken for one customer. Every number gets
+    its own phone.
     """
     first = rng.choice(FIRST)
     if distinct:
@@ -146,7 +147,7 @@ def make_person(number: int, rng: random.Random, distinct: bool = False) -> dict
         "first_name": first,
         "last_name": last,
         "email": f"{first.lower()}.{last.lower()}{number}@mailbox.org",
-        "phone": f"+1415{2_000_000 + number:07d}" if distinct else f"+1415555{number % 10000:04d}",
+        "phone": f"+1415{2_000_000 + number:07d}",
         "plan": "basic",
         "updated_at": "2024-01-01T00:00:00",
     }
