@@ -106,8 +106,12 @@ def run(
             for source in loaded.project.sources
         ]
         with store.transaction() as connection:
-            for item in reads:
+            # Each read contains its source rows and their JSON text; dropping it once
+            # written keeps them out of memory during resolution.
+            while reads:
+                item = reads.pop(0)
                 summary.sources.append(_write_source(connection, item, run_id, progress))
+                del item
             summary.extra.update(after_ingest(loaded, connection, run_id, progress))
             summary.finished_at = now_utc()
             _finish_run(connection, run_id, "succeeded", summary.to_json())

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from rapidfuzz.distance import JaroWinkler, Levenshtein
@@ -321,6 +322,30 @@ def _distinctive_local(left: Record, right: Record) -> bool:
     )
 
 
+def _within_edits_sql(column: str, distance: int) -> str:
+    """Return SQL that is true when the Levenshtein distance is at most ``distance``.
+
+    The result equals ``levenshtein(l, r) <= distance`` but skips most of the
+    quadratic distance computations. Two exact filters come first: the
+    lengths differ by at most ``distance``, and ``l`` split into
+    ``distance + 1`` pieces has a piece that occurs unchanged in ``r``
+    (each edit touches at most one piece). CASE evaluates a branch only for
+    the rows that reach it.
+    """
+    left, right = f"{column}_l", f"{column}_r"
+    size = f"length({left})"
+    parts = distance + 1
+    bounds = [f"{index} * {size} // {parts}" for index in range(parts)]
+    pieces = [f"substr({left}, {start} + 1, {end} - {start})" for start, end in pairwise(bounds)]
+    pieces.append(f"substr({left}, {bounds[-1]} + 1)")
+    any_piece = " OR ".join(f"contains({right}, {piece})" for piece in pieces)
+    return (
+        f"CASE WHEN abs({size} - length({right})) > {distance} THEN FALSE "
+        f"WHEN NOT ({any_piece}) THEN FALSE "
+        f"ELSE levenshtein({left}, {right}) <= {distance} END"
+    )
+
+
 def _same_local_part(left: Record, right: Record) -> bool:
     a, b = left.get("email_key"), right.get("email_key")
     if not a or not b:
@@ -349,7 +374,7 @@ def email() -> Comparison:
         agrees=frozenset({column}),
     )
     local_sql = f"split_part({column}_l, '@', 1) = split_part({column}_r, '@', 1)"
-    fuzzy_sql = f"levenshtein({column}_l, {column}_r) <= 2"
+    fuzzy_sql = _within_edits_sql(column, 2)
     return Comparison(
         "email",
         (column, "email_is_role", "email_local_key", "name_initial_key"),

@@ -286,6 +286,16 @@ class ResolutionState:
         left, right = self.records[a], self.records[b]
         return any(c.gamma(c.level_of(left, right)) == 0 for c in guards)
 
+    def scored_table(self, nodes: set[str], threshold: float) -> pa.Table:
+        """Return ``scored_columns`` as the Arrow table the batch prediction returns."""
+        columns = self.scored_columns(nodes, threshold)
+        types = {"record_id_l": pa.string(), "record_id_r": pa.string()}
+        types |= {"match_probability": pa.float64(), "match_weight": pa.float64()}
+        arrays = {
+            name: pa.array(values, types.get(name, pa.int64())) for name, values in columns.items()
+        }
+        return pa.table(arrays)
+
     def scored_columns(self, nodes: set[str], threshold: float) -> dict[str, list[Any]]:
         """Score every blocked pair inside ``nodes``; keep those at or above ``threshold``."""
         columns: dict[str, list[Any]] = {
@@ -443,7 +453,7 @@ def resolve_area(
     _write_input(connection, state, nodes)
     pairs = PairSet()
     apply_stitched(connection, project, state.stitched_rows(node_set), pairs)
-    scored = state.scored_columns(node_set, project.matching.review)
+    scored = state.scored_table(node_set, project.matching.review)
     apply_scored(connection, project, scored, pairs)
     decisions = {p: d for p, d in state.decisions.items() if p[0] in area and p[1] in area}
     labels, open_reviews = settle(connection, nodes, pairs, decisions)

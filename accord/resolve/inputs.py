@@ -12,22 +12,23 @@ from accord.resolve.comparisons import INPUT_COLUMNS
 INPUT_TABLE = "accord_input"
 
 _CASTS = {"email_is_role": "BOOLEAN"}
-_FIRST = "nullif(data->>'first_name_key', '')"
-_LAST = "nullif(data->>'last_name_key', '')"
+_FIRST = "nullif({first_name_key}, '')"
+_LAST = "nullif({last_name_key}, '')"
+_EMAIL_LETTERS = "nullif(regexp_replace(split_part({email_key}, '@', 1), '[^a-z]', '', 'g'), '')"
 # The birth date key is the ISO date, or the digits of a rejected date
 # ("1949-00-13") that can still match a date one typo away. Records
 # standardized before dates had keys carry only the date.
-_BIRTH = "coalesce(nullif(data->>'birth_date_key', ''), nullif(data->>'birth_date', ''))"
+_BIRTH = "coalesce(nullif({birth_date_key}, ''), nullif({birth_date}, ''))"
+# SQL templates over standardized fields; {name} stands for the field's text.
 _EXPRESSIONS = {
     # City has no key column of its own; the folded display value serves.
-    "city_key": "nullif(lower(trim(data->>'city')), '')",
+    "city_key": "nullif(lower(trim({city})), '')",
     # Letters of the email local part, to compare with names: jane.doe42 -> janedoe.
-    "email_local_key": "nullif(regexp_replace(split_part(data->>'email_key', '@', 1), "
-    "'[^a-z]', '', 'g'), '')",
+    "email_local_key": _EMAIL_LETTERS,
     # The same letters, only for records without a name: the blocking key that
     # pairs a login-email-only record with the records whose name it spells.
     "nameless_email_key": f"CASE WHEN {_FIRST} IS NULL AND {_LAST} IS NULL THEN "
-    "nullif(regexp_replace(split_part(data->>'email_key', '@', 1), '[^a-z]', '', 'g'), '') END",
+    f"{_EMAIL_LETTERS} END",
     # Blocking key for pairs whose birth dates differ in the day or month.
     "birth_date": _BIRTH,
     "birth_year": f"left({_BIRTH}, 4)",
@@ -37,13 +38,39 @@ _EXPRESSIONS = {
 }
 
 
-def _column_sql(column: str) -> str:
+class _FieldSql(dict[str, str]):
+    """SQL for each standardized field an expression reads, in first-use order.
+
+    Without ``fields_column`` a field reads ``data->>'name'``, which parses
+    the record's JSON once per field. With it, a field reads its element of
+    a list column that ``json_extract_string`` filled in one parse.
+    """
+
+    def __init__(self, fields_column: str | None = None) -> None:
+        super().__init__()
+        self.fields_column = fields_column
+
+    def __missing__(self, name: str) -> str:
+        if self.fields_column is None:
+            sql = f"(data->>'{name}')"
+        else:
+            sql = f"{self.fields_column}[{len(self) + 1}]"
+        self[name] = sql
+        return sql
+
+    def json_paths(self) -> str:
+        """Return the JSON paths of the fields read so far, as a DuckDB list literal."""
+        return "[" + ", ".join(f"'$.\"{name}\"'" for name in self) + "]"
+
+
+def _column_sql(column: str, fields: _FieldSql | None = None) -> str:
+    fields = _FieldSql() if fields is None else fields
     if column in _EXPRESSIONS:
-        return f"{_EXPRESSIONS[column]} AS {column}"
+        return f"{_EXPRESSIONS[column].format_map(fields)} AS {column}"
     cast = _CASTS.get(column)
     if cast:
-        return f"TRY_CAST(data->>'{column}' AS {cast}) AS {column}"
-    return f"nullif(data->>'{column}', '') AS {column}"
+        return f"TRY_CAST({fields[column]} AS {cast}) AS {column}"
+    return f"nullif({fields[column]}, '') AS {column}"
 
 
 def build_input(
@@ -59,7 +86,8 @@ def build_input(
     those records. Returns the number of records.
     """
     columns = list(INPUT_COLUMNS) + [name for name in extra if name not in INPUT_COLUMNS]
-    selects = ", ".join(_column_sql(column) for column in columns)
+    fields = _FieldSql("accord_fields")
+    selects = ", ".join(_column_sql(column, fields) for column in columns)
     placeholders = ", ".join("?" for _ in sources) or "NULL"
     scope = ""
     if record_ids is not None:
@@ -73,14 +101,16 @@ def build_input(
         connection.complete()
         connection.register("accord_wanted", wanted)
         scope = "AND (source, source_key) IN (SELECT (source, source_key) FROM accord_wanted)"
+    # add_nickname_sets rewrites the table sorted by record_id.
     try:
         connection.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE {INPUT_TABLE} AS
-            SELECT source || ':' || source_key AS record_id, source, source_key, {selects}
-            FROM source_records
-            WHERE deleted_at IS NULL AND source IN ({placeholders}) {scope}
-            ORDER BY record_id
+            SELECT record_id, source, source_key, {selects}
+            FROM (SELECT source || ':' || source_key AS record_id, source, source_key,
+                         json_extract_string(data, {fields.json_paths()}) AS accord_fields
+                  FROM source_records
+                  WHERE deleted_at IS NULL AND source IN ({placeholders}) {scope})
             """,
             sources,
         )

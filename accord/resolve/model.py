@@ -10,6 +10,8 @@ import itertools
 import json
 import logging
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -212,10 +214,30 @@ def build_settings(comparisons: list[Comparison], blocking: list[str]) -> dict[s
     }
 
 
-def _linker(table: pa.Table, settings: dict[str, Any]) -> Any:
+@contextmanager
+def _splink_connections() -> Iterator[list[duckdb.DuckDBPyConnection]]:
+    """Yield a list that collects the connections opened for Splink; close them all at exit.
+
+    Splink keeps its intermediate tables (blocked pairs, scores) on its
+    connection. Closing it frees that memory at once, not when the cyclic
+    garbage collector gets to the linker.
+    """
+    opened: list[duckdb.DuckDBPyConnection] = []
+    try:
+        yield opened
+    finally:
+        for connection in opened:
+            connection.close()
+
+
+def _linker(
+    table: pa.Table, settings: dict[str, Any], opened: list[duckdb.DuckDBPyConnection]
+) -> Any:
     from splink import DuckDBAPI, Linker
 
-    database = DuckDBAPI(connect())
+    connection = connect()
+    opened.append(connection)
+    database = DuckDBAPI(connection)
     frame = database.register(table, table_name="accord_input")
     return Linker(frame, settings, log_level=None)
 
@@ -403,12 +425,13 @@ def train(
         )
         return fallback
     try:
-        linker = _linker(table, fallback.settings)
-        linker.training.estimate_u_using_random_sampling(
-            max_pairs=config.training.max_pairs, seed=config.training.seed
-        )
-        linker = _estimate_m(linker, table, comparisons, available)
-        trained = linker.misc.save_model_to_json()
+        with _splink_connections() as opened:
+            linker = _linker(table, fallback.settings, opened)
+            linker.training.estimate_u_using_random_sampling(
+                max_pairs=config.training.max_pairs, seed=config.training.seed
+            )
+            linker = _estimate_m(linker, table, comparisons, available, opened)
+            trained = linker.misc.save_model_to_json()
         trained["probability_two_random_records_match"] = evidence.prior(comparisons, trained)
     except (ValueError, ZeroDivisionError, duckdb.Error) as exc:
         logger.warning("training failed, using default match weights: %s", exc)
@@ -443,7 +466,11 @@ def _pair_count(table: pa.Table, rule: list[str]) -> int:
 
 
 def _estimate_m(
-    linker: Any, table: pa.Table, comparisons: list[Comparison], available: set[str]
+    linker: Any,
+    table: pa.Table,
+    comparisons: list[Comparison],
+    available: set[str],
+    opened: list[duckdb.DuckDBPyConnection],
 ) -> Any:
     """Run EM with each rule that can still estimate a comparison not yet estimated.
 
@@ -471,7 +498,7 @@ def _estimate_m(
             linker.training.estimate_parameters_using_expectation_maximisation(sql)
         except Exception as exc:  # Splink raises plain exceptions for degenerate data
             logger.warning("EM with blocking rule %s failed: %s", sql, exc)
-            linker = _linker(table, snapshot)
+            linker = _linker(table, snapshot, opened)
             continue
         remaining -= estimable
     if remaining:
@@ -498,9 +525,12 @@ def predict(table: pa.Table, model: MatchModel, threshold: float) -> pa.Table:
         "retain_matching_columns": True,
         "retain_intermediate_calculation_columns": True,
     }
-    linker = _linker(table, settings)
-    frame = linker.inference.predict(threshold_match_probability=threshold, warning_mode="never")
-    result: pa.Table = frame.as_pyarrow_table()
+    with _splink_connections() as opened:
+        linker = _linker(table, settings, opened)
+        frame = linker.inference.predict(
+            threshold_match_probability=threshold, warning_mode="never"
+        )
+        result: pa.Table = frame.as_pyarrow_table()
     keep = ["record_id_l", "record_id_r", "match_probability", "match_weight"]
     keep += [name for name in result.column_names if name.startswith("gamma_")]
     return result.select(keep)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from accord.config.loader import LoadedProject
 from accord.config.models import Project
@@ -351,48 +352,137 @@ def _predicted_pairs(
     connection: duckdb.DuckDBPyConnection, project: Project, model: MatchModel, pairs: PairSet
 ) -> None:
     scored = predict(_input_arrow(connection), model, project.matching.review)
-    apply_scored(connection, project, scored.to_pydict(), pairs)
+    apply_scored(connection, project, scored, pairs)
 
 
 def apply_scored(
-    connection: duckdb.DuckDBPyConnection,
-    project: Project,
-    columns: dict[str, list[Any]],
-    pairs: PairSet,
+    connection: duckdb.DuckDBPyConnection, project: Project, scored: pa.Table, pairs: PairSet
 ) -> None:
-    """Sort scored pairs into edges, guarded pairs and review pairs.
+    """Sort scored pairs into guarded, linked and review pairs.
 
-    ``columns`` holds ``record_id_l``, ``record_id_r``, ``match_probability``,
+    ``scored`` has ``record_id_l``, ``record_id_r``, ``match_probability``,
     ``match_weight`` and a ``gamma_<comparison>`` column per comparison, for
-    the pairs at or above the review threshold.
+    the pairs at or above the review threshold. The masks are computed on the
+    Arrow columns, so only the pairs kept in ``pairs`` become Python objects.
+    Pairs keep the order of the scored table.
     """
     matching = project.matching
-    count = len(columns["record_id_l"])
-    guards = [f"gamma_{name}" for name in matching.distinguishing if f"gamma_{name}" in columns]
-    check = "gamma_first_name" in columns and "first_name" in matching.distinguishing
-    unnamed = [
-        ordered(columns["record_id_l"][i], columns["record_id_r"][i])
-        for i in range(count)
-        if check and columns["gamma_first_name"][i] == -1
-    ]
-    hints = _hint_conflicts(connection, unnamed)
-    stitched = {ordered(edge.a, edge.b) for edge in pairs.edges}
-    for index in range(count):
-        a, b = ordered(columns["record_id_l"][index], columns["record_id_r"][index])
-        probability = float(columns["match_probability"][index])
-        weight = float(columns["match_weight"][index])
-        if (a, b) in stitched:
-            # A deterministic rule already decided this pair, guard included.
-            continue
-        if any(columns[g][index] == 0 for g in guards) or (a, b) in hints:
-            pairs.cannot_link.add((a, b))
-            pairs.guarded += 1
-            pairs.record(a, b, "guarded", "distinguishing field differs", probability, weight)
-        elif probability >= matching.auto_merge:
-            pairs.edges.append(Edge(a, b, weight))
-            pairs.record(a, b, "probabilistic", None, probability, weight)
-        else:
-            pairs.review.append((a, b, probability, weight))
+    left, right = scored.column("record_id_l"), scored.column("record_id_r")
+    swap = pc.greater(left, right)
+    first = pc.if_else(swap, right, left)
+    second = pc.if_else(swap, left, right)
+    keys = _pair_keys(first, second)
+    stitched = pc.is_in(keys, value_set=_pair_keys(*_edge_ends(pairs.edges)))
+
+    guarded = _guard_mask(connection, scored, matching.distinguishing, first, second, keys)
+    guarded = pc.and_(pc.invert(stitched), guarded)
+    linked = pc.and_(
+        pc.invert(pc.or_(stitched, guarded)),
+        pc.greater_equal(scored.column("match_probability"), matching.auto_merge),
+    )
+    review = pc.invert(pc.or_(pc.or_(stitched, guarded), linked))
+    columns = pa.table(
+        {
+            "a": first,
+            "b": second,
+            "probability": scored.column("match_probability"),
+            "weight": scored.column("match_weight"),
+            "guarded": guarded,
+        }
+    )
+    _keep_predicted(pairs, columns.filter(guarded), columns.filter(linked))
+    kept = columns.filter(review)
+    pairs.review.extend(
+        zip(
+            kept.column("a").to_pylist(),
+            kept.column("b").to_pylist(),
+            kept.column("probability").to_pylist(),
+            kept.column("weight").to_pylist(),
+            strict=True,
+        )
+    )
+    _log_predicted(pairs, columns.filter(pc.or_(guarded, linked)))
+
+
+def _pair_keys(first: pa.ChunkedArray | pa.Array, second: pa.ChunkedArray | pa.Array) -> Any:
+    """Return one string per pair: both IDs, escaped, joined by NUL, so distinct pairs differ."""
+    return pc.binary_join_element_wise(_escape_nul(first), _escape_nul(second), "\x00")
+
+
+def _escape_nul(ids: pa.ChunkedArray | pa.Array) -> Any:
+    escaped = pc.replace_substring(ids, "\\", "\\\\")
+    return pc.replace_substring(escaped, "\x00", "\\0")
+
+
+def _edge_ends(edges: list[Edge]) -> tuple[pa.Array, pa.Array]:
+    ends = [ordered(edge.a, edge.b) for edge in edges]
+    return (
+        pa.array([a for a, _ in ends], pa.string()),
+        pa.array([b for _, b in ends], pa.string()),
+    )
+
+
+def _guard_mask(
+    connection: duckdb.DuckDBPyConnection,
+    scored: pa.Table,
+    distinguishing: Sequence[str],
+    first: Any,
+    second: Any,
+    keys: Any,
+) -> Any:
+    """Return which scored pairs a distinguishing field or an email hint keeps apart."""
+    names = scored.column_names
+    mask = pa.array([False] * scored.num_rows, pa.bool_())
+    for name in distinguishing:
+        if f"gamma_{name}" in names:
+            differs = pc.fill_null(pc.equal(scored.column(f"gamma_{name}"), 0), False)
+            mask = pc.or_(mask, differs)
+    if "gamma_first_name" not in names or "first_name" not in distinguishing:
+        return mask
+    unnamed = pc.fill_null(pc.equal(scored.column("gamma_first_name"), -1), False)
+    candidates = list(
+        zip(
+            pc.filter(first, unnamed).to_pylist(),
+            pc.filter(second, unnamed).to_pylist(),
+            strict=True,
+        )
+    )
+    hints = sorted(_hint_conflicts(connection, candidates))
+    if not hints:
+        return mask
+    hint_keys = _pair_keys(
+        pa.array([a for a, _ in hints], pa.string()), pa.array([b for _, b in hints], pa.string())
+    )
+    return pc.or_(mask, pc.is_in(keys, value_set=hint_keys))
+
+
+def _keep_predicted(pairs: PairSet, guarded: pa.Table, linked: pa.Table) -> None:
+    """Add guarded pairs to ``cannot_link`` and linked pairs to ``edges``."""
+    pairs.cannot_link.update(
+        zip(guarded.column("a").to_pylist(), guarded.column("b").to_pylist(), strict=True)
+    )
+    pairs.guarded += guarded.num_rows
+    pairs.edges.extend(
+        Edge(a, b, weight)
+        for a, b, weight in zip(
+            linked.column("a").to_pylist(),
+            linked.column("b").to_pylist(),
+            linked.column("weight").to_pylist(),
+            strict=True,
+        )
+    )
+
+
+def _log_predicted(pairs: PairSet, recorded: pa.Table) -> None:
+    """Log guarded and linked pairs for explanations, in scored order."""
+    guarded = recorded.column("guarded").to_pylist()
+    log = pairs.log
+    log["record_a"].extend(recorded.column("a").to_pylist())
+    log["record_b"].extend(recorded.column("b").to_pylist())
+    log["kind"].extend("guarded" if flag else "probabilistic" for flag in guarded)
+    log["rule"].extend("distinguishing field differs" if flag else None for flag in guarded)
+    log["match_probability"].extend(recorded.column("probability").to_pylist())
+    log["match_weight"].extend(recorded.column("weight").to_pylist())
 
 
 def _apply_decisions(decisions: Mapping[tuple[str, str], str], pairs: PairSet) -> None:

@@ -14,8 +14,10 @@ from __future__ import annotations
 from collections import defaultdict
 
 import duckdb
+import pyarrow as pa
 
 from accord.resolve.inputs import INPUT_TABLE
+from accord.store.bulk import register
 
 RULE = "email spells the name of one customer"
 
@@ -23,32 +25,46 @@ RULE = "email spells the name of one customer"
 def email_only_links(
     connection: duckdb.DuckDBPyConnection, labels: dict[str, str]
 ) -> list[tuple[str, str]]:
-    """Return (email-only record, named record) pairs to link, given current clusters."""
-    sizes: dict[str, int] = defaultdict(int)
-    for label in labels.values():
-        sizes[label] += 1
+    """Return (email-only record, named record) pairs to link, given current clusters.
+
+    A record alone in its cluster links to the smallest named record whose
+    name its email spells, when all such records share one cluster.
+    """
     joins = " UNION ".join(
         f"""SELECT t.record_id AS thin, n.record_id AS named
             FROM accord_thin t JOIN {INPUT_TABLE} n ON t.email_local_key = n.{column}"""
         for column in ("name_full_key", "name_reversed_key", "name_initial_key")
     )
-    connection.execute(
-        f"""CREATE OR REPLACE TEMP TABLE accord_thin AS
-            SELECT record_id, email_local_key FROM {INPUT_TABLE}
-            WHERE first_name_key IS NULL AND last_name_key IS NULL
-              AND email_local_key IS NOT NULL AND length(email_local_key) >= 4"""
-    )
-    rows = connection.execute(f"SELECT thin, named FROM ({joins}) ORDER BY 1, 2").fetchall()
+    register(connection, "accord_labels", _label_table(labels))
+    try:
+        connection.execute(
+            f"""CREATE OR REPLACE TEMP TABLE accord_thin AS
+                SELECT record_id, email_local_key FROM {INPUT_TABLE}
+                WHERE first_name_key IS NULL AND last_name_key IS NULL
+                  AND email_local_key IS NOT NULL AND length(email_local_key) >= 4
+                  AND record_id IN (
+                      SELECT record_id FROM accord_labels
+                      QUALIFY count(*) OVER (PARTITION BY label) = 1)"""
+        )
+        rows = connection.execute(
+            f"""SELECT j.thin, min(j.named)
+                FROM ({joins}) j JOIN accord_labels l ON l.record_id = j.named
+                GROUP BY j.thin HAVING count(DISTINCT l.label) = 1
+                ORDER BY j.thin"""
+        ).fetchall()
+    finally:
+        connection.unregister("accord_labels")
     connection.execute("DROP TABLE accord_thin")
-    candidates: dict[str, dict[str, str]] = defaultdict(dict)
-    for thin, named in rows:
-        if sizes[labels[thin]] == 1:
-            candidates[thin].setdefault(labels[named], named)
-    return [
-        (thin, next(iter(found.values())))
-        for thin, found in sorted(candidates.items())
-        if len(found) == 1
-    ]
+    return [(thin, named) for thin, named in rows]
+
+
+def _label_table(labels: dict[str, str]) -> pa.Table:
+    return pa.table(
+        {
+            "record_id": pa.array(list(labels), pa.string()),
+            "label": pa.array(list(labels.values()), pa.string()),
+        }
+    )
 
 
 REVIEW_RULE = "only plausible customer with this full name"
