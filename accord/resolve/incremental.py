@@ -44,7 +44,13 @@ from accord.resolve.organizations import (
     resolve_organizations_in_area,
 )
 from accord.resolve.scoring import score_pair
-from accord.resolve.stage import PairSet, apply_scored, apply_stitched, settle
+from accord.resolve.stage import (
+    PairSet,
+    apply_scored,
+    apply_stitched,
+    resolution_stats,
+    settle,
+)
 from accord.store.bulk import insert_columns, register
 
 logger = logging.getLogger(__name__)
@@ -465,15 +471,7 @@ def resolve_area(
     state.used_ids.update(entity_of.values())
     _replace_edges(connection, pairs, run_id, area)
     state.settle_area(area, entity_of, pairs.log)
-    stats = {
-        "records resolved": len(nodes),
-        "entities created": changes.created,
-        "entities merged away": changes.merged,
-        "entities split": changes.split,
-        "linked pairs": len(pairs.edges),
-        "pairs for review": len(open_reviews),
-        "pairs kept apart by distinguishing fields": pairs.guarded,
-    }
+    stats = resolution_stats(len(nodes), changes, pairs, len(open_reviews))
     return AreaResult(len(nodes), before, set(entity_of.values()), stats)
 
 

@@ -224,8 +224,8 @@ def resolve_organizations_in_area(
 ) -> set[str]:
     """Re-cluster the organizations a change can alter; return the person entities to relink.
 
-    ``changed`` holds the changed record IDs of every source; ``reserved``
-    holds the entity IDs and aliases in the store.
+    ``changed`` lists the changed record IDs of every source, and
+    ``reserved`` contains the entity IDs and aliases in the store.
     """
     index.refresh(connection, changed)
     area = index.area(changed)

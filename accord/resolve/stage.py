@@ -26,7 +26,7 @@ from accord.progress import Progress
 from accord.resolve import deterministic
 from accord.resolve.clustering import Edge, cluster
 from accord.resolve.comparisons import INPUT_COLUMNS, build_comparisons
-from accord.resolve.entities import save_entities
+from accord.resolve.entities import EntityChanges, save_entities
 from accord.resolve.guards import email_names_either, missing_given_name_conflict
 from accord.resolve.inputs import INPUT_TABLE, build_input
 from accord.resolve.model import (
@@ -130,13 +130,22 @@ def resolve_persons(
         connection, "match_edges", {**pairs.log, "run_id": [run_id] * len(pairs.log["kind"])}
     )
     return {
-        "records resolved": count,
+        **resolution_stats(count, changes, pairs, len(open_reviews)),
         "entities": changes.entities,
+    }
+
+
+def resolution_stats(
+    records: int, changes: EntityChanges, pairs: PairSet, reviews: int
+) -> dict[str, Any]:
+    """Return the run-summary counts of one resolution."""
+    return {
+        "records resolved": records,
         "entities created": changes.created,
         "entities merged away": changes.merged,
         "entities split": changes.split,
         "linked pairs": len(pairs.edges),
-        "pairs for review": len(open_reviews),
+        "pairs for review": reviews,
         "pairs kept apart by distinguishing fields": pairs.guarded,
     }
 
