@@ -120,7 +120,9 @@ def _parse_json(body: bytes) -> Any:
     try:
         json.dumps(document, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
-        raise RequestError(400, "invalid JSON: a string contains an unpaired UTF-16 surrogate; send valid UTF-8") from None
+        raise RequestError(
+            400, "invalid JSON: a string contains an unpaired UTF-16 surrogate; send valid UTF-8"
+        ) from None
     except RecursionError:
         raise RequestError(400, "invalid JSON: nested too deeply") from None
     return document
