@@ -95,10 +95,17 @@ def open_reviews(connection: duckdb.DuckDBPyConnection, limit: int = 50) -> list
 
 
 def replace_review_queue(
-    connection: duckdb.DuckDBPyConnection, pairs: list[tuple[str, str, float, Any]], run_id: int
+    connection: duckdb.DuckDBPyConnection,
+    pairs: list[tuple[str, str, float, Any]],
+    run_id: int,
+    scope: str = "TRUE",
 ) -> None:
-    """Keep decided entries, and make the open entries exactly ``pairs``."""
-    connection.execute("DELETE FROM review_queue WHERE status = 'open'")
+    """Keep decided entries, and make the open entries that match ``scope`` exactly ``pairs``.
+
+    ``scope`` is a SQL condition over ``record_a`` and ``record_b``; open
+    entries outside it are kept.
+    """
+    connection.execute(f"DELETE FROM review_queue WHERE status = 'open' AND ({scope})")
     if not pairs:
         return
     first_seen = dict(

@@ -58,21 +58,6 @@ def previous_members(
     return members, order
 
 
-class StoredIds:
-    """Entity IDs and aliases in the store, looked up one at a time."""
-
-    def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
-        self.connection = connection
-
-    def __contains__(self, entity: object) -> bool:
-        row = self.connection.execute(
-            "SELECT EXISTS (SELECT 1 FROM entities WHERE entity_id = $1) "
-            "OR EXISTS (SELECT 1 FROM entity_aliases WHERE alias_id = $1)",
-            [entity],
-        ).fetchone()
-        return bool(row and row[0])
-
-
 def scoped_members(
     connection: duckdb.DuckDBPyConnection, entity_type: str, records: list[str]
 ) -> tuple[dict[str, str], dict[str, int]]:
@@ -105,16 +90,15 @@ def save_entities(
     Without ``scope`` the clusters hold every record of the type. With it,
     only the records in ``scope`` are re-clustered: the previous entities of
     those records must lie wholly inside it, and the records outside keep
-    their entities. ``reserved`` holds every entity ID and alias in the
+    their entities. ``reserved`` contains every entity ID and alias in the
     store; without it they are read from the store. Returns record -> entity
     ID and a summary of the changes.
     """
     if scope is None:
         previous, order = previous_members(connection, entity_type)
-        used: Container[str] = reserved if reserved is not None else _all_ids(connection)
     else:
         previous, order = scoped_members(connection, entity_type, scope)
-        used = reserved if reserved is not None else StoredIds(connection)
+    used = reserved if reserved is not None else _all_ids(connection)
     prefix = "per" if entity_type == "person" else "org"
     assignment = assign_ids(clusters, previous, order, _id_factory(prefix), reserved_ids=used)
     _apply_assignment(connection, entity_type, assignment, now)

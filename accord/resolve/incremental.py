@@ -30,7 +30,7 @@ import duckdb
 import pyarrow as pa
 
 from accord.config.models import Project
-from accord.governance.decisions import current_decisions
+from accord.governance.decisions import current_decisions, replace_review_queue
 from accord.merge.survivorship import merge_golden
 from accord.resolve import deterministic
 from accord.resolve.blocking_index import BlockingIndex, Key, key_of
@@ -45,9 +45,11 @@ from accord.resolve.organizations import (
 )
 from accord.resolve.scoring import score_pair
 from accord.resolve.stage import (
+    GUARD_COLUMNS,
     PairSet,
     apply_scored,
     apply_stitched,
+    person_input,
     resolution_stats,
     settle,
 )
@@ -58,7 +60,6 @@ logger = logging.getLogger(__name__)
 Record = dict[str, Any]
 NAME_KEYS = ("name_full_key", "name_reversed_key", "name_initial_key")
 THIN_EMAIL_LETTERS = 4
-_GUARD_COLUMN = {"first_name": "first_name_key", "birth_date": "birth_date"}
 
 
 @dataclass
@@ -285,7 +286,7 @@ class ResolutionState:
         return [
             comparison
             for comparison in build_comparisons(["name", "birth_date"])
-            if comparison.name in wanted and _GUARD_COLUMN[comparison.name] in available
+            if comparison.name in wanted and GUARD_COLUMNS[comparison.name] in available
         ]
 
     def _differs(self, guards: list[Comparison], a: str, b: str) -> bool:
@@ -361,11 +362,6 @@ def _decision_adjacency(decisions: Mapping[tuple[str, str], str]) -> dict[str, s
     return adjacency
 
 
-def person_sources(project: Project) -> list[str]:
-    """Return the sources whose records are person records."""
-    return [source.name for source in project.sources if source.entity_type == "person"]
-
-
 def load_state(connection: duckdb.DuckDBPyConnection, project: Project) -> ResolutionState | None:
     """Read the live person records, entities and edges into a new state.
 
@@ -376,9 +372,7 @@ def load_state(connection: duckdb.DuckDBPyConnection, project: Project) -> Resol
     model = load_model(connection)
     if model is None or not model.matches_vocabulary():
         return None
-    sources = person_sources(project)
-    rules = deterministic.rules_for(project)
-    extra = sorted({name for rule in rules for name in rule.fields})
+    sources, extra = person_input(project)
     build_input(connection, sources, extra)
     connection.complete()
     table = connection.sql(f"SELECT * FROM {INPUT_TABLE}").to_arrow_table()
@@ -434,7 +428,7 @@ def refresh(
 
 @dataclass
 class AreaResult:
-    """What re-resolving one area changed."""
+    """Outcome of re-resolving one area: its size, the entities before and after, and counts."""
 
     records: int
     entities_before: set[str]
@@ -464,12 +458,16 @@ def resolve_area(
     decisions = {p: d for p, d in state.decisions.items() if p[0] in area and p[1] in area}
     labels, open_reviews = settle(connection, nodes, pairs, decisions)
     before = {state.entity_of[r] for r in area if r in state.entity_of}
-    _replace_reviews(connection, open_reviews, run_id, area, set(changed))
+    _register_ids(connection, AREA, area)
+    _register_ids(connection, CHANGED, changed)
+    _replace_reviews(connection, open_reviews, run_id)
+    _replace_edges(connection, pairs, run_id)
+    connection.execute(f"DROP TABLE {AREA}")
+    connection.execute(f"DROP TABLE {CHANGED}")
     entity_of, changes = save_entities(
         connection, "person", labels, now, run_id, sorted(area), state.used_ids
     )
     state.used_ids.update(entity_of.values())
-    _replace_edges(connection, pairs, run_id, area)
     state.settle_area(area, entity_of, pairs.log)
     stats = resolution_stats(len(nodes), changes, pairs, len(open_reviews))
     return AreaResult(len(nodes), before, set(entity_of.values()), stats)
@@ -489,58 +487,33 @@ def _write_input(
         connection.unregister("accord_area")
 
 
-def _in_area(column: str, scope: str = "accord_area_ids") -> str:
-    return f"{column} IN (SELECT record_id FROM {scope})"
+AREA = "accord_area_ids"
+CHANGED = "accord_changed_ids"
 
 
-def _register_area(connection: duckdb.DuckDBPyConnection, name: str, ids: Iterable[str]) -> None:
+def _in_area(column: str, table: str = AREA) -> str:
+    return f"{column} IN (SELECT record_id FROM {table})"
+
+
+def _register_ids(connection: duckdb.DuckDBPyConnection, name: str, ids: Iterable[str]) -> None:
     connection.execute(f"CREATE OR REPLACE TEMP TABLE {name} (record_id VARCHAR)")
     insert_columns(connection, name, {"record_id": sorted(ids)})
 
 
 def _replace_reviews(
-    connection: duckdb.DuckDBPyConnection,
-    pairs: list[tuple[str, str, float, Any]],
-    run_id: int,
-    area: set[str],
-    changed: set[str],
+    connection: duckdb.DuckDBPyConnection, pairs: list[tuple[str, str, float, Any]], run_id: int
 ) -> None:
     """Replace the open review pairs inside the area and those of changed records."""
-    _register_area(connection, "accord_area_ids", area)
-    _register_area(connection, "accord_changed_ids", changed)
-    first_seen = {
-        (a, b): run
-        for a, b, run in connection.execute(
-            f"""SELECT record_a, record_b, first_run_id FROM review_queue
-                WHERE {_in_area("record_a")} AND {_in_area("record_b")}"""
-        ).fetchall()
-    }
-    changed_sql = (
-        f"{_in_area('record_a', 'accord_changed_ids')} OR "
-        f"{_in_area('record_b', 'accord_changed_ids')}"
-    )
-    connection.execute(
-        f"""DELETE FROM review_queue WHERE status = 'open'
-            AND (({_in_area("record_a")} AND {_in_area("record_b")}) OR {changed_sql})"""
-    )
-    connection.execute("DROP TABLE accord_changed_ids")
-    if pairs:
-        rows = [
-            [a, b, probability, weight, "open", first_seen.get((a, b), run_id), run_id]
-            for a, b, probability, weight in pairs
-        ]
-        connection.executemany("INSERT INTO review_queue VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    inside = f"{_in_area('record_a')} AND {_in_area('record_b')}"
+    changed = f"{_in_area('record_a', CHANGED)} OR {_in_area('record_b', CHANGED)}"
+    replace_review_queue(connection, pairs, run_id, f"({inside}) OR {changed}")
 
 
-def _replace_edges(
-    connection: duckdb.DuckDBPyConnection, pairs: PairSet, run_id: int, area: set[str]
-) -> None:
+def _replace_edges(connection: duckdb.DuckDBPyConnection, pairs: PairSet, run_id: int) -> None:
     """Replace the stored edges that touch the area with the area's new edges."""
-    _register_area(connection, "accord_area_ids", area)
     connection.execute(
         f"DELETE FROM match_edges WHERE {_in_area('record_a')} OR {_in_area('record_b')}"
     )
-    connection.execute("DROP TABLE accord_area_ids")
     insert_columns(
         connection, "match_edges", {**pairs.log, "run_id": [run_id] * len(pairs.log["kind"])}
     )
@@ -555,7 +528,7 @@ def resolve_changes(
 ) -> dict[str, Any]:
     """Resolve changed records incrementally, then merge the golden records they touch.
 
-    ``changed`` holds the record IDs (``source:key``) written or deleted in
+    ``changed`` lists the record IDs (``source:key``) written or deleted in
     this transaction, of any source.
     """
     project = state.project
@@ -591,10 +564,9 @@ def resolve_changes(
 
 
 def _entities_of(connection: duckdb.DuckDBPyConnection, record_ids: list[str]) -> set[str]:
-    _register_area(connection, "accord_changed_ids", record_ids)
+    _register_ids(connection, CHANGED, record_ids)
     rows = connection.execute(
-        f"SELECT DISTINCT entity_id FROM entity_members WHERE "
-        f"{_in_area('record_id', 'accord_changed_ids')}"
+        f"SELECT DISTINCT entity_id FROM entity_members WHERE {_in_area('record_id', CHANGED)}"
     ).fetchall()
-    connection.execute("DROP TABLE accord_changed_ids")
+    connection.execute(f"DROP TABLE {CHANGED}")
     return {row[0] for row in rows}

@@ -103,13 +103,19 @@ def after_ingest(
     return stats
 
 
+def person_input(project: Project) -> tuple[list[str], list[str]]:
+    """Return the person sources and the extra fields the deterministic rules read."""
+    sources = [source.name for source in project.sources if source.entity_type == "person"]
+    rules = deterministic.rules_for(project)
+    return sources, sorted({name for rule in rules for name in rule.fields})
+
+
 def resolve_persons(
     connection: duckdb.DuckDBPyConnection, project: Project, run_id: int, now: datetime
 ) -> dict[str, Any]:
     """Cluster the live person records into entities with stable IDs."""
-    sources = [s.name for s in project.sources if s.entity_type == "person"]
+    sources, extra = person_input(project)
     rules = deterministic.rules_for(project)
-    extra = sorted({f for rule in rules for f in rule.fields})
     count = build_input(connection, sources, extra)
     available = available_columns(connection, INPUT_TABLE, list(INPUT_COLUMNS) + extra)
     pairs = PairSet()
@@ -311,9 +317,12 @@ def _stitched_rows(
     ).fetchall()
 
 
+# The input column each distinguishing comparison needs before it can keep records apart.
+GUARD_COLUMNS = {"first_name": "first_name_key", "birth_date": "birth_date"}
+
+
 def _conflict_sql(guard_sql: list[tuple[str, str]], available: set[str]) -> str:
-    needed = {"first_name": "first_name_key", "birth_date": "birth_date"}
-    parts = [f"({sql}) = 0" for name, sql in guard_sql if needed[name] in available]
+    parts = [f"({sql}) = 0" for name, sql in guard_sql if GUARD_COLUMNS[name] in available]
     return " OR ".join(parts) if parts else "FALSE"
 
 
