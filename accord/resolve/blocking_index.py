@@ -3,10 +3,10 @@
 A blocking rule is a conjunction of equalities ``l.a = r.b``. Splink's
 dedupe prediction pairs two records under a rule when the record with the
 smaller ID, as ``l``, has the values the other has, as ``r``. The index
-keeps, per rule, the records by their right-side values and, for rules that
-compare different columns on the two sides, by their left-side values too, so
-``candidates`` returns exactly the records Splink's prediction would pair
-with a given one.
+keeps, per rule, the records by their right-side values. For rules that
+compare different columns on the two sides it also keeps them by their
+left-side values. So ``candidates`` returns exactly the records that Splink's
+prediction would pair with a given one.
 """
 
 from __future__ import annotations

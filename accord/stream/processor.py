@@ -137,7 +137,7 @@ class Processor:
             now = now_utc()
             run_id = _start_run(connection, now)
             if self.state is None:
-                # Loaded before this batch's writes, so that it holds the versions they replace.
+                # Loaded before this batch's writes, so that it contains the versions they replace.
                 self.state = load_state(connection, self.loaded.project)
             result = BatchResult(run_id)
             by_source: dict[str, list[PendingChange]] = defaultdict(list)

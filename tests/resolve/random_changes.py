@@ -1,6 +1,6 @@
 """Random source changes over a generated benchmark, and the files they leave behind.
 
-``SourceRows`` holds every source's raw rows by primary key, as the files
+``SourceRows`` keeps every source's raw rows by primary key, as the files
 store them. ``random_change`` edits it the way customers and operators do
 (a moved address, a new email, a typo fixed or made, a duplicate signup, a
 deleted account) and returns the change message for the stream; ``write``

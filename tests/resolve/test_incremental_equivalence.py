@@ -4,8 +4,8 @@ A generated benchmark of 10,000 records is resolved in batch, then 1,000
 random changes (edits, duplicate signups, deletions) go through the stream
 processor in micro-batches of 1 to 40. The same final rows, written back
 to files, are resolved by a fresh batch run with the same match model. Both
-stores must hold the same entities, as sets of records, and the same golden
-values; and a batch run over the incremental store must change nothing.
+stores must contain the same entities, as sets of records, and the same
+golden values. A batch run over the incremental store must change nothing.
 """
 
 from __future__ import annotations
