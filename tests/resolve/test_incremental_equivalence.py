@@ -158,6 +158,26 @@ def test_incremental_organizations_equal_batch(stores: tuple[Processor, Store]) 
     assert incremental == batch
 
 
+def links(store: Store) -> set[tuple[frozenset[str], frozenset[str]]]:
+    members = dict(
+        store.connection.execute(
+            "SELECT entity_id, list(record_id) FROM entity_members GROUP BY entity_id"
+        ).fetchall()
+    )
+    rows = store.connection.execute("SELECT person_id, organization_id FROM entity_links")
+    return {
+        (frozenset(members[person]), frozenset(members[organization]))
+        for person, organization in rows.fetchall()
+    }
+
+
+def test_incremental_links_equal_batch(stores: tuple[Processor, Store]) -> None:
+    processor, fresh = stores
+    incremental = links(processor.store)
+    assert incremental
+    assert incremental == links(fresh)
+
+
 def test_incremental_golden_records_equal_batch(stores: tuple[Processor, Store]) -> None:
     processor, fresh = stores
     incremental, batch = golden(processor.store), golden(fresh)
