@@ -33,7 +33,7 @@ import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pyarrow as pa
 
@@ -325,16 +325,26 @@ class _ReceiverHandler(BaseHTTPRequestHandler):
         return None
 
 
-def bench_end_to_end(folder: Path, rate: float, seconds: float, seed: int) -> None:
-    """Print the latency from POST /ingest/crm to the webhook destination."""
+def bench_end_to_end(
+    folder: Path, rate: float, seconds: float, seed: int, worker_log: Path | None = None
+) -> None:
+    """Print the latency from POST /ingest/crm to the webhook destination.
+
+    With ``worker_log``, the worker logs at info level to that file.
+    """
     receiver = Receiver()
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     worker_port = free_port()
     extra = DESTINATION.format(port=receiver.server_address[1], worker_port=worker_port)
     project = write_project(folder, [], extra)
     env = {**os.environ, "BENCH_REALTIME_SECRET": "bench-secret"}
-    command = [sys.executable, "-m", "accord.cli.main", "-q", "-p", str(project), "serve"]
-    worker = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    level = [] if worker_log else ["-q"]
+    command = [sys.executable, "-m", "accord.cli.main", *level, "-p", str(project), "serve"]
+    log: IO[str] | int = subprocess.DEVNULL
+    if worker_log:
+        log = worker_log.open("w", encoding="utf-8")
+    env["COLUMNS"] = "200"
+    worker = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
     base = f"http://127.0.0.1:{worker_port}"
     try:
         _wait_up(f"{base}/health")
@@ -344,6 +354,8 @@ def bench_end_to_end(folder: Path, rate: float, seconds: float, seed: int) -> No
         worker.terminate()
         worker.wait(timeout=60)
         receiver.shutdown()
+        if not isinstance(log, int):
+            log.close()
     latencies = [
         receiver.arrivals[email][0] - at for email, at in sent.items() if email in receiver.arrivals
     ]
@@ -412,18 +424,25 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=20.0, help="POSTs per second in part (b)")
     parser.add_argument("--seconds", type=float, default=20.0, help="duration of part (b)")
     parser.add_argument("--seed", type=int, default=7, help="random seed")
+    parser.add_argument("--skip-resolve", action="store_true", help="run part (b) only")
+    parser.add_argument("--worker-log", type=Path, help="write the worker's log to this file")
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        bench_resolution(
-            Path(folder) / "resolve",
-            arguments.records,
-            arguments.probes,
-            arguments.seed,
-            arguments.splink_probes,
-        )
+        if not arguments.skip_resolve:
+            bench_resolution(
+                Path(folder) / "resolve",
+                arguments.records,
+                arguments.probes,
+                arguments.seed,
+                arguments.splink_probes,
+            )
         if not arguments.skip_serve:
             bench_end_to_end(
-                Path(folder) / "serve", arguments.rate, arguments.seconds, arguments.seed
+                Path(folder) / "serve",
+                arguments.rate,
+                arguments.seconds,
+                arguments.seed,
+                arguments.worker_log,
             )
 
 

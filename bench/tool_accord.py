@@ -46,7 +46,7 @@ RLDATA_BIRTH = """"by" || '-' || "bm" || '-' || "bd" """
 # often carry a replaced given name (FEBRL and RLdata substitute names on
 # purpose), so the given-name guard that keeps household members apart is
 # switched off for them, as a user of such data would.
-NO_HOUSEHOLDS = {"distinguishing": []}
+NO_HOUSEHOLDS: dict[str, list[str]] = {"distinguishing": []}
 
 # Per public dataset: phone region, extra fields and the field mapping of every source.
 PROJECTS: dict[str, dict[str, Any]] = {

@@ -177,6 +177,9 @@ class OrganizationIndex:
     def area(self, changed: list[str]) -> set[str]:
         """Return every record connected to a changed record before or after the change."""
         area: set[str] = set()
+        # Each entity and key is expanded once, so a large organization costs its size.
+        entities: set[str] = set()
+        keys: set[CompanyKey] = set()
         queue = list(changed)
         while queue:
             record_id = queue.pop()
@@ -184,21 +187,27 @@ class OrganizationIndex:
                 continue
             area.add(record_id)
             entity = self.entity_of.get(record_id)
-            if entity is not None:
-                queue.extend(self.members[entity] - area)
+            if entity is not None and entity not in entities:
+                entities.add(entity)
+                queue.extend(self.members[entity])
             for key in self.keys.get(record_id, []):
-                queue.extend(self.buckets[key] - area)
+                if key not in keys:
+                    keys.add(key)
+                    queue.extend(self.buckets[key])
         return area
 
     def labels(self, area: set[str]) -> dict[str, str]:
         """Cluster the live records of ``area`` by shared company keys."""
         nodes = sorted(record for record in area if record in self.keys)
-        edges = [
-            Edge(record, min(self.buckets[key]), 1.0)
-            for record in nodes
-            for key in self.keys[record]
-            if min(self.buckets[key]) != record
-        ]
+        anchors: dict[CompanyKey, str] = {}
+        edges = []
+        for record in nodes:
+            for key in self.keys[record]:
+                anchor = anchors.get(key)
+                if anchor is None:
+                    anchor = anchors[key] = min(self.buckets[key])
+                if anchor != record:
+                    edges.append(Edge(record, anchor, 1.0))
         return cluster(nodes, edges)
 
     def settle(self, area: set[str], entity_of: dict[str, str]) -> None:
