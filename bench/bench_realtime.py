@@ -8,8 +8,9 @@ Part (a) fills a fresh store with ``--records`` synthetic people (a tenth of
 them near-duplicates) through a batch run, then resolves ``--probes`` new
 records one at a time in process: blocking candidates by shared last-name
 key or email key from the store, each scored with ``score_pair`` and the
-trained model. Part (b) starts ``accord serve`` as a subprocess with a
-webhook destination served by this script, POSTs one new customer to
+trained model. Part (b) batch-resolves and syncs ``--existing`` customers,
+starts ``accord serve`` on that store as a subprocess with a webhook
+destination served by this script, POSTs one new customer to
 ``/ingest/crm`` at ``--rate`` per second for ``--seconds`` seconds, and
 measures the time until the destination receives it, counting changes that
 never arrive and changes that arrive more than once. Every request goes to
@@ -130,6 +131,21 @@ def distinct_last_name(number: int) -> str:
     return "".join(parts).capitalize()
 
 
+FREE_MAIL = ["gmail.com", "yahoo.com", "outlook.com", "icloud.com", "mailbox.org"]
+
+
+def email_domain(number: int) -> str:
+    """Return the email domain of customer ``number``.
+
+    Three in four customers use a free-mail provider; the rest work at one
+    of 500 companies, each with its own domain, so that organizations form
+    as they do in a customer base of consumers and small businesses.
+    """
+    if number % 4:
+        return FREE_MAIL[number % len(FREE_MAIL)]
+    return f"{distinct_last_name(number // 4 % 500).lower()}-corp.com"
+
+
 def make_person(number: int, rng: random.Random, distinct: bool = False) -> dict[str, Any]:
     """Return a synthetic CRM record with a random first name.
 
@@ -146,7 +162,7 @@ def make_person(number: int, rng: random.Random, distinct: bool = False) -> dict
         "id": number,
         "first_name": first,
         "last_name": last,
-        "email": f"{first.lower()}.{last.lower()}{number}@mailbox.org",
+        "email": f"{first.lower()}.{last.lower()}{number}@{email_domain(number)}",
         "phone": f"+1415{2_000_000 + number:07d}",
         "plan": "basic",
         "updated_at": "2024-01-01T00:00:00",
@@ -326,18 +342,32 @@ class _ReceiverHandler(BaseHTTPRequestHandler):
 
 
 def bench_end_to_end(
-    folder: Path, rate: float, seconds: float, seed: int, worker_log: Path | None = None
+    folder: Path,
+    rate: float,
+    seconds: float,
+    seed: int,
+    existing: int,
+    worker_log: Path | None = None,
 ) -> None:
     """Print the latency from POST /ingest/crm to the webhook destination.
 
+    The store first holds ``existing`` customers, resolved and synced by a
+    batch run, as a worker's store does when it takes over from batch runs.
     With ``worker_log``, the worker logs at info level to that file.
     """
     receiver = Receiver()
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     worker_port = free_port()
     extra = DESTINATION.format(port=receiver.server_address[1], worker_port=worker_port)
-    project = write_project(folder, [], extra)
+    rng = random.Random(seed)
+    people = [make_person(number, rng, distinct=True) for number in range(existing)]
+    project = write_project(folder, people, extra)
     env = {**os.environ, "BENCH_REALTIME_SECRET": "bench-secret"}
+    if existing:
+        accord = [sys.executable, "-m", "accord.cli.main", "-q", "-p", str(project)]
+        subprocess.run([*accord, "run"], env=env, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([*accord, "sync"], env=env, check=True, stdout=subprocess.DEVNULL)
+        receiver.arrivals.clear()
     level = [] if worker_log else ["-q"]
     command = [sys.executable, "-m", "accord.cli.main", *level, "-p", str(project), "serve"]
     log: IO[str] | int = subprocess.DEVNULL
@@ -348,7 +378,7 @@ def bench_end_to_end(
     base = f"http://127.0.0.1:{worker_port}"
     try:
         _wait_up(f"{base}/health")
-        sent = _send_at_rate(f"{base}/ingest/crm", rate, seconds, random.Random(seed))
+        sent = _send_at_rate(f"{base}/ingest/crm", rate, seconds, rng, existing)
         _wait_arrivals(receiver, sent, timeout=60)
     finally:
         worker.terminate()
@@ -371,24 +401,29 @@ def bench_end_to_end(
     )
 
 
-def _wait_up(url: str, timeout: float = 60) -> None:
+def _wait_up(url: str, timeout: float = 300) -> None:
+    """Wait until the worker's health endpoint says it is ready to take changes."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if json.loads(response.read()).get("ready"):
+                    return
         except OSError:
-            time.sleep(0.1)
+            pass
+        time.sleep(0.1)
     raise SystemExit(f"the worker did not answer {url} within {timeout} s")
 
 
-def _send_at_rate(url: str, rate: float, seconds: float, rng: random.Random) -> dict[str, float]:
+def _send_at_rate(
+    url: str, rate: float, seconds: float, rng: random.Random, first: int
+) -> dict[str, float]:
     sent: dict[str, float] = {}
     count = int(rate * seconds)
     started = time.monotonic()
     for number in range(count):
         time.sleep(max(0.0, started + number / rate - time.monotonic()))
-        person = make_person(number, rng, distinct=True)
+        person = make_person(first + number, rng, distinct=True)
         request = urllib.request.Request(
             url, json.dumps(person).encode(), {"Content-Type": "application/json"}
         )
@@ -423,6 +458,9 @@ def main() -> None:
     parser.add_argument("--skip-serve", action="store_true", help="run part (a) only")
     parser.add_argument("--rate", type=float, default=20.0, help="POSTs per second in part (b)")
     parser.add_argument("--seconds", type=float, default=20.0, help="duration of part (b)")
+    parser.add_argument(
+        "--existing", type=int, default=10_000, help="customers in the store before part (b)"
+    )
     parser.add_argument("--seed", type=int, default=7, help="random seed")
     parser.add_argument("--skip-resolve", action="store_true", help="run part (b) only")
     parser.add_argument("--worker-log", type=Path, help="write the worker's log to this file")
@@ -442,6 +480,7 @@ def main() -> None:
                 arguments.rate,
                 arguments.seconds,
                 arguments.seed,
+                arguments.existing,
                 arguments.worker_log,
             )
 

@@ -101,16 +101,20 @@ def build_input(
         connection.complete()
         connection.register("accord_wanted", wanted)
         scope = "AND (source, source_key) IN (SELECT (source, source_key) FROM accord_wanted)"
+    # A scoped build chooses its records before it reads any JSON.
+    materialized = "MATERIALIZED" if record_ids is not None else ""
     # add_nickname_sets rewrites the table sorted by record_id.
     try:
         connection.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE {INPUT_TABLE} AS
+            WITH chosen AS {materialized} (
+                SELECT source, source_key, data FROM source_records
+                WHERE deleted_at IS NULL AND source IN ({placeholders}) {scope})
             SELECT record_id, source, source_key, {selects}
             FROM (SELECT source || ':' || source_key AS record_id, source, source_key,
                          json_extract_string(data, {fields.json_paths()}) AS accord_fields
-                  FROM source_records
-                  WHERE deleted_at IS NULL AND source IN ({placeholders}) {scope})
+                  FROM chosen)
             """,
             sources,
         )

@@ -20,6 +20,7 @@ import pyarrow as pa
 from accord.config.models import Project
 from accord.resolve.clustering import Edge, cluster
 from accord.resolve.entities import save_entities
+from accord.resolve.inputs import split_record_id
 from accord.store.bulk import insert_columns, register
 
 logger = logging.getLogger(__name__)
@@ -28,17 +29,27 @@ ORGANIZATION_TABLE = "accord_org_input"
 
 
 def _build(connection: duckdb.DuckDBPyConnection, scope: str = "") -> None:
+    """Create the company keys table from the live records, or those ``scope`` selects.
+
+    The records are chosen before any JSON is read, so a scoped build reads
+    only the chosen records' data.
+    """
+    materialized = "MATERIALIZED" if scope else ""
     connection.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {ORGANIZATION_TABLE} AS
-        SELECT source || ':' || source_key AS record_id,
-               nullif(data->>'company_name_key', '') AS name_key,
-               CASE WHEN coalesce(TRY_CAST(data->>'company_is_freemail' AS BOOLEAN), FALSE)
-                    THEN NULL ELSE nullif(data->>'company_domain', '') END AS domain
-        FROM source_records
-        WHERE deleted_at IS NULL {scope}
-          AND (nullif(data->>'company_name_key', '') IS NOT NULL
-               OR nullif(data->>'company_domain', '') IS NOT NULL)
+        WITH chosen AS {materialized} (
+            SELECT source, source_key, data FROM source_records
+            WHERE deleted_at IS NULL {scope}),
+        keys AS (
+            SELECT source || ':' || source_key AS record_id,
+                   nullif(data->>'company_name_key', '') AS name_key,
+                   CASE WHEN coalesce(TRY_CAST(data->>'company_is_freemail' AS BOOLEAN), FALSE)
+                        THEN NULL ELSE nullif(data->>'company_domain', '') END AS domain,
+                   nullif(data->>'company_domain', '') IS NOT NULL AS has_domain
+            FROM chosen)
+        SELECT record_id, name_key, domain FROM keys
+        WHERE name_key IS NOT NULL OR has_domain
         """
     )
 
@@ -156,12 +167,19 @@ class OrganizationIndex:
 
     def refresh(self, connection: duckdb.DuckDBPyConnection, changed: list[str]) -> None:
         """Replace the keys of ``changed`` with those of their stored versions."""
-        wanted = pa.table({"record_id": pa.array(changed, pa.string())})
+        keys = [split_record_id(record_id) for record_id in changed]
+        wanted = pa.table(
+            {
+                "source": pa.array([key[0] for key in keys], pa.string()),
+                "source_key": pa.array([key[1] for key in keys], pa.string()),
+            }
+        )
         register(connection, "accord_org_changed", wanted)
         try:
             _build(
                 connection,
-                "AND source || ':' || source_key IN (SELECT record_id FROM accord_org_changed)",
+                "AND (source, source_key) IN "
+                "(SELECT (source, source_key) FROM accord_org_changed)",
             )
         finally:
             connection.unregister("accord_org_changed")

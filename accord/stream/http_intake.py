@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -49,9 +50,15 @@ class IntakeServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(
-        self, address: tuple[str, int], loaded: LoadedProject, store: Store, metrics: Metrics
+        self,
+        address: tuple[str, int],
+        loaded: LoadedProject,
+        store: Store,
+        metrics: Metrics,
+        ready: Callable[[], bool] = lambda: True,
     ) -> None:
         super().__init__(address, IntakeHandler)
+        self.ready = ready
         self.loaded = loaded
         self.store = store
         self.metrics = metrics
@@ -105,6 +112,7 @@ class IntakeServer(ThreadingHTTPServer):
             cursor.close()
         return {
             "status": "ok" if self.accepting else "stopping",
+            "ready": self.ready(),
             "pending": {row[0]: int(row[1]) for row in rows},
         }
 

@@ -3,9 +3,9 @@
 One micro-batch is one store transaction: the record writes, the
 re-resolution and merge, and the status of every change commit together, so
 a killed worker neither loses nor applies a change twice. Triggers and syncs
-of the affected entities run after the commit; the ``stream_batches`` row
-of the batch records when they finished, and an unfinished delivery is
-repeated on the next start (both are idempotent).
+of the affected entities run after the commit (:mod:`accord.stream.delivery`);
+the ``stream_batches`` row of the batch records when they finished, and an
+unfinished delivery is repeated (both are idempotent).
 
 Resolution is incremental (:mod:`accord.resolve.incremental`): the changed
 records and the records they can affect are re-resolved in process against
@@ -20,6 +20,7 @@ import json
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -37,11 +38,10 @@ from accord.store.duckdb_store import Store
 from accord.store.records import mark_deleted, write_records
 from accord.stream import changelog
 from accord.stream.changelog import PendingChange, now_utc
+from accord.stream.delivery import deliver_batches
 from accord.stream.metrics import Metrics
 from accord.stream.ordering import plan_changes
 from accord.stream.rows import rows_table
-from accord.sync import run_sync
-from accord.triggers import fire_triggers
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +69,19 @@ class Processor:
         self.metrics = metrics
         self.batch_size = batch_size
         self.state: ResolutionState | None = None
+        self.ready = False
+        # Called after each commit instead of delivering in this thread.
+        self.on_commit: Callable[[], None] | None = None
+
+    def prepare(self) -> None:
+        """Load the incremental resolution state now rather than in the first micro-batch.
+
+        Loading reads every live record, which takes seconds for a large
+        store; a worker does it before it starts taking changes.
+        """
+        if self.state is None:
+            self.state = load_state(self.store.connection, self.loaded.project)
+        self.ready = True
 
     def process_once(self) -> int:
         """Apply one micro-batch of pending changes and deliver it.
@@ -229,43 +242,11 @@ class Processor:
                 )
 
     def deliver(self, run_id: int, entity_ids: list[str]) -> None:
-        """Fire the triggers of a run and sync its entities, then record the delivery.
-
-        A failure is logged and the delivery is left for :meth:`deliver_pending`.
-        """
-        project = self.loaded.project
-        try:
-            if project.triggers:
-                fire_triggers(self.loaded, self.store, run_id)
-            if project.destinations and entity_ids:
-                run_sync(self.loaded, self.store, None, entity_ids=entity_ids)
-        except Exception as exc:
-            logger.error(
-                "run %d: triggers or sync of %d entities failed, retried later: %s: %s",
-                run_id,
-                len(entity_ids),
-                type(exc).__name__,
-                exc,
-            )
-            return
-        with self.store.transaction() as connection:
-            connection.execute(
-                "UPDATE stream_batches SET delivered_at = ? WHERE run_id = ?", [now_utc(), run_id]
-            )
-
-    def deliver_pending(self) -> int:
-        """Repeat the deliveries that did not finish (a crash or a failed sync).
-
-        Returns:
-            The number of micro-batches whose delivery was attempted.
-        """
-        rows = self.store.connection.execute(
-            "SELECT run_id, entity_ids FROM stream_batches WHERE delivered_at IS NULL "
-            "ORDER BY run_id"
-        ).fetchall()
-        for run_id, entity_ids in rows:
-            self.deliver(int(run_id), json.loads(entity_ids))
-        return len(rows)
+        """Deliver a committed micro-batch now, or wake the delivery thread when there is one."""
+        if self.on_commit is not None:
+            self.on_commit()
+        else:
+            deliver_batches(self.loaded, self.store, [(run_id, entity_ids)])
 
     def _count(self, pending: list[PendingChange], result: BatchResult) -> None:
         counters = {

@@ -2,8 +2,10 @@
 
 Intakes (HTTP, NATS, Redis, PostgreSQL replication, polling) run in their own
 threads and only append to the change log. The main thread runs the
-processor loop. SIGTERM or SIGINT stops the intakes after the current
-micro-batch has committed and delivered, and the worker returns.
+processor loop, and a delivery thread fires triggers and syncs each committed
+micro-batch while the next one is applied. SIGTERM or SIGINT stops the
+intakes after the current micro-batch has committed, delivers what is
+committed, and the worker returns.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from accord.config.loader import LoadedProject
 from accord.errors import ConfigError, ConfigProblem
 from accord.store.duckdb_store import Store
 from accord.stream import changelog
+from accord.stream.delivery import DeliveryThread
 from accord.stream.http_intake import IntakeServer, start_http
 from accord.stream.intakes import intake_runners
 from accord.stream.metrics import Metrics
@@ -27,7 +30,6 @@ from accord.stream.processor import Processor
 logger = logging.getLogger(__name__)
 
 LAG_LOG_SECONDS = 30.0
-DELIVERY_RETRY_SECONDS = 30.0
 RESTART_DELAY_SECONDS = 5.0
 
 
@@ -48,11 +50,14 @@ class Worker:
         self.stop_event = threading.Event()
         self.metrics = Metrics(lag=self._lag)
         self.processor = Processor(loaded, store, self.metrics, settings.batch_size)
+        self.delivery = DeliveryThread(loaded, store)
+        self.processor.on_commit = self.delivery.wake
         self.server = IntakeServer(
             (host or settings.host, settings.port if port is None else port),
             loaded,
             store,
             self.metrics,
+            lambda: self.processor.ready,
         )
         self.threads: list[threading.Thread] = []
 
@@ -63,7 +68,8 @@ class Worker:
         return str(host), int(port)
 
     def start(self) -> None:
-        """Start the HTTP server and every configured intake thread."""
+        """Start the delivery thread, the HTTP server and every configured intake thread."""
+        self.delivery.start()
         self.threads.append(start_http(self.server))
         for name, runner in intake_runners(self.loaded, self.store, self.metrics):
             thread = threading.Thread(
@@ -84,8 +90,9 @@ class Worker:
         logger.info(
             "worker started: store %s, %d intake threads", self.store.path, len(self.threads)
         )
-        self.processor.deliver_pending()
-        last_lag_log = last_delivery = time.monotonic()
+        self.processor.prepare()
+        logger.info("worker ready: taking changes")
+        last_lag_log = time.monotonic()
         while not self.stop_event.is_set():
             handled = self._process()
             now = time.monotonic()
@@ -93,9 +100,6 @@ class Worker:
                 self._log_lag()
                 last_lag_log = now
             if handled == 0:
-                if now - last_delivery >= DELIVERY_RETRY_SECONDS:
-                    self.processor.deliver_pending()
-                    last_delivery = now
                 self.stop_event.wait(self.loaded.project.stream.idle_seconds)
         self.shutdown()
 
@@ -108,7 +112,7 @@ class Worker:
             return 0
 
     def shutdown(self) -> None:
-        """Stop accepting changes, stop the intake threads and wait for them."""
+        """Stop accepting changes, stop the intake threads, then finish delivering."""
         logger.info("worker stopping: closing intakes")
         self.server.accepting = False
         self.stop_event.set()
@@ -118,6 +122,7 @@ class Worker:
             thread.join(timeout=30)
             if thread.is_alive():
                 logger.warning("intake thread %s did not stop within 30 s", thread.name)
+        self.delivery.stop()
         self._log_lag()
         logger.info("worker stopped")
 

@@ -166,10 +166,15 @@ def test_wrong_signature_stores_nothing(worker: Worker) -> None:
     assert stored(worker) == {}
 
 
-def test_health_reports_ok(worker: Worker) -> None:
+def test_health_reports_ok_and_then_ready(worker: Worker) -> None:
     status, text = get(url(worker, "/health"))
     assert status == 200
     assert json.loads(text)["status"] == "ok"
+    deadline = time.monotonic() + 10
+    while not json.loads(text)["ready"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+        status, text = get(url(worker, "/health"))
+    assert json.loads(text)["ready"] is True
 
 
 def test_metrics_count_changes(worker: Worker) -> None:
