@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m bench.bench_realtime --records 2000 --probes 200 --rate 20 --seconds 20
+    python -m bench.bench_realtime --records 2000 --probes 200 --rate 200,50 --seconds 60
 
 Part (a) fills a fresh store with ``--records`` synthetic people (a tenth of
 them near-duplicates) through a batch run, then resolves ``--probes`` new
@@ -14,7 +14,8 @@ destination served by this script, POSTs one new customer to
 ``/ingest/crm`` at ``--rate`` per second for ``--seconds`` seconds, and
 measures the time until the destination receives it, counting changes that
 never arrive and changes that arrive more than once. Every request goes to
-127.0.0.1. Both parts print markdown rows; nothing is asserted.
+127.0.0.1. Each part prints its markdown table and replaces its section of
+``docs/benchmarks.md`` (``--out``); nothing is asserted.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import socket
 import statistics
@@ -43,6 +43,8 @@ from accord.pipeline import run
 from accord.resolve.clustering import Edge, cluster
 from accord.resolve.incremental import ResolutionState, load_state
 from accord.store.duckdb_store import Store, connect
+from bench.datasets import REPO_ROOT
+from bench.report import section_heading, write_section
 
 FIRST = [
     "Ada",
@@ -269,8 +271,8 @@ def _splink_timings(
 
 def bench_resolution(
     folder: Path, records: int, probes: int, seed: int, splink_probes: int
-) -> None:
-    """Print the time to resolve one new record against the stored entities.
+) -> list[str]:
+    """Return the markdown rows of the time to resolve one new record against the stored entities.
 
     Accord runs the worker's in-process steps (index update, area, stitching,
     scoring, clustering) on the loaded state; Splink runs ``predict_between``
@@ -278,7 +280,7 @@ def bench_resolution(
     """
     prepared = _state_and_probes(folder, records, probes, seed)
     if prepared is None:
-        return
+        return ["No usable match model was trained, so nothing was measured."]
     state, probe_ids, batch_seconds = prepared
     entities = len(set(state.entity_of.values()))
     held = [(record_id, state.remove(record_id)) for record_id in probe_ids]
@@ -290,25 +292,22 @@ def bench_resolution(
         timings.append(time.perf_counter() - started)
         state.remove(record_id)
     splink = _splink_timings(state, probes_with_rows, splink_probes)
-    print(
-        "| tool | stored records | entities | probes | mean area | p50 ms | p99 ms | "
-        "batch run s | machine |"
-    )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     stored = len(state.records)
-    print(
-        f"| accord | {stored} | {entities} | {len(timings)} | {statistics.mean(areas):.1f} | "
+    lines = [
+        "| tool | stored records | entities | probes | mean area | p50 ms | p99 ms | batch run s |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        f"| accord | {stored:,} | {entities:,} | {len(timings)} | {statistics.mean(areas):.1f} | "
         f"{statistics.median(timings) * 1000:.2f} | {percentile(timings, 0.99) * 1000:.2f} | "
-        f"{batch_seconds:.1f} | {_machine()} |"
-    )
+        f"{batch_seconds:.1f} |",
+    ]
     if splink:
-        print(
-            f"| splink predict_between | {stored} | {entities} | {len(splink)} | | "
-            f"{statistics.median(splink) * 1000:.1f} | {percentile(splink, 0.99) * 1000:.1f} | "
-            f"| {_machine()} |"
+        lines.append(
+            f"| splink predict_between | {stored:,} | {entities:,} | {len(splink)} | | "
+            f"{statistics.median(splink) * 1000:.1f} | {percentile(splink, 0.99) * 1000:.1f} | |"
         )
         ratio = statistics.median(splink) / statistics.median(timings)
-        print(f"\nSplink's p50 divided by Accord's p50: {ratio:.0f}")
+        lines += ["", f"Splink's p50 divided by Accord's p50: {ratio:.0f}."]
+    return lines
 
 
 class Receiver(ThreadingHTTPServer):
@@ -348,8 +347,8 @@ def bench_end_to_end(
     seed: int,
     existing: int,
     worker_log: Path | None = None,
-) -> None:
-    """Print the latency from POST /ingest/crm to the webhook destination.
+) -> str:
+    """Return the markdown row of the latency from POST /ingest/crm to the webhook destination.
 
     The store first holds ``existing`` customers, resolved and synced by a
     batch run, as a worker's store does when it takes over from batch runs.
@@ -391,13 +390,11 @@ def bench_end_to_end(
     ]
     lost = sum(1 for email in sent if email not in receiver.arrivals)
     duplicated = sum(1 for times in receiver.arrivals.values() if len(times) > 1)
-    print("| rate /s | seconds | sent | p50 s | p99 s | lost | duplicated | machine |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    p50 = statistics.median(latencies) if latencies else float("nan")
-    p99 = percentile(latencies, 0.99) if latencies else float("nan")
-    print(
-        f"| {rate:g} | {seconds:g} | {len(sent)} | {p50:.2f} | {p99:.2f} | {lost} | "
-        f"{duplicated} | {_machine()} |"
+    p50 = statistics.median(latencies) * 1000 if latencies else float("nan")
+    p99 = percentile(latencies, 0.99) * 1000 if latencies else float("nan")
+    return (
+        f"| {existing:,} | {rate:g} | {seconds:g} | {len(sent):,} | {p50:.0f} | {p99:.0f} | "
+        f"{lost} | {duplicated} |"
     )
 
 
@@ -443,12 +440,14 @@ def _wait_arrivals(receiver: Receiver, sent: dict[str, float], timeout: float) -
         time.sleep(0.2)
 
 
-def _machine() -> str:
-    return f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+SERVE_HEADER = [
+    "| customers stored | rate /s | seconds | sent | p50 ms | p99 ms | lost | duplicated |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+]
 
 
 def main() -> None:
-    """Parse the arguments and run both parts."""
+    """Parse the arguments, run both parts and write their sections of the report."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--records", type=int, default=2000, help="stored records for part (a)")
     parser.add_argument("--probes", type=int, default=200, help="records resolved in part (a)")
@@ -456,33 +455,53 @@ def main() -> None:
         "--splink-probes", type=int, default=20, help="records Splink resolves in part (a)"
     )
     parser.add_argument("--skip-serve", action="store_true", help="run part (a) only")
-    parser.add_argument("--rate", type=float, default=20.0, help="POSTs per second in part (b)")
+    parser.add_argument("--skip-resolve", action="store_true", help="run part (b) only")
+    parser.add_argument(
+        "--rate", default="20", help="comma-separated POSTs per second in part (b), one run each"
+    )
     parser.add_argument("--seconds", type=float, default=20.0, help="duration of part (b)")
     parser.add_argument(
         "--existing", type=int, default=10_000, help="customers in the store before part (b)"
     )
     parser.add_argument("--seed", type=int, default=7, help="random seed")
-    parser.add_argument("--skip-resolve", action="store_true", help="run part (b) only")
     parser.add_argument("--worker-log", type=Path, help="write the worker's log to this file")
+    parser.add_argument(
+        "--out", type=Path, default=REPO_ROOT / "docs" / "benchmarks.md", help="report file"
+    )
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         if not arguments.skip_resolve:
-            bench_resolution(
+            lines = bench_resolution(
                 Path(folder) / "resolve",
                 arguments.records,
                 arguments.probes,
                 arguments.seed,
                 arguments.splink_probes,
             )
+            print("\n".join(lines))
+            options = ["--records", str(arguments.records), "--probes", str(arguments.probes)]
+            options += ["--splink-probes", str(arguments.splink_probes), "--skip-serve"]
+            heading = section_heading("bench.bench_realtime", options)
+            write_section(arguments.out, "realtime-resolve", [*heading, *lines])
         if not arguments.skip_serve:
-            bench_end_to_end(
-                Path(folder) / "serve",
-                arguments.rate,
-                arguments.seconds,
-                arguments.seed,
-                arguments.existing,
-                arguments.worker_log,
-            )
+            rows = list(SERVE_HEADER)
+            for rate in [float(text) for text in arguments.rate.split(",")]:
+                rows.append(
+                    bench_end_to_end(
+                        Path(folder) / f"serve-{rate:g}",
+                        rate,
+                        arguments.seconds,
+                        arguments.seed,
+                        arguments.existing,
+                        arguments.worker_log,
+                    )
+                )
+                print(rows[-1], flush=True)
+            options = ["--skip-resolve", "--rate", arguments.rate, "--seconds"]
+            options += [f"{arguments.seconds:g}", "--existing", str(arguments.existing)]
+            heading = section_heading("bench.bench_realtime", options)
+            write_section(arguments.out, "realtime-serve", [*heading, *rows])
+        print(f"wrote the real-time sections of {arguments.out}")
 
 
 if __name__ == "__main__":

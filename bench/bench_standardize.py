@@ -16,12 +16,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
-import os
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from anyascii import anyascii
@@ -29,6 +29,8 @@ from anyascii import anyascii
 from accord.standardize.columns import clear_caches
 from accord.standardize.config import StandardizeConfig
 from accord.standardize.stage import SourceContext, field_spec, standardize_columns
+from bench.datasets import REPO_ROOT
+from bench.report import section_heading, write_section
 
 
 def _words(text: str) -> list[str]:
@@ -321,16 +323,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rows", type=int, default=100_000, help="records to generate")
     parser.add_argument("--seed", type=int, default=1, help="random seed for the generator")
+    parser.add_argument(
+        "--out", type=Path, default=REPO_ROOT / "docs" / "benchmarks.md", help="report file"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    started = time.perf_counter()
-    columns_note = f"generating {args.rows:,} records (seed {args.seed})"
-    print(columns_note, flush=True)
+    print(f"generating {args.rows:,} records (seed {args.seed})", flush=True)
     timings = run_benchmark(args.rows, args.seed)
-    print(markdown_table(timings))
-    load = os.getloadavg()[0]
-    total = time.perf_counter() - started
-    print(f"\ntotal benchmark time {total:.1f} s; 1-minute load average at the end {load:.2f}")
+    table = markdown_table(timings)
+    print(table)
+    heading = section_heading("bench.bench_standardize", ["--rows", str(args.rows)])
+    write_section(args.out, "standardize", [*heading, table])
+    print(f"wrote the standardize section of {args.out}")
 
 
 if __name__ == "__main__":

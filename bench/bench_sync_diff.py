@@ -17,8 +17,6 @@ against the sync state. It prints one markdown table row:
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import tempfile
 import time
 from pathlib import Path
@@ -27,6 +25,8 @@ from accord.config.models import FileDestination, Project
 from accord.store.duckdb_store import Store
 from accord.sync.desired import DESIRED, build_desired
 from accord.sync.plan import PLAN, build_plan
+from bench.datasets import REPO_ROOT
+from bench.report import section_heading, write_section
 
 FIELDS = {
     "email": "'\"user' || i || '@example.org\"'",
@@ -122,6 +122,9 @@ def main() -> None:
     parser.add_argument(
         "--changed", type=float, default=0.01, help="share of records whose plan changes"
     )
+    parser.add_argument(
+        "--out", type=Path, default=REPO_ROOT / "docs" / "benchmarks.md", help="report file"
+    )
     arguments = parser.parse_args()
     project = Project.model_validate({"sources": []})
     with (
@@ -132,8 +135,18 @@ def main() -> None:
         record_last_sync(store, project)
         changed = change_plans(store, arguments.changed)
         found, seconds = time_change_set(store, project)
-    machine = f"{platform.machine()}, {os.cpu_count()} cores"
-    print(f"| {arguments.records:,} | {changed:,} | {found:,} | {seconds:.2f} | {machine} |")
+    rows = [
+        "| records | changed | changes found | seconds |",
+        "| ---: | ---: | ---: | ---: |",
+        f"| {arguments.records:,} | {changed:,} | {found:,} | {seconds:.2f} |",
+    ]
+    print("\n".join(rows))
+    heading = section_heading(
+        "bench.bench_sync_diff",
+        ["--records", str(arguments.records), "--changed", str(arguments.changed)],
+    )
+    write_section(arguments.out, "sync-diff", [*heading, *rows])
+    print(f"wrote the sync-diff section of {arguments.out}")
 
 
 if __name__ == "__main__":

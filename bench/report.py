@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import time
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -352,5 +353,35 @@ def update(path: Path, new: list[dict[str, Any]], run: RunInfo) -> None:
         text = text[:start] + section + ("\n" + rest if rest else "")
     else:
         text = text.rstrip("\n") + "\n\n" + section
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, "utf-8")
+
+
+def section_heading(script: str, arguments: list[str]) -> list[str]:
+    """Return the lines that open a script's section: its command, date, machine and load."""
+    command = " ".join(["python -m", script, *arguments])
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    load = os.getloadavg()[0]
+    return [
+        f"Command: `{command}`, run {started}; 1-minute load average at the end {load:.2f}.",
+        f"Machine: {machine()}",
+        "",
+    ]
+
+
+def write_section(path: Path, name: str, lines: list[str]) -> None:
+    """Replace the section ``name`` of ``path`` with ``lines``, or append it when missing.
+
+    The section lies between ``<!-- bench:NAME:start -->`` and
+    ``<!-- bench:NAME:end -->``; the text around it is kept.
+    """
+    start_marker, end_marker = f"<!-- bench:{name}:start -->", f"<!-- bench:{name}:end -->"
+    section = "\n".join([start_marker, *lines, end_marker])
+    text = path.read_text("utf-8") if path.exists() else HEADER
+    start, end = text.find(start_marker), text.find(end_marker)
+    if start >= 0 and end > start:
+        text = text[:start] + section + text[end + len(end_marker) :]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, "utf-8")

@@ -162,3 +162,31 @@ def test_accord_on_rldata500(anchors_dir: Path, tmp_path: Path) -> None:
     assert not [note for note in result["notes"] if "quarantined" in note or "missing" in note]
     assert result["scores"]["pair_precision"] > 0.9
     assert result["scores"]["pair_recall"] > 0.5
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (
+            "# Benchmarks\n\nIntro.\n",
+            "# Benchmarks\n\nIntro.\n\n<!-- bench:demo:start -->\nnew\n<!-- bench:demo:end -->\n",
+        ),
+        (
+            "Intro.\n\n<!-- bench:demo:start -->\nold\nrows\n<!-- bench:demo:end -->\n\nAfter.\n",
+            "Intro.\n\n<!-- bench:demo:start -->\nnew\n<!-- bench:demo:end -->\n\nAfter.\n",
+        ),
+        (
+            "<!-- bench:other:start -->\nkept\n<!-- bench:other:end -->\n",
+            "<!-- bench:other:start -->\nkept\n<!-- bench:other:end -->\n\n"
+            "<!-- bench:demo:start -->\nnew\n<!-- bench:demo:end -->\n",
+        ),
+    ],
+    ids=["appended", "replaced in place", "other section kept"],
+)
+def test_write_section_replaces_only_its_own_section(
+    tmp_path: Path, before: str, after: str
+) -> None:
+    page = tmp_path / "benchmarks.md"
+    page.write_text(before, "utf-8")
+    report.write_section(page, "demo", ["new"])
+    assert page.read_text("utf-8") == after
