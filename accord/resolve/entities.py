@@ -104,7 +104,10 @@ def save_entities(
     _apply_assignment(connection, entity_type, assignment, now)
     _log_events(connection, assignment, run_id, now)
     entity_of = {record: assignment.entity_of_cluster[label] for record, label in clusters.items()}
-    _replace_members(connection, entity_type, entity_of, scope)
+    if scope is None:
+        _replace_members(connection, entity_type, entity_of)
+    else:
+        _move_members(connection, previous, entity_of)
     _touch_changed(connection, previous, entity_of, now)
     changes = EntityChanges(
         entities=len(set(entity_of.values())),
@@ -197,29 +200,47 @@ def _log_events(
 
 
 def _replace_members(
-    connection: duckdb.DuckDBPyConnection,
-    entity_type: str,
-    entity_of: dict[str, str],
-    scope: list[str] | None,
+    connection: duckdb.DuckDBPyConnection, entity_type: str, entity_of: dict[str, str]
 ) -> None:
-    if scope is None:
-        connection.execute(
-            "DELETE FROM entity_members WHERE entity_id IN "
-            "(SELECT entity_id FROM entities WHERE entity_type = ?)",
-            [entity_type],
+    connection.execute(
+        "DELETE FROM entity_members WHERE entity_id IN "
+        "(SELECT entity_id FROM entities WHERE entity_type = ?)",
+        [entity_type],
+    )
+    _insert_members(connection, entity_of)
+
+
+def _move_members(
+    connection: duckdb.DuckDBPyConnection, previous: dict[str, str], entity_of: dict[str, str]
+) -> None:
+    """Write only the memberships that changed: ``previous`` and ``entity_of`` map record to entity.
+
+    ``previous`` holds every active membership of the scope's records, so
+    the rows of a record that left or changed entity are exactly the pairs
+    deleted here.
+    """
+    left = sorted(r for r, entity in previous.items() if entity_of.get(r) != entity)
+    if left:
+        pairs = pa.table(
+            {
+                "record_id": pa.array(left, pa.string()),
+                "entity_id": pa.array([previous[r] for r in left], pa.string()),
+            }
         )
-    else:
-        records = pa.table({"record_id": pa.array(scope, pa.string())})
-        register(connection, "accord_scope", records)
+        register(connection, "accord_left_members", pairs)
         try:
             connection.execute(
-                "DELETE FROM entity_members WHERE record_id IN "
-                "(SELECT record_id FROM accord_scope) AND entity_id IN "
-                "(SELECT entity_id FROM entities WHERE entity_type = ?)",
-                [entity_type],
+                "DELETE FROM entity_members USING accord_left_members l "
+                "WHERE entity_members.record_id = l.record_id "
+                "AND entity_members.entity_id = l.entity_id"
             )
         finally:
-            connection.unregister("accord_scope")
+            connection.unregister("accord_left_members")
+    joined = {r: entity for r, entity in entity_of.items() if previous.get(r) != entity}
+    _insert_members(connection, joined)
+
+
+def _insert_members(connection: duckdb.DuckDBPyConnection, entity_of: dict[str, str]) -> None:
     records = sorted(entity_of)
     parts = [split_record_id(record) for record in records]
     insert_columns(
@@ -243,11 +264,13 @@ def _touch_changed(
     changed = {entity for record, entity in entity_of.items() if previous.get(record) != entity}
     changed |= {entity for record, entity in previous.items() if entity_of.get(record) != entity}
     if changed:
-        connection.execute("CREATE OR REPLACE TEMP TABLE accord_touched (entity_id VARCHAR)")
-        insert_columns(connection, "accord_touched", {"entity_id": sorted(changed)})
-        connection.execute(
-            "UPDATE entities SET updated_at = ? WHERE status = 'active' AND entity_id IN "
-            "(SELECT entity_id FROM accord_touched)",
-            [now],
-        )
-        connection.execute("DROP TABLE accord_touched")
+        touched = pa.table({"entity_id": pa.array(sorted(changed), pa.string())})
+        register(connection, "accord_touched", touched)
+        try:
+            connection.execute(
+                "UPDATE entities SET updated_at = ? WHERE status = 'active' AND entity_id IN "
+                "(SELECT entity_id FROM accord_touched)",
+                [now],
+            )
+        finally:
+            connection.unregister("accord_touched")
