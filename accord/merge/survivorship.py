@@ -38,28 +38,17 @@ def _quote(text: str) -> str:
 SCOPE = "accord_merge_scope"
 
 
-def golden_fields(
-    connection: duckdb.DuckDBPyConnection, project: Project, scoped: bool = False
-) -> list[str]:
-    """Return the canonical fields that appear in at least one live record.
-
-    With ``scoped``, only the member records of the entities in the
-    ``accord_merge_scope`` table count.
-    """
-    members = (
-        f"""AND (source, source_key) IN (
-                SELECT (source, source_key) FROM entity_members
-                WHERE entity_id IN (SELECT entity_id FROM {SCOPE}))"""
-        if scoped
-        else ""
-    )
+def golden_fields(connection: duckdb.DuckDBPyConnection, project: Project) -> list[str]:
+    """Return the canonical fields that appear in at least one live record."""
     rows = connection.execute(
-        "SELECT DISTINCT unnest(json_keys(data)) FROM source_records "
-        f"WHERE deleted_at IS NULL {members}"
+        "SELECT DISTINCT unnest(json_keys(data)) FROM source_records WHERE deleted_at IS NULL"
     ).fetchall()
     present = {row[0] for row in rows}
-    wanted = canonical_field_names(project) - _NOT_GOLDEN
-    return sorted(present & wanted)
+    return sorted(present & set(_golden_field_names(project)))
+
+
+def _golden_field_names(project: Project) -> list[str]:
+    return sorted(canonical_field_names(project) - _NOT_GOLDEN)
 
 
 ORGANIZATION_FIELDS = ("company_name", "company_domain")
@@ -243,7 +232,9 @@ def merge_golden(
         f"SELECT entity_id, field, value FROM golden_values{where}"
     )
     connection.execute(f"DELETE FROM golden_values{where}")
-    fields = golden_fields(connection, project, scoped)
+    # A scoped merge covers few records; reading which fields they hold costs
+    # more than extracting every field, which gives the same candidates.
+    fields = _golden_field_names(project) if scoped else golden_fields(connection, project)
     if fields:
         organization_sources = [s.name for s in project.sources if s.entity_type == "organization"]
         build_candidates(connection, fields, organization_sources, scoped)

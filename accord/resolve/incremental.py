@@ -460,10 +460,12 @@ def resolve_area(
     before = {state.entity_of[r] for r in area if r in state.entity_of}
     _register_ids(connection, AREA, area)
     _register_ids(connection, CHANGED, changed)
-    _replace_reviews(connection, open_reviews, run_id)
-    _replace_edges(connection, pairs, run_id)
-    connection.execute(f"DROP TABLE {AREA}")
-    connection.execute(f"DROP TABLE {CHANGED}")
+    try:
+        _replace_reviews(connection, open_reviews, run_id)
+        _replace_edges(connection, pairs, run_id)
+    finally:
+        connection.unregister(AREA)
+        connection.unregister(CHANGED)
     entity_of, changes = save_entities(
         connection, "person", labels, now, run_id, sorted(area), state.used_ids
     )
@@ -496,8 +498,8 @@ def _in_area(column: str, table: str = AREA) -> str:
 
 
 def _register_ids(connection: duckdb.DuckDBPyConnection, name: str, ids: Iterable[str]) -> None:
-    connection.execute(f"CREATE OR REPLACE TEMP TABLE {name} (record_id VARCHAR)")
-    insert_columns(connection, name, {"record_id": sorted(ids)})
+    """Register the record IDs as view ``name``; unregister it when done."""
+    register(connection, name, pa.table({"record_id": pa.array(sorted(ids), pa.string())}))
 
 
 def _replace_reviews(
@@ -565,8 +567,10 @@ def resolve_changes(
 
 def _entities_of(connection: duckdb.DuckDBPyConnection, record_ids: list[str]) -> set[str]:
     _register_ids(connection, CHANGED, record_ids)
-    rows = connection.execute(
-        f"SELECT DISTINCT entity_id FROM entity_members WHERE {_in_area('record_id', CHANGED)}"
-    ).fetchall()
-    connection.execute(f"DROP TABLE {CHANGED}")
+    try:
+        rows = connection.execute(
+            f"SELECT DISTINCT entity_id FROM entity_members WHERE {_in_area('record_id', CHANGED)}"
+        ).fetchall()
+    finally:
+        connection.unregister(CHANGED)
     return {row[0] for row in rows}
