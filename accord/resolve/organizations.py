@@ -194,6 +194,8 @@ class OrganizationIndex:
 
     def area(self, changed: list[str]) -> set[str]:
         """Return every record connected to a changed record before or after the change."""
+        # NOTE: the area is the whole organization, so a new contact of a company with
+        # tens of thousands of contacts costs a pass over all of them.
         area: set[str] = set()
         # Each entity and key is expanded once, so a large organization costs its size.
         entities: set[str] = set()
