@@ -64,11 +64,16 @@ def scoped_members(
     """Return record -> entity ID and entity -> creation order for ``records`` only."""
     register(connection, "accord_scope", pa.table({"record_id": pa.array(records, pa.string())}))
     try:
+        # Members first, then their entities: each step is a keyed read.
         rows = connection.execute(
-            """SELECT m.record_id, m.entity_id, e.created_seq FROM entity_members m
-               JOIN entities e USING (entity_id)
-               WHERE e.status = 'active' AND e.entity_type = ?
-                 AND m.record_id IN (SELECT record_id FROM accord_scope)""",
+            """WITH m AS MATERIALIZED (
+                   SELECT record_id, entity_id FROM entity_members
+                   WHERE record_id IN (SELECT record_id FROM accord_scope)),
+               e AS MATERIALIZED (
+                   SELECT entity_id, created_seq FROM entities
+                   WHERE entity_id IN (SELECT entity_id FROM m)
+                     AND status = 'active' AND entity_type = ?)
+               SELECT m.record_id, m.entity_id, e.created_seq FROM m JOIN e USING (entity_id)""",
             [entity_type],
         ).fetchall()
     finally:

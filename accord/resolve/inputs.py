@@ -100,7 +100,11 @@ def build_input(
         )
         connection.complete()
         connection.register("accord_wanted", wanted)
-        scope = "AND (source, source_key) IN (SELECT (source, source_key) FROM accord_wanted)"
+        # The source_key filter lets DuckDB use the worker's index; the pair decides.
+        scope = (
+            "AND source_key IN (SELECT source_key FROM accord_wanted) "
+            "AND (source, source_key) IN (SELECT (source, source_key) FROM accord_wanted)"
+        )
     # A scoped build chooses its records before it reads any JSON.
     materialized = "MATERIALIZED" if record_ids is not None else ""
     # add_nickname_sets rewrites the table sorted by record_id.

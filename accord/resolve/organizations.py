@@ -77,7 +77,7 @@ def resolve_organizations(
     labels = cluster(nodes, edges)
     _, changes = save_entities(connection, "organization", labels, now, run_id)
     connection.execute("DELETE FROM entity_links")
-    _insert_links(connection, "")
+    _insert_links(connection)
     connection.execute(f"DROP TABLE {ORGANIZATION_TABLE}")
     logger.info("organizations: %d from %d company mentions", changes.entities, len(nodes))
     return changes.entities
@@ -85,25 +85,50 @@ def resolve_organizations(
 
 def refresh_links(connection: duckdb.DuckDBPyConnection, person_ids: list[str]) -> None:
     """Rebuild the organization links of the given person entities only."""
-    connection.execute("CREATE OR REPLACE TEMP TABLE accord_link_scope (entity_id VARCHAR)")
-    insert_columns(connection, "accord_link_scope", {"entity_id": sorted(set(person_ids))})
-    connection.execute(
-        "DELETE FROM entity_links WHERE person_id IN (SELECT entity_id FROM accord_link_scope)"
-    )
-    _insert_links(connection, "AND p.entity_id IN (SELECT entity_id FROM accord_link_scope)")
-    connection.execute("DROP TABLE accord_link_scope")
+    scope = pa.table({"entity_id": pa.array(sorted(set(person_ids)), pa.string())})
+    register(connection, "accord_link_scope", scope)
+    try:
+        connection.execute(
+            "DELETE FROM entity_links WHERE person_id IN (SELECT entity_id FROM accord_link_scope)"
+        )
+        # Each step reads by one indexed column, so the cost follows the scope's size.
+        links = connection.execute(
+            """WITH p AS MATERIALIZED (
+                   SELECT entity_id, record_id FROM entity_members
+                   WHERE entity_id IN (SELECT entity_id FROM accord_link_scope)),
+               pe AS MATERIALIZED (
+                   SELECT entity_id FROM entities
+                   WHERE entity_id IN (SELECT entity_id FROM p) AND entity_type = 'person'),
+               o AS MATERIALIZED (
+                   SELECT entity_id, record_id FROM entity_members
+                   WHERE record_id IN (SELECT record_id FROM p)),
+               oe AS MATERIALIZED (
+                   SELECT entity_id FROM entities
+                   WHERE entity_id IN (SELECT entity_id FROM o) AND entity_type = 'organization')
+               SELECT DISTINCT p.entity_id, o.entity_id
+               FROM p JOIN pe USING (entity_id)
+               JOIN o ON o.record_id = p.record_id
+               JOIN oe ON oe.entity_id = o.entity_id
+               ORDER BY 1, 2"""
+        ).fetchall()
+    finally:
+        connection.unregister("accord_link_scope")
+    _write_links(connection, links)
 
 
-def _insert_links(connection: duckdb.DuckDBPyConnection, scope: str) -> None:
+def _insert_links(connection: duckdb.DuckDBPyConnection) -> None:
     links = connection.execute(
-        f"""SELECT DISTINCT p.entity_id, o.entity_id
+        """SELECT DISTINCT p.entity_id, o.entity_id
            FROM entity_members p
            JOIN entities pe ON pe.entity_id = p.entity_id AND pe.entity_type = 'person'
            JOIN entity_members o ON o.record_id = p.record_id
            JOIN entities oe ON oe.entity_id = o.entity_id AND oe.entity_type = 'organization'
-           WHERE TRUE {scope}
            ORDER BY 1, 2"""
     ).fetchall()
+    _write_links(connection, links)
+
+
+def _write_links(connection: duckdb.DuckDBPyConnection, links: list[tuple[str, str]]) -> None:
     insert_columns(
         connection,
         "entity_links",
@@ -178,6 +203,7 @@ class OrganizationIndex:
         try:
             _build(
                 connection,
+                "AND source_key IN (SELECT source_key FROM accord_org_changed) "
                 "AND (source, source_key) IN "
                 "(SELECT (source, source_key) FROM accord_org_changed)",
             )
@@ -266,9 +292,11 @@ def resolve_organizations_in_area(
     register(connection, "accord_org_area", pa.table({"record_id": pa.array(sorted(area))}))
     try:
         rows = connection.execute(
-            """SELECT DISTINCT m.entity_id FROM entity_members m JOIN entities e
-               USING (entity_id) WHERE e.entity_type = 'person'
-               AND m.record_id IN (SELECT record_id FROM accord_org_area)"""
+            """WITH m AS MATERIALIZED (
+                   SELECT DISTINCT entity_id FROM entity_members
+                   WHERE record_id IN (SELECT record_id FROM accord_org_area))
+               SELECT entity_id FROM entities
+               WHERE entity_id IN (SELECT entity_id FROM m) AND entity_type = 'person'"""
         ).fetchall()
     finally:
         connection.unregister("accord_org_area")

@@ -35,6 +35,7 @@ from accord.resolve.incremental import ResolutionState, load_state, resolve_chan
 from accord.resolve.stage import after_ingest
 from accord.store.bulk import register
 from accord.store.duckdb_store import Store
+from accord.store.indexes import ensure_lookup_indexes
 from accord.store.records import mark_deleted, write_records
 from accord.stream import changelog
 from accord.stream.changelog import PendingChange, now_utc
@@ -79,6 +80,7 @@ class Processor:
         Loading reads every live record, which takes seconds for a large
         store; a worker does it before it starts taking changes.
         """
+        ensure_lookup_indexes(self.store.connection)
         if self.state is None:
             self.state = load_state(self.store.connection, self.loaded.project)
         self.ready = True
@@ -357,18 +359,13 @@ def _affected_entities(
     connection: duckdb.DuckDBPyConnection, run_id: int, keys: list[tuple[str, str]]
 ) -> list[str]:
     """Return the entities that hold a changed record or changed in run ``run_id``."""
-    table = pa.table(
-        {
-            "source": pa.array([k[0] for k in keys], pa.string()),
-            "source_key": pa.array([k[1] for k in keys], pa.string()),
-        }
-    )
+    table = pa.table({"record_id": pa.array([f"{s}:{k}" for s, k in keys], pa.string())})
     register(connection, "accord_changed_keys", table)
     try:
         rows = connection.execute(
             """
-            SELECT m.entity_id FROM entity_members m
-            JOIN accord_changed_keys k ON k.source = m.source AND k.source_key = m.source_key
+            SELECT entity_id FROM entity_members
+            WHERE record_id IN (SELECT record_id FROM accord_changed_keys)
             UNION SELECT entity_id FROM golden_changes WHERE run_id = ?
             UNION SELECT entity_id FROM entity_events WHERE run_id = ?
             """,

@@ -84,6 +84,8 @@ def golden(store: Store) -> dict[Members, dict[str, str]]:
 def _stream(folder: Path, data: SourceRows, rng: random.Random) -> Processor:
     loaded, store = _open(folder)
     processor = Processor(loaded, store, Metrics(), batch_size=1000)
+    # As the worker does: lookup indexes, then the state.
+    processor.prepare()
     sent = 0
     while sent < CHANGES:
         size = min(rng.randint(1, 40), CHANGES - sent)

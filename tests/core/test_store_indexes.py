@@ -1,0 +1,36 @@
+"""Lookup indexes of the stream worker: created once and used by keyed reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from accord.store.duckdb_store import Store
+from accord.store.indexes import LOOKUP_INDEXES, ensure_lookup_indexes
+
+
+def _index_names(store: Store) -> set[str]:
+    rows = store.connection.execute("SELECT index_name FROM duckdb_indexes()").fetchall()
+    return {row[0] for row in rows}
+
+
+def test_indexes_are_created_once(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "accord.duckdb") as store:
+        assert sorted(ensure_lookup_indexes(store.connection)) == sorted(LOOKUP_INDEXES)
+        assert ensure_lookup_indexes(store.connection) == []
+        assert set(LOOKUP_INDEXES) <= _index_names(store)
+    with Store.open(tmp_path / "accord.duckdb") as store:
+        assert ensure_lookup_indexes(store.connection) == []
+
+
+def test_keyed_member_read_uses_the_record_index(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "accord.duckdb") as store:
+        ensure_lookup_indexes(store.connection)
+        store.connection.execute(
+            "INSERT INTO entity_members SELECT 'per_' || i, 'crm', i::VARCHAR, 'crm:' || i "
+            "FROM range(5000) r(i)"
+        )
+        plan = store.connection.execute(
+            "EXPLAIN ANALYZE SELECT entity_id FROM entity_members WHERE record_id IN "
+            "(SELECT unnest(['crm:1', 'crm:2']))"
+        ).fetchall()
+        assert "Index Scan" in plan[0][1]
