@@ -26,6 +26,7 @@ from accord.sources import open_reader
 from accord.sources.base import ReadResult
 from accord.store.bulk import register
 from accord.store.duckdb_store import Store, set_memory_limit
+from accord.store.indexes import drop_lookup_indexes
 from accord.store.records import WriteCounts, mark_absent_deleted, mark_deleted, write_records
 
 logger = logging.getLogger(__name__)
@@ -106,6 +107,7 @@ def run(
             for source in loaded.project.sources
         ]
         with store.transaction() as connection:
+            drop_lookup_indexes(connection)
             # Each read contains its source rows and their JSON text; dropping it once
             # written keeps them out of memory during resolution.
             while reads:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from accord.store.duckdb_store import Store
-from accord.store.indexes import LOOKUP_INDEXES, ensure_lookup_indexes
+from accord.store.indexes import LOOKUP_INDEXES, drop_lookup_indexes, ensure_lookup_indexes
 
 
 def _index_names(store: Store) -> set[str]:
@@ -34,3 +36,15 @@ def test_keyed_member_read_uses_the_record_index(tmp_path: Path) -> None:
             "(SELECT unnest(['crm:1', 'crm:2']))"
         ).fetchall()
         assert "Index Scan" in plan[0][1]
+
+
+def test_batch_run_drops_the_indexes_and_rollback_keeps_them(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "accord.duckdb") as store:
+        ensure_lookup_indexes(store.connection)
+        with pytest.raises(RuntimeError), store.transaction() as connection:
+            drop_lookup_indexes(connection)
+            raise RuntimeError("rolled back")
+        assert set(LOOKUP_INDEXES) <= _index_names(store)
+        with store.transaction() as connection:
+            drop_lookup_indexes(connection)
+        assert not set(LOOKUP_INDEXES) & _index_names(store)
