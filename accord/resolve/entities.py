@@ -61,24 +61,27 @@ def previous_members(
 def scoped_members(
     connection: duckdb.DuckDBPyConnection, entity_type: str, records: list[str]
 ) -> tuple[dict[str, str], dict[str, int]]:
-    """Return record -> entity ID and entity -> creation order for ``records`` only."""
-    register(connection, "accord_scope", pa.table({"record_id": pa.array(records, pa.string())}))
-    try:
-        # Members first, then their entities: each step is a keyed read.
-        rows = connection.execute(
-            """WITH m AS MATERIALIZED (
-                   SELECT record_id, entity_id FROM entity_members
-                   WHERE record_id IN (SELECT record_id FROM accord_scope)),
-               e AS MATERIALIZED (
-                   SELECT entity_id, created_seq FROM entities
-                   WHERE entity_id IN (SELECT entity_id FROM m)
-                     AND status = 'active' AND entity_type = ?)
-               SELECT m.record_id, m.entity_id, e.created_seq FROM m JOIN e USING (entity_id)""",
-            [entity_type],
+    """Return record -> entity ID and entity -> creation order for ``records`` only.
+
+    Members are read first and their entities second, each by one indexed
+    column, so with the stream worker's indexes the cost follows the scope.
+    """
+    members = connection.execute(
+        "SELECT record_id, entity_id FROM entity_members "
+        "WHERE record_id IN (SELECT unnest(?::VARCHAR[]))",
+        [records],
+    ).fetchall()
+    order = dict(
+        connection.execute(
+            "SELECT entity_id, created_seq FROM entities "
+            "WHERE entity_id IN (SELECT unnest(?::VARCHAR[])) "
+            "AND status = 'active' AND entity_type = ?",
+            [sorted({entity for _, entity in members}), entity_type],
         ).fetchall()
-    finally:
-        connection.unregister("accord_scope")
-    return {row[0]: row[1] for row in rows}, {row[1]: int(row[2]) for row in rows}
+    )
+    return {record: entity for record, entity in members if entity in order}, {
+        entity: int(seq) for entity, seq in order.items()
+    }
 
 
 def save_entities(
