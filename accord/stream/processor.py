@@ -78,12 +78,21 @@ class Processor:
         """Load the incremental resolution state now rather than in the first micro-batch.
 
         Loading reads every live record, which takes seconds for a large
-        store; a worker does it before it starts taking changes.
+        store; a worker does it before it starts taking changes. A failure
+        is logged, and the first micro-batch loads the state instead.
         """
-        ensure_lookup_indexes(self.store.connection)
-        if self.state is None:
-            self.state = load_state(self.store.connection, self.loaded.project)
-        self.ready = True
+        try:
+            ensure_lookup_indexes(self.store.connection)
+            if self.state is None:
+                self.state = load_state(self.store.connection, self.loaded.project)
+        except Exception as exc:
+            logger.error(
+                "preparing the worker failed; the first micro-batch loads the state: %s: %s",
+                type(exc).__name__,
+                exc,
+            )
+        finally:
+            self.ready = True
 
     def process_once(self) -> int:
         """Apply one micro-batch of pending changes and deliver it.

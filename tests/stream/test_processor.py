@@ -97,3 +97,21 @@ def test_processor_matches_batch_run(worker_parts: tuple[Processor, Store], tmp_
     expected = batch_store(tmp_path / "batch", [*final, duplicate])
     assert live_records(store) == live_records(expected)
     assert clusters(store) == clusters(expected)
+
+
+def test_failed_preparation_leaves_the_state_to_the_first_batch(
+    worker_parts: tuple[Processor, Store], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    processor, store = worker_parts
+
+    def broken(*args: Any) -> None:
+        raise OSError("disk unavailable")
+
+    with monkeypatch.context() as patch:
+        patch.setattr("accord.stream.processor.load_state", broken)
+        processor.prepare()
+    assert processor.ready
+    assert processor.state is None
+    send(processor, [person(1)])
+    assert processor.process_once() == 1
+    assert sorted(live_records(store)) == ["1"]
