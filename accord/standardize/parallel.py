@@ -11,6 +11,11 @@ Batches of fewer than ``min_rows`` rows, and pools of one worker, run
 serially in the calling process because starting workers would cost more
 than it saves. Workers start with the first large batch and stop when the
 pool closes. Log records of the workers go through the caller's handlers.
+
+Workers are spawned, so they import the caller's main module. A script that
+runs the pipeline needs an ``if __name__ == "__main__":`` guard. Without
+one, each worker reruns the script's top-level code and fails, and the pool
+then standardizes in the calling process.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import os
 import queue
 import time
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from itertools import chain
 from types import TracebackType
@@ -101,17 +107,33 @@ class StandardizePool:
         today = dt.date.today()
         starts = list(range(0, size, self.chunk_rows))
         executor = self._start()
-        futures = [
-            executor.submit(
-                standardize_columns,
-                {name: values[start : start + self.chunk_rows] for name, values in columns.items()},
-                config,
-                context,
-                today,
+        try:
+            futures = [
+                executor.submit(
+                    standardize_columns,
+                    {
+                        name: values[start : start + self.chunk_rows]
+                        for name, values in columns.items()
+                    },
+                    config,
+                    context,
+                    today,
+                )
+                for start in starts
+            ]
+            result = join_chunks([future.result() for future in futures], starts)
+        except BrokenProcessPool as error:
+            # A worker died: killed for memory, or it could not import the
+            # caller's main module (a script without an `if __name__ ==
+            # "__main__":` guard). The batch still completes serially.
+            logger.warning(
+                "standardize workers failed (%s); standardizing source %s in this process",
+                error,
+                context.source,
             )
-            for start in starts
-        ]
-        result = join_chunks([future.result() for future in futures], starts)
+            self.close()
+            self.workers = 1
+            return standardize_columns(columns, config, context, today)
         logger.info(
             "standardized %d rows of source %s in %d chunks on %d workers in %.2f s",
             size,

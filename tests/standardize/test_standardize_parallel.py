@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
+import subprocess
+import sys
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +22,7 @@ from accord.standardize.parallel import StandardizePool
 from accord.standardize.stage import SourceContext, StandardizeResult, standardize_columns
 
 ROWS = 3_000
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # One row per case: fills from full names, addresses and emails, placeholders,
 # invalid values, per-row phone countries, ambiguous dates and mixed types.
@@ -126,6 +131,41 @@ def test_small_batch_runs_serially(workers: int, min_rows: int, rows: int) -> No
 def test_pool_rejects_bad_settings(workers: int, chunk_rows: int) -> None:
     with pytest.raises(ValueError, match="at least 1"):
         StandardizePool(workers=workers, chunk_rows=chunk_rows)
+
+
+UNGUARDED_SCRIPT = """\
+from accord.standardize.config import StandardizeConfig
+from accord.standardize.parallel import StandardizePool
+from accord.standardize.stage import SourceContext, standardize_columns
+
+columns = {"email": ["A@Acme.com", "bad"] * 50, "phone": ["202 555 0123", None] * 50}
+context = SourceContext(source="crm", region=None, date_order=None)
+config = StandardizeConfig()
+with StandardizePool(workers=2, chunk_rows=10, min_rows=0) as pool:
+    result = pool.standardize(columns, config, context)
+serial = standardize_columns(columns, config, context)
+print("equal" if result.columns == serial.columns and result.issues == serial.issues else "differ")
+"""
+
+
+def test_unguarded_script_falls_back_to_serial(tmp_path: Path) -> None:
+    script = tmp_path / "unguarded.py"
+    script.write_text(textwrap.dedent(UNGUARDED_SCRIPT), "utf-8")
+
+    # The script imports Accord from this checkout, as the test does.
+    path = os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])
+    completed = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "PYTHONPATH": path},
+    )
+
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert completed.stdout.splitlines()[-1] == "equal"
+    assert "standardizing source crm in this process" in completed.stderr
 
 
 PROJECT = """\
