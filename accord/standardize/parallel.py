@@ -145,9 +145,13 @@ class StandardizePool:
         return result
 
     def close(self) -> None:
-        """Stop the workers; a later large batch starts new ones."""
+        """Stop the workers; a later large batch starts new ones.
+
+        Idle workers exit in the background, because freeing their parser
+        caches on exit can take seconds.
+        """
         if self._executor is not None:
-            self._executor.shutdown(wait=True)
+            self._executor.shutdown(wait=False)
             self._executor = None
         if self._listener is not None:
             self._listener.stop()
