@@ -18,6 +18,7 @@ from accord.config.models import Project, SourceBase
 from accord.mapping import map_batch
 from accord.quality import check_rules
 from accord.sources.base import ReadIssue, make_source_key
+from accord.standardize.parallel import StandardizePool
 from accord.standardize.stage import SourceContext, standardize_columns
 from accord.store.duckdb_store import scratch
 
@@ -81,8 +82,13 @@ def process_rows(
     source: SourceBase,
     rows: pa.Table,
     read_issues: list[ReadIssue] | None = None,
+    pool: StandardizePool | None = None,
 ) -> ProcessedBatch:
-    """Map, standardize and validate the rows of one read of ``source``."""
+    """Map, standardize and validate the rows of one read of ``source``.
+
+    With a ``pool``, large reads are standardized in its worker processes,
+    with the same result as without it.
+    """
     keys = source_keys(source, rows)
     quarantine = [_parse_entry(issue) for issue in read_issues or []]
     bad_rows: dict[int, list[QuarantineEntry]] = {}
@@ -105,7 +111,10 @@ def process_rows(
         bad_rows.setdefault(issue.row, []).append(entry)
 
     context = SourceContext(source=source.name, region=source.region, date_order=source.date_order)
-    standardized = standardize_columns(mapped.columns, project.standardize, context)
+    if pool is not None:
+        standardized = pool.standardize(mapped.columns, project.standardize, context)
+    else:
+        standardized = standardize_columns(mapped.columns, project.standardize, context)
     warnings: Counter[str] = Counter()
     for std_issue in standardized.issues:
         if std_issue.quarantine:

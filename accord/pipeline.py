@@ -24,6 +24,7 @@ from accord.progress import LogProgress, Progress
 from accord.resolve.stage import after_ingest
 from accord.sources import open_reader
 from accord.sources.base import ReadResult
+from accord.standardize.parallel import StandardizePool
 from accord.store.bulk import register
 from accord.store.duckdb_store import Store, set_memory_limit
 from accord.store.indexes import drop_lookup_indexes
@@ -102,10 +103,12 @@ def run(
     run_id = _start_run(store)
     summary = RunSummary(run_id=run_id, started_at=now_utc())
     try:
-        reads = [
-            _extract_and_process(loaded, store, source, progress, full_refresh)
-            for source in loaded.project.sources
-        ]
+        # The workers stop before resolution, so their memory is free for it.
+        with StandardizePool() as pool:
+            reads = [
+                _extract_and_process(loaded, store, source, progress, full_refresh, pool)
+                for source in loaded.project.sources
+            ]
         with store.transaction() as connection:
             drop_lookup_indexes(connection)
             # Each read contains its source rows and their JSON text; dropping it once
@@ -163,6 +166,7 @@ def _extract_and_process(
     source: SourceBase,
     progress: Progress,
     full_refresh: bool,
+    pool: StandardizePool,
 ) -> _SourceRead:
     reader = open_reader(source, loaded.root)
     since = None
@@ -180,7 +184,7 @@ def _extract_and_process(
     )
     task = f"process {source.name}"
     progress.begin(task, result.rows.num_rows)
-    batch = process_rows(loaded.project, source, result.rows, result.issues)
+    batch = process_rows(loaded.project, source, result.rows, result.issues, pool)
     progress.advance(task, result.rows.num_rows)
     progress.end(task)
     return _SourceRead(source, result, batch, since is not None)

@@ -32,7 +32,9 @@ class StoreConfig(StrictModel):
     memory_limit: str | None = Field(
         "2GB",
         description="memory cap of each DuckDB connection, such as '2GB'; DuckDB spills to disk "
-        "beyond it. Null keeps DuckDB's default of 80% of the machine's memory",
+        "beyond it. While Splink trains and predicts, the store keeps a quarter of it and "
+        "Splink's connection gets the rest. Null keeps DuckDB's default of 80% of the "
+        "machine's memory",
     )
 
 

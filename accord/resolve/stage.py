@@ -44,6 +44,7 @@ from accord.resolve.organizations import resolve_organizations
 from accord.resolve.thin_records import REVIEW_RULE, email_only_links, unique_candidate_links
 from accord.resolve.thin_records import RULE as THIN_RULE
 from accord.store.bulk import insert_columns, register
+from accord.store.duckdb_store import memory_shared_with
 
 logger = logging.getLogger(__name__)
 
@@ -122,9 +123,11 @@ def resolve_persons(
     guard_sql = _guard_sql(project)
 
     _stitched_pairs(connection, project, rules, available, guard_sql, pairs)
-    model = _model(connection, project, available, count, now)
-    if model is not None and count >= 2:
-        _predicted_pairs(connection, project, model, pairs)
+    # Splink runs on a connection of its own, so the store lends it most of its memory cap.
+    with memory_shared_with(connection):
+        model = _model(connection, project, available, count, now)
+        if model is not None and count >= 2:
+            _predicted_pairs(connection, project, model, pairs)
     nodes = [
         row[0] for row in connection.execute(f"SELECT record_id FROM {INPUT_TABLE}").fetchall()
     ]

@@ -165,10 +165,12 @@ class StandardizeResult:
             a list as long as the input columns.
         issues: Invalid values, grouped by field in processing order, then
             in row order.
+        fields: The fields standardized, in processing order.
     """
 
     columns: dict[str, list[Any]]
     issues: list[FieldIssue]
+    fields: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -193,10 +195,14 @@ class _Run:
     issues: list[FieldIssue] = field(default_factory=list)
     out: dict[str, list[Any]] = field(default_factory=dict)
     done: set[str] = field(default_factory=set)
+    order: list[str] = field(default_factory=list)
 
 
 def standardize_columns(
-    columns: dict[str, list[Any]], config: StandardizeConfig, context: SourceContext
+    columns: dict[str, list[Any]],
+    config: StandardizeConfig,
+    context: SourceContext,
+    today: dt.date | None = None,
 ) -> StandardizeResult:
     """Standardize every column of a batch and add derived fields and keys.
 
@@ -205,6 +211,8 @@ def standardize_columns(
             length. Values are str, int, float, bool, date, datetime or None.
         config: The project's standardize settings.
         context: The source of the batch.
+        today: The current date, for two-digit years and the check that
+            dates are not in the future; None reads the system clock.
 
     Returns:
         Cleaned columns with JSON-serializable values, derived fields, key
@@ -214,13 +222,13 @@ def standardize_columns(
         ValueError: The column lists have different lengths.
     """
     started = time.perf_counter()
-    size = _column_length(columns)
+    size = column_length(columns)
     run = _Run(
         config=config,
         context=context,
         placeholders=placeholder_set(config.placeholders, config.extra_placeholders),
         size=size,
-        today=dt.date.today(),
+        today=today or dt.date.today(),
         countries=[None] * size,
         out={name: [] for name in columns},
     )
@@ -237,7 +245,7 @@ def standardize_columns(
         len(run.issues),
         time.perf_counter() - started,
     )
-    return StandardizeResult(columns=run.out, issues=run.issues)
+    return StandardizeResult(columns=run.out, issues=run.issues, fields=run.order)
 
 
 @contextlib.contextmanager
@@ -272,7 +280,12 @@ def key_column(name: str, suffix: str) -> str:
     return _KEY_COLUMN_NAMES.get((name, suffix), f"{name}_{suffix}")
 
 
-def _column_length(columns: dict[str, list[Any]]) -> int:
+def column_length(columns: dict[str, list[Any]]) -> int:
+    """Return the length shared by every column, or 0 without columns.
+
+    Raises:
+        ValueError: The columns have different lengths.
+    """
     lengths = {name: len(values) for name, values in columns.items()}
     if len(set(lengths.values())) > 1:
         raise ValueError(f"input columns must have equal lengths, got {lengths}")
@@ -336,6 +349,7 @@ def _process_field(run: _Run, name: str, values: list[Any] | None) -> None:
     _write_columns(run, name, std, outcomes)
     _share(run, name, std, outcomes)
     run.done.add(name)
+    run.order.append(name)
     logger.debug("standardized %s with %s in %.2f s", name, std.name, time.perf_counter() - started)
 
 

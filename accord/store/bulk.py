@@ -27,12 +27,16 @@ def insert_columns(
     if frame.num_rows == 0:
         return 0
     names = ", ".join(f'"{name}"' for name in columns)
-    register(connection, "accord_bulk", frame)
-    try:
-        connection.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM accord_bulk")
-    finally:
-        connection.unregister("accord_bulk")
-    return frame.num_rows
+    rows = frame.num_rows
+    connection.complete()
+    # DuckDB reads the local variable accord_bulk through a replacement scan, which
+    # frees the frame once it goes out of scope. A table given to
+    # connection.register inside a transaction stays referenced until the
+    # transaction ends.
+    accord_bulk = frame  # noqa: F841
+    del frame
+    connection.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM accord_bulk")
+    return rows
 
 
 def insert_rows(

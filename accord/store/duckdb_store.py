@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +17,6 @@ from accord.errors import StoreError
 from accord.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 logger = logging.getLogger(__name__)
-
 
 
 def connect(location: str = ":memory:", read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -53,6 +53,65 @@ def scratch(name: str, table: pa.Table) -> Iterator[duckdb.DuckDBPyConnection]:
         yield connection
     finally:
         connection.unregister(name)
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b|b)?\s*$", re.IGNORECASE)
+_UNITS = {
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
+
+
+def memory_limit_bytes(limit: str) -> int | None:
+    """Return a DuckDB memory limit such as '2GB' or '1.5 GiB' in bytes, or None if unreadable."""
+    match = _SIZE.match(limit)
+    if match is None:
+        return None
+    unit = (match.group(2) or "b").lower()
+    return int(float(match.group(1)) * _UNITS[unit])
+
+
+@contextmanager
+def memory_shared_with(connection: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Split the memory cap between ``connection`` and the connections opened in the block.
+
+    ``connection`` keeps a quarter of the cap for the block and every
+    connection opened in it gets three quarters, so the idle store and one
+    working connection (Splink's) together stay within the cap: 500MB and
+    1.5GB of a 2GB cap. DuckDB spills the store's data beyond its
+    quarter to disk. Without a cap, or when ``connection`` cannot release
+    enough memory, nothing changes.
+    """
+    limit = _settings["memory_limit"]
+    size = memory_limit_bytes(limit) if limit else None
+    if limit is None or size is None:
+        yield
+        return
+    store_limit = f"{size // 4}B"
+    try:
+        connection.execute("SET memory_limit = ?", [store_limit])
+    except duckdb.Error as exc:
+        logger.warning(
+            "failed to lower the store's memory limit to %s, keeping %s: %s",
+            store_limit,
+            limit,
+            exc,
+        )
+        yield
+        return
+    _settings["memory_limit"] = f"{size - size // 4}B"
+    try:
+        yield
+    finally:
+        _settings["memory_limit"] = limit
+        connection.execute("SET memory_limit = ?", [limit])
 
 
 def set_memory_limit(limit: str | None) -> None:

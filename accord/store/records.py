@@ -39,31 +39,34 @@ def write_records(
     row only has ``last_seen`` moved, and a row that was deleted and comes
     back gets a new version with ``deleted_at`` cleared.
     """
-    register(connection, "accord_staged", staged)
-    try:
-        connection.execute("DROP TABLE IF EXISTS temp.accord_incoming")
-        connection.execute(
-            """
-            CREATE TEMP TABLE accord_incoming AS
-            WITH hashed AS (
-                SELECT source_key, raw, data,
-                       md5(coalesce(raw, '') || '|' || coalesce(data, '')) AS content_hash
-                FROM accord_staged)
-            SELECT s.source_key, s.raw, s.data, s.content_hash,
-                   r.version AS old_version, r.first_seen AS old_first_seen,
-                   CASE
-                       WHEN r.source_key IS NULL THEN 'new'
-                       WHEN r.deleted_at IS NOT NULL OR r.content_hash <> s.content_hash
-                           THEN 'changed'
-                       ELSE 'unchanged'
-                   END AS status
-            FROM hashed s
-            LEFT JOIN source_records r ON r.source = ? AND r.source_key = s.source_key
-            """,
-            [source],
-        )
-    finally:
-        connection.unregister("accord_staged")
+    connection.complete()
+    connection.execute("DROP TABLE IF EXISTS temp.accord_incoming")
+    # DuckDB reads the local variable accord_staged through a replacement scan.
+    # A table registered with connection.register inside a transaction stays
+    # referenced until the transaction ends, which would keep every source's
+    # staged rows in memory through resolution.
+    accord_staged = staged
+    connection.execute(
+        """
+        CREATE TEMP TABLE accord_incoming AS
+        WITH hashed AS (
+            SELECT source_key, raw, data,
+                   md5(coalesce(raw, '') || '|' || coalesce(data, '')) AS content_hash
+            FROM accord_staged)
+        SELECT s.source_key, s.raw, s.data, s.content_hash,
+               r.version AS old_version, r.first_seen AS old_first_seen,
+               CASE
+                   WHEN r.source_key IS NULL THEN 'new'
+                   WHEN r.deleted_at IS NOT NULL OR r.content_hash <> s.content_hash
+                       THEN 'changed'
+                   ELSE 'unchanged'
+               END AS status
+        FROM hashed s
+        LEFT JOIN source_records r ON r.source = ? AND r.source_key = s.source_key
+        """,
+        [source],
+    )
+    del accord_staged
     counts = _count_statuses(connection)
     _append_versions(connection, source, run_id, now)
     _replace_current(connection, source, run_id, now)
