@@ -45,8 +45,9 @@ def deliver_batches(
 ) -> bool:
     """Fire the triggers of ``batches`` in order, sync their entities once, mark them delivered.
 
-    A failure is logged and leaves every batch of the call undelivered, to
-    be repeated; triggers and syncs are idempotent.
+    A failure, or a destination that left changes pending, leaves every
+    batch of the call undelivered, to be repeated; triggers and syncs are
+    idempotent, and a sync sends only what differs from the state last sent.
 
     Returns:
         True when every batch was delivered.
@@ -61,7 +62,18 @@ def deliver_batches(
             for run_id in runs:
                 fire_triggers(loaded, store, run_id)
         if project.destinations and entity_ids:
-            run_sync(loaded, store, None, entity_ids=entity_ids)
+            report = run_sync(loaded, store, None, entity_ids=entity_ids)
+            waiting = [item for item in report.destinations if item.pending or item.error]
+            if waiting:
+                # A destination that kept changes pending was not planned for these
+                # entities, so the batches stay undelivered and are synced again.
+                logger.warning(
+                    "runs %d to %d: destination %s did not take every change; retried later",
+                    runs[0],
+                    runs[-1],
+                    ", ".join(item.destination for item in waiting),
+                )
+                return False
     except Exception as exc:
         logger.error(
             "runs %d to %d: triggers or sync of %d entities failed, retried later: %s: %s",

@@ -141,6 +141,29 @@ def test_changes_a_destination_refused_are_resent_without_a_new_batch(
     assert [plan for _, plan in plans(hook)] == ["plan-1"]
 
 
+def test_batches_applied_while_a_destination_is_down_reach_it_when_it_is_back(
+    parts: tuple[Processor, Store], hook: Hook
+) -> None:
+    processor, store = parts
+    processor.on_commit = lambda: None
+    apply(processor, [person(1), person(2)])
+    assert deliver_pending(processor.loaded, store)
+    hook.down = True
+    for item in [person(1, version=2), person(2, version=2), person(1, version=3)]:
+        apply(processor, [item])
+        assert not deliver_pending(processor.loaded, store)
+    assert undelivered(store)
+    hook.down = False
+    hook.events.clear()
+    assert deliver_pending(processor.loaded, store)
+    latest: dict[str, str] = {}
+    for email, plan in plans(hook):
+        assert int(plan.split("-")[1]) > int(latest.get(email, "plan-0").split("-")[1])
+        latest[email] = plan
+    assert latest == {person(1)["email"]: "plan-3", person(2)["email"]: "plan-2"}
+    assert undelivered(store) == []
+
+
 def test_delivery_thread_delivers_in_run_order_and_finishes_on_stop(
     parts: tuple[Processor, Store], hook: Hook
 ) -> None:
