@@ -99,13 +99,19 @@ def value_text(value: object) -> str:
 
 
 def is_missing_key_value(value: object) -> bool:
-    """Return whether a primary key value is missing: None, NaN, empty or only whitespace."""
+    """Return whether a primary key value is missing: None, empty or only whitespace, or not finite.
+
+    NaN and infinity identify no row; 1e400 in JSON reads as infinity, so
+    two such keys would collide.
+    """
     if value is None:
         return True
     if isinstance(value, str):
         return not value.strip()
     if isinstance(value, float):
-        return math.isnan(value)
+        return not math.isfinite(value)
+    if isinstance(value, Decimal):
+        return not value.is_finite()
     return False
 
 

@@ -83,7 +83,8 @@ def parse_change(source: SourceBase, item: Any, intake: str, position: str | Non
         )
     if missing:
         raise InvalidChange(
-            f"source '{source.name}': primary key column(s) {', '.join(missing)} missing or empty"
+            f"source '{source.name}': primary key column(s) {', '.join(missing)} missing, empty "
+            "or not a finite number"
         )
     key = make_source_key([payload[column] for column in source.key_columns])
     return Change(source.name, key, op, payload, intake, position)

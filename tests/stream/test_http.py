@@ -109,6 +109,9 @@ def test_invalid_json_rejected(worker: Worker) -> None:
         (b'{"id": true}', "string or a number"),
         (b'{"id": [1, 2]}', "string or a number"),
         (b'{"id": {"a": 1}}', "missing"),
+        (b'{"id": Infinity, "first_name": "X"}', "not a finite number"),
+        (b'{"id": 1e400, "first_name": "X"}', "not a finite number"),
+        (b'{"id": NaN, "first_name": "X"}', "not a finite number"),
     ],
 )
 def test_hostile_body_rejected(worker: Worker, body: bytes, phrase: str) -> None:
