@@ -43,6 +43,7 @@ from accord.pipeline import run
 from accord.resolve.clustering import Edge, cluster
 from accord.resolve.incremental import ResolutionState, load_state
 from accord.store.duckdb_store import Store, connect
+from bench.arguments import count, positive_float, positive_int, rates, report_file
 from bench.datasets import REPO_ROOT
 from bench.report import section_heading, write_section
 
@@ -449,24 +450,31 @@ SERVE_HEADER = [
 def main() -> None:
     """Parse the arguments, run both parts and write their sections of the report."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--records", type=int, default=2000, help="stored records for part (a)")
-    parser.add_argument("--probes", type=int, default=200, help="records resolved in part (a)")
     parser.add_argument(
-        "--splink-probes", type=int, default=20, help="records Splink resolves in part (a)"
+        "--records", type=positive_int, default=2000, help="stored records for part (a)"
+    )
+    parser.add_argument(
+        "--probes", type=positive_int, default=200, help="records resolved in part (a)"
+    )
+    parser.add_argument(
+        "--splink-probes", type=count, default=20, help="records Splink resolves in part (a)"
     )
     parser.add_argument("--skip-serve", action="store_true", help="run part (a) only")
     parser.add_argument("--skip-resolve", action="store_true", help="run part (b) only")
     parser.add_argument(
-        "--rate", default="20", help="comma-separated POSTs per second in part (b), one run each"
+        "--rate",
+        type=rates,
+        default=[20.0],
+        help="comma-separated POSTs per second in part (b), one run each",
     )
-    parser.add_argument("--seconds", type=float, default=20.0, help="duration of part (b)")
+    parser.add_argument("--seconds", type=positive_float, default=20.0, help="duration of part (b)")
     parser.add_argument(
-        "--existing", type=int, default=10_000, help="customers in the store before part (b)"
+        "--existing", type=count, default=10_000, help="customers in the store before part (b)"
     )
     parser.add_argument("--seed", type=int, default=7, help="random seed")
     parser.add_argument("--worker-log", type=Path, help="write the worker's log to this file")
     parser.add_argument(
-        "--out", type=Path, default=REPO_ROOT / "docs" / "benchmarks.md", help="report file"
+        "--out", type=report_file, default=REPO_ROOT / "docs" / "benchmarks.md", help="report file"
     )
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
@@ -485,7 +493,7 @@ def main() -> None:
             write_section(arguments.out, "realtime-resolve", [*heading, *lines])
         if not arguments.skip_serve:
             rows = list(SERVE_HEADER)
-            for rate in [float(text) for text in arguments.rate.split(",")]:
+            for rate in arguments.rate:
                 rows.append(
                     bench_end_to_end(
                         Path(folder) / f"serve-{rate:g}",
@@ -497,7 +505,8 @@ def main() -> None:
                     )
                 )
                 print(rows[-1], flush=True)
-            options = ["--skip-resolve", "--rate", arguments.rate, "--seconds"]
+            rate_list = ",".join(f"{rate:g}" for rate in arguments.rate)
+            options = ["--skip-resolve", "--rate", rate_list, "--seconds"]
             options += [f"{arguments.seconds:g}", "--existing", str(arguments.existing)]
             heading = section_heading("bench.bench_realtime", options)
             write_section(arguments.out, "realtime-serve", [*heading, *rows])

@@ -21,7 +21,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from anyascii import anyascii
@@ -29,6 +28,7 @@ from anyascii import anyascii
 from accord.standardize.columns import clear_caches
 from accord.standardize.config import StandardizeConfig
 from accord.standardize.stage import SourceContext, field_spec, standardize_columns
+from bench.arguments import positive_int, report_file
 from bench.datasets import REPO_ROOT
 from bench.report import section_heading, write_section
 
@@ -321,10 +321,10 @@ def markdown_table(timings: list[Timing]) -> str:
 def main() -> None:
     """Parse the command line, run the benchmark and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--rows", type=int, default=100_000, help="records to generate")
+    parser.add_argument("--rows", type=positive_int, default=100_000, help="records to generate")
     parser.add_argument("--seed", type=int, default=1, help="random seed for the generator")
     parser.add_argument(
-        "--out", type=Path, default=REPO_ROOT / "docs" / "benchmarks.md", help="report file"
+        "--out", type=report_file, default=REPO_ROOT / "docs" / "benchmarks.md", help="report file"
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)

@@ -25,6 +25,7 @@ from accord.config.models import FileDestination, Project
 from accord.store.duckdb_store import Store
 from accord.sync.desired import DESIRED, build_desired
 from accord.sync.plan import PLAN, build_plan
+from bench.arguments import positive_int, report_file, share
 from bench.datasets import REPO_ROOT
 from bench.report import section_heading, write_section
 
@@ -118,12 +119,12 @@ def time_change_set(store: Store, project: Project) -> tuple[int, float]:
 def main() -> None:
     """Parse the arguments, run the benchmark and print its markdown row."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--records", type=int, default=1_000_000, help="golden records")
+    parser.add_argument("--records", type=positive_int, default=1_000_000, help="golden records")
     parser.add_argument(
-        "--changed", type=float, default=0.01, help="share of records whose plan changes"
+        "--changed", type=share, default=0.01, help="share of records whose plan changes"
     )
     parser.add_argument(
-        "--out", type=Path, default=REPO_ROOT / "docs" / "benchmarks.md", help="report file"
+        "--out", type=report_file, default=REPO_ROOT / "docs" / "benchmarks.md", help="report file"
     )
     arguments = parser.parse_args()
     project = Project.model_validate({"sources": []})

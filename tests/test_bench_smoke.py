@@ -5,7 +5,9 @@ Timings are measured but never asserted: they depend on the machine.
 
 from __future__ import annotations
 
+import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from bench import report  # noqa: E402
+from bench import arguments, report  # noqa: E402
 from bench.datasets import DATASETS, prepare_public, read_truth  # noqa: E402
 from bench.run import main  # noqa: E402
 from bench.timing import ToolRun  # noqa: E402
@@ -190,3 +192,31 @@ def test_write_section_replaces_only_its_own_section(
     page.write_text(before, "utf-8")
     report.write_section(page, "demo", ["new"])
     assert page.read_text("utf-8") == after
+
+
+@pytest.mark.parametrize(
+    ("parse", "text"),
+    [
+        (arguments.positive_int, "0"),
+        (arguments.positive_int, "-10"),
+        (arguments.positive_int, "ten"),
+        (arguments.count, "-1"),
+        (arguments.positive_float, "nan"),
+        (arguments.positive_float, "inf"),
+        (arguments.positive_float, "-5"),
+        (arguments.share, "5"),
+        (arguments.rates, "20,abc"),
+        (arguments.rates, "200,0"),
+    ],
+)
+def test_benchmark_arguments_reject_values_that_measure_nothing(
+    parse: Callable[[str], object], text: str
+) -> None:
+    with pytest.raises(argparse.ArgumentTypeError):
+        parse(text)
+
+
+def test_report_file_argument_rejects_a_folder(tmp_path: Path) -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match="is a folder"):
+        arguments.report_file(str(tmp_path))
+    assert arguments.rates("200,50") == [200.0, 50.0]
