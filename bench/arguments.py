@@ -46,6 +46,11 @@ def share(text: str) -> float:
     return value
 
 
+def counts(text: str) -> list[int]:
+    """Parse a comma-separated list of whole numbers of at least 0."""
+    return [count(part) for part in text.split(",")]
+
+
 def rates(text: str) -> list[float]:
     """Parse a comma-separated list of rates above 0."""
     return [positive_float(part) for part in text.split(",")]

@@ -43,7 +43,7 @@ from accord.pipeline import run
 from accord.resolve.clustering import Edge, cluster
 from accord.resolve.incremental import ResolutionState, load_state
 from accord.store.duckdb_store import Store, connect
-from bench.arguments import count, positive_float, positive_int, rates, report_file
+from bench.arguments import count, counts, positive_float, positive_int, rates, report_file
 from bench.datasets import REPO_ROOT
 from bench.report import section_heading, write_section
 
@@ -469,7 +469,10 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=positive_float, default=20.0, help="duration of part (b)")
     parser.add_argument(
-        "--existing", type=count, default=10_000, help="customers in the store before part (b)"
+        "--existing",
+        type=counts,
+        default=[10_000],
+        help="comma-separated customers in the store before part (b), one run each",
     )
     parser.add_argument("--seed", type=int, default=7, help="random seed")
     parser.add_argument("--worker-log", type=Path, help="write the worker's log to this file")
@@ -493,21 +496,23 @@ def main() -> None:
             write_section(arguments.out, "realtime-resolve", [*heading, *lines])
         if not arguments.skip_serve:
             rows = list(SERVE_HEADER)
-            for rate in arguments.rate:
-                rows.append(
-                    bench_end_to_end(
-                        Path(folder) / f"serve-{rate:g}",
-                        rate,
-                        arguments.seconds,
-                        arguments.seed,
-                        arguments.existing,
-                        arguments.worker_log,
+            for existing in arguments.existing:
+                for rate in arguments.rate:
+                    rows.append(
+                        bench_end_to_end(
+                            Path(folder) / f"serve-{existing}-{rate:g}",
+                            rate,
+                            arguments.seconds,
+                            arguments.seed,
+                            existing,
+                            arguments.worker_log,
+                        )
                     )
-                )
-                print(rows[-1], flush=True)
+                    print(rows[-1], flush=True)
             rate_list = ",".join(f"{rate:g}" for rate in arguments.rate)
+            existing_list = ",".join(str(existing) for existing in arguments.existing)
             options = ["--skip-resolve", "--rate", rate_list, "--seconds"]
-            options += [f"{arguments.seconds:g}", "--existing", str(arguments.existing)]
+            options += [f"{arguments.seconds:g}", "--existing", existing_list]
             heading = section_heading("bench.bench_realtime", options)
             write_section(arguments.out, "realtime-serve", [*heading, *rows])
         print(f"wrote the real-time sections of {arguments.out}")

@@ -207,6 +207,7 @@ def test_write_section_replaces_only_its_own_section(
         (arguments.share, "5"),
         (arguments.rates, "20,abc"),
         (arguments.rates, "200,0"),
+        (arguments.counts, "10000,-1"),
     ],
 )
 def test_benchmark_arguments_reject_values_that_measure_nothing(
