@@ -223,7 +223,7 @@ def _move_members(
 ) -> None:
     """Write only the memberships that changed: ``previous`` and ``entity_of`` map record to entity.
 
-    ``previous`` holds every active membership of the scope's records, so
+    ``previous`` contains every active membership of the scope's records, so
     the rows of a record that left or changed entity are exactly the pairs
     deleted here.
     """

@@ -46,8 +46,9 @@ def deliver_batches(
     """Fire the triggers of ``batches`` in order, sync their entities once, mark them delivered.
 
     A failure, or a destination that left changes pending, leaves every
-    batch of the call undelivered, to be repeated; triggers and syncs are
-    idempotent, and a sync sends only what differs from the state last sent.
+    batch of the call undelivered, to be repeated. Repeating is safe:
+    triggers and syncs are idempotent, and a sync sends only what differs
+    from the state last sent.
 
     Returns:
         True when every batch was delivered.
