@@ -71,17 +71,14 @@ def scoped_members(
         "WHERE record_id IN (SELECT unnest(?::VARCHAR[]))",
         [records],
     ).fetchall()
-    order = dict(
-        connection.execute(
-            "SELECT entity_id, created_seq FROM entities "
-            "WHERE entity_id IN (SELECT unnest(?::VARCHAR[])) "
-            "AND status = 'active' AND entity_type = ?",
-            [sorted({entity for _, entity in members}), entity_type],
-        ).fetchall()
-    )
-    return {record: entity for record, entity in members if entity in order}, {
-        entity: int(seq) for entity, seq in order.items()
-    }
+    rows = connection.execute(
+        "SELECT entity_id, created_seq FROM entities "
+        "WHERE entity_id IN (SELECT unnest(?::VARCHAR[])) "
+        "AND status = 'active' AND entity_type = ?",
+        [sorted({entity for _, entity in members}), entity_type],
+    ).fetchall()
+    order = {entity: int(seq) for entity, seq in rows}
+    return {record: entity for record, entity in members if entity in order}, order
 
 
 def save_entities(

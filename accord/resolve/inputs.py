@@ -8,6 +8,7 @@ import duckdb
 import pyarrow as pa
 
 from accord.resolve.comparisons import INPUT_COLUMNS
+from accord.store.bulk import register
 
 INPUT_TABLE = "accord_input"
 
@@ -91,20 +92,7 @@ def build_input(
     placeholders = ", ".join("?" for _ in sources) or "NULL"
     scope = ""
     if record_ids is not None:
-        keys = [split_record_id(record_id) for record_id in record_ids]
-        wanted = pa.table(
-            {
-                "source": pa.array([key[0] for key in keys], pa.string()),
-                "source_key": pa.array([key[1] for key in keys], pa.string()),
-            }
-        )
-        connection.complete()
-        connection.register("accord_wanted", wanted)
-        # The source_key filter lets DuckDB use the worker's index; the pair decides.
-        scope = (
-            "AND source_key IN (SELECT source_key FROM accord_wanted) "
-            "AND (source, source_key) IN (SELECT (source, source_key) FROM accord_wanted)"
-        )
+        scope = register_record_keys(connection, "accord_wanted", record_ids)
     # A scoped build chooses its records before it reads any JSON.
     materialized = "MATERIALIZED" if record_ids is not None else ""
     # add_nickname_sets rewrites the table sorted by record_id.
@@ -176,6 +164,30 @@ def add_nickname_sets(connection: duckdb.DuckDBPyConnection) -> None:
         )
     finally:
         connection.unregister("accord_nickname_sets")
+
+
+def register_record_keys(
+    connection: duckdb.DuckDBPyConnection, name: str, record_ids: list[str]
+) -> str:
+    """Register the source and key of each record ID as view ``name``.
+
+    Returns:
+        The ``AND ...`` filter of ``source_records`` rows that selects those
+        records. Its source_key condition lets DuckDB use the stream worker's
+        index, and its pair condition decides. The caller unregisters ``name``.
+    """
+    keys = [split_record_id(record_id) for record_id in record_ids]
+    wanted = pa.table(
+        {
+            "source": pa.array([key[0] for key in keys], pa.string()),
+            "source_key": pa.array([key[1] for key in keys], pa.string()),
+        }
+    )
+    register(connection, name, wanted)
+    return (
+        f"AND source_key IN (SELECT source_key FROM {name}) "
+        f"AND (source, source_key) IN (SELECT (source, source_key) FROM {name})"
+    )
 
 
 def split_record_id(record_id: str) -> tuple[str, str]:

@@ -20,7 +20,7 @@ import pyarrow as pa
 from accord.config.models import Project
 from accord.resolve.clustering import Edge, cluster
 from accord.resolve.entities import save_entities
-from accord.resolve.inputs import split_record_id
+from accord.resolve.inputs import register_record_keys
 from accord.store.bulk import insert_columns, register
 
 logger = logging.getLogger(__name__)
@@ -192,21 +192,9 @@ class OrganizationIndex:
 
     def refresh(self, connection: duckdb.DuckDBPyConnection, changed: list[str]) -> None:
         """Replace the keys of ``changed`` with those of their stored versions."""
-        keys = [split_record_id(record_id) for record_id in changed]
-        wanted = pa.table(
-            {
-                "source": pa.array([key[0] for key in keys], pa.string()),
-                "source_key": pa.array([key[1] for key in keys], pa.string()),
-            }
-        )
-        register(connection, "accord_org_changed", wanted)
+        scope = register_record_keys(connection, "accord_org_changed", changed)
         try:
-            _build(
-                connection,
-                "AND source_key IN (SELECT source_key FROM accord_org_changed) "
-                "AND (source, source_key) IN "
-                "(SELECT (source, source_key) FROM accord_org_changed)",
-            )
+            _build(connection, scope)
         finally:
             connection.unregister("accord_org_changed")
         rows = connection.execute(

@@ -103,9 +103,8 @@ def deliver_pending(loaded: LoadedProject, store: Store) -> bool:
     Returns:
         True when nothing is left to deliver or resend.
     """
-    batches = undelivered(store)
-    if batches:
-        return deliver_batches(loaded, store, batches) and not _outbox_pending(store)
+    if not deliver_batches(loaded, store, undelivered(store)):
+        return False
     if not _outbox_pending(store):
         return True
     try:
