@@ -140,9 +140,9 @@ FREE_MAIL = ["gmail.com", "yahoo.com", "outlook.com", "icloud.com", "mailbox.org
 def email_domain(number: int) -> str:
     """Return the email domain of customer ``number``.
 
-    Three in four customers use a free-mail provider; the rest work at one
-    of 500 companies, each with its own domain, so that organizations form
-    as they do in a customer base of consumers and small businesses.
+    Three in four customers use a free-mail provider. The rest work at one
+    of 500 companies, each with its own domain, so organizations form as
+    they do in a customer base of consumers and small businesses.
     """
     if number % 4:
         return FREE_MAIL[number % len(FREE_MAIL)]
@@ -351,7 +351,7 @@ def bench_end_to_end(
 ) -> str:
     """Return the markdown row of the latency from POST /ingest/crm to the webhook destination.
 
-    The store first holds ``existing`` customers, resolved and synced by a
+    The store first contains ``existing`` customers, resolved and synced by a
     batch run, as a worker's store does when it takes over from batch runs.
     With ``worker_log``, the worker logs at info level to that file.
     """
@@ -400,7 +400,7 @@ def bench_end_to_end(
 
 
 def _wait_up(url: str, timeout: float = 300) -> None:
-    """Wait until the worker's health endpoint says it is ready to take changes."""
+    """Wait until the worker's health endpoint reports it ready to take changes."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

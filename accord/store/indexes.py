@@ -5,9 +5,9 @@ the fastest plan, and keeping indexes current would slow its bulk writes. A
 micro-batch of the stream worker reads the rows of a few records or
 entities, and without an index each such read scans its table, so a
 micro-batch costs time in proportion to the store. ``accord serve`` creates
-these indexes when it starts; a batch run drops them in its transaction,
-since keeping them current would slow its writes, and the next worker
-creates them again.
+these indexes when it starts. A batch run drops them in its transaction,
+because keeping them current would slow its writes, and the next worker
+start creates them again.
 
 DuckDB uses an index for an equality or ``IN (SELECT ...)`` filter on the
 indexed column; a filter on a pair of columns, such as

@@ -17,6 +17,7 @@ from accord.config.loader import LoadedProject, load_project
 from accord.errors import RunError, StoreError
 from accord.pipeline import RunSummary, run
 from accord.store.duckdb_store import Store
+from accord.store.indexes import LOOKUP_INDEXES, ensure_lookup_indexes
 from accord.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 PROJECT = """\
@@ -297,3 +298,12 @@ def test_locked_store_reports_other_process(tmp_path: Path) -> None:
     finally:
         os.kill(holder.pid, signal.SIGTERM)
         holder.wait()
+
+
+def test_run_drops_worker_lookup_indexes(tmp_path: Path) -> None:
+    loaded = make_project(tmp_path)
+    with Store.open(loaded.resolve(loaded.project.store.path)) as store:
+        ensure_lookup_indexes(store.connection)
+    run_once(loaded)
+    names = {row[0] for row in query(loaded, "SELECT index_name FROM duckdb_indexes()")}
+    assert not names & set(LOOKUP_INDEXES)

@@ -24,7 +24,7 @@ def test_indexes_are_created_once(tmp_path: Path) -> None:
         assert ensure_lookup_indexes(store.connection) == []
 
 
-def test_keyed_member_read_uses_the_record_index(tmp_path: Path) -> None:
+def test_member_read_uses_record_index(tmp_path: Path) -> None:
     with Store.open(tmp_path / "accord.duckdb") as store:
         ensure_lookup_indexes(store.connection)
         store.connection.execute(
@@ -38,7 +38,7 @@ def test_keyed_member_read_uses_the_record_index(tmp_path: Path) -> None:
         assert "Index Scan" in plan[0][1]
 
 
-def test_batch_run_drops_the_indexes_and_rollback_keeps_them(tmp_path: Path) -> None:
+def test_drop_indexes_undone_by_rollback(tmp_path: Path) -> None:
     with Store.open(tmp_path / "accord.duckdb") as store:
         ensure_lookup_indexes(store.connection)
         with pytest.raises(RuntimeError), store.transaction() as connection:

@@ -24,7 +24,7 @@ SECRET_ENV = "ACCORD_TEST_DELIVERY_SECRET"
 
 
 class Hook(ThreadingHTTPServer):
-    """A webhook destination on 127.0.0.1 that keeps every event, or answers 503 when down."""
+    """A webhook destination on 127.0.0.1 that keeps every event, or returns 503 when down."""
 
     daemon_threads = True
 
@@ -101,7 +101,7 @@ def plans(hook: Hook) -> list[tuple[str, str]]:
     return [(event["record"]["email"], event["record"]["plan"]) for event in hook.events]
 
 
-def test_without_delivery_thread_each_batch_is_delivered_at_commit(
+def test_batch_delivered_at_commit_without_thread(
     parts: tuple[Processor, Store], hook: Hook
 ) -> None:
     processor, store = parts
@@ -111,7 +111,7 @@ def test_without_delivery_thread_each_batch_is_delivered_at_commit(
     assert undelivered(store) == []
 
 
-def test_batches_delivered_together_send_each_entity_once_with_its_latest_values(
+def test_waiting_batches_send_latest_values_once(
     parts: tuple[Processor, Store], hook: Hook
 ) -> None:
     processor, store = parts
@@ -128,7 +128,7 @@ def test_batches_delivered_together_send_each_entity_once_with_its_latest_values
     assert undelivered(store) == []
 
 
-def test_changes_a_destination_refused_are_resent_without_a_new_batch(
+def test_refused_changes_resent_without_new_batch(
     parts: tuple[Processor, Store], hook: Hook
 ) -> None:
     processor, store = parts
@@ -141,7 +141,7 @@ def test_changes_a_destination_refused_are_resent_without_a_new_batch(
     assert [plan for _, plan in plans(hook)] == ["plan-1"]
 
 
-def test_batches_applied_while_a_destination_is_down_reach_it_when_it_is_back(
+def test_outage_batches_reach_recovered_destination(
     parts: tuple[Processor, Store], hook: Hook
 ) -> None:
     processor, store = parts
@@ -164,9 +164,7 @@ def test_batches_applied_while_a_destination_is_down_reach_it_when_it_is_back(
     assert undelivered(store) == []
 
 
-def test_delivery_thread_delivers_in_run_order_and_finishes_on_stop(
-    parts: tuple[Processor, Store], hook: Hook
-) -> None:
+def test_thread_delivers_in_order_until_stop(parts: tuple[Processor, Store], hook: Hook) -> None:
     processor, store = parts
     delivery = DeliveryThread(processor.loaded, store)
     processor.on_commit = delivery.wake
@@ -180,7 +178,7 @@ def test_delivery_thread_delivers_in_run_order_and_finishes_on_stop(
     assert undelivered(store) == []
 
 
-def test_delivery_thread_retries_after_a_destination_comes_back(
+def test_thread_retries_recovered_destination(
     parts: tuple[Processor, Store], hook: Hook, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("accord.stream.delivery.FAILURE_PAUSE_SECONDS", 0.05)

@@ -99,7 +99,7 @@ def test_processor_matches_batch_run(worker_parts: tuple[Processor, Store], tmp_
     assert clusters(store) == clusters(expected)
 
 
-def test_failed_preparation_leaves_the_state_to_the_first_batch(
+def test_failed_prepare_defers_state_load(
     worker_parts: tuple[Processor, Store], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     processor, store = worker_parts
