@@ -162,7 +162,8 @@ def test_rerun_changes_nothing(demo: tuple[Path, RunSummary]) -> None:
 
 def test_python_levels_agree_with_splink_sql(demo: tuple[Path, RunSummary]) -> None:
     from accord.resolve.inputs import INPUT_TABLE, build_input, fetch_records
-    from accord.resolve.model import load_model, predict
+    from accord.resolve.model import load_model
+    from accord.resolve.prediction import predict
 
     folder, _ = demo
     with Store.open(folder / "accord.duckdb") as store:
@@ -192,7 +193,8 @@ def test_python_levels_agree_with_splink_sql(demo: tuple[Path, RunSummary]) -> N
 
 def test_explained_probability_equals_splink(demo: tuple[Path, RunSummary]) -> None:
     from accord.resolve.inputs import INPUT_TABLE, build_input, fetch_records, term_frequency
-    from accord.resolve.model import load_model, predict
+    from accord.resolve.model import load_model
+    from accord.resolve.prediction import predict
     from accord.resolve.scoring import score_pair
 
     folder, _ = demo
@@ -227,4 +229,34 @@ def test_explained_probability_equals_splink(demo: tuple[Path, RunSummary]) -> N
                         row["match_weight"],
                     )
                 )
+    assert differences == []
+
+
+def test_prediction_equals_splink(demo: tuple[Path, RunSummary]) -> None:
+    from resolve.splink_reference import splink_predict
+
+    from accord.resolve.inputs import INPUT_TABLE, build_input
+    from accord.resolve.model import load_model
+    from accord.resolve.prediction import predict
+
+    folder, _ = demo
+    with Store.open(folder / "accord.duckdb") as store:
+        connection = store.connection
+        model = load_model(connection)
+        assert model is not None
+        build_input(connection, ["crm", "billing", "support", "analytics"], ["billing_id"])
+        connection.complete()
+        table = connection.sql(f"SELECT * FROM {INPUT_TABLE}").to_arrow_table()
+    ours = {(r["record_id_l"], r["record_id_r"]): r for r in predict(table, model, 0.0).to_pylist()}
+    theirs = {
+        (r["record_id_l"], r["record_id_r"]): r
+        for r in splink_predict(table, model, 0.0).to_pylist()
+    }
+
+    assert ours.keys() == theirs.keys()
+    differences = [
+        pair
+        for pair, row in ours.items()
+        if abs(row["match_weight"] - theirs[pair]["match_weight"]) > 1e-9
+    ]
     assert differences == []

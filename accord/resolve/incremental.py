@@ -121,10 +121,7 @@ class ResolutionState:
         self.sources = sources
         self.extra = extra
         self.comparisons: list[Comparison] = model.comparisons()
-        rules = model.settings.get("blocking_rules_to_generate_predictions", [])
-        self.blocking = BlockingIndex(
-            rule["blocking_rule"] if isinstance(rule, dict) else str(rule) for rule in rules
-        )
+        self.blocking = BlockingIndex(model.prediction_rules())
         self.stitching = [
             StitchIndex(rule.name, tuple(rule.fields), rule.guard)
             for rule in deterministic.rules_for(project)

@@ -1,4 +1,4 @@
-"""The probabilistic match model: Splink settings, training, storage and prediction.
+"""The probabilistic match model: Splink settings, training and storage.
 
 Splink runs on its own in-memory DuckDB connection, fed an Arrow copy of the
 resolution input, so its intermediate tables never touch the store.
@@ -117,6 +117,11 @@ class MatchModel:
             for item in self.settings.get("comparisons", [])
         ]
         return defined == stored
+
+    def prediction_rules(self) -> list[str]:
+        """Return the blocking rules that generate the pairs to score, as SQL on ``l`` and ``r``."""
+        rules = self.settings.get("blocking_rules_to_generate_predictions", [])
+        return [rule["blocking_rule"] if isinstance(rule, dict) else str(rule) for rule in rules]
 
     @property
     def prior(self) -> float:
@@ -511,29 +516,6 @@ def _valid(settings: dict[str, Any], comparison_names: list[str]) -> bool:
     stored = [c["output_column_name"] for c in settings.get("comparisons", [])]
     prior = settings.get("probability_two_random_records_match")
     return stored == expected and isinstance(prior, float) and 0 < prior < 1
-
-
-def predict(table: pa.Table, model: MatchModel, threshold: float) -> pa.Table:
-    """Score the blocked pairs and return those at or above ``threshold``.
-
-    The result has ``record_id_l``, ``record_id_r``, ``match_probability``,
-    ``match_weight`` and one ``gamma_<comparison>`` column per comparison.
-    """
-    # Splink keeps the gamma columns only when it keeps the matching columns too.
-    settings = {
-        **model.settings,
-        "retain_matching_columns": True,
-        "retain_intermediate_calculation_columns": True,
-    }
-    with _splink_connections() as opened:
-        linker = _linker(table, settings, opened)
-        frame = linker.inference.predict(
-            threshold_match_probability=threshold, warning_mode="never"
-        )
-        result: pa.Table = frame.as_pyarrow_table()
-    keep = ["record_id_l", "record_id_r", "match_probability", "match_weight"]
-    keep += [name for name in result.column_names if name.startswith("gamma_")]
-    return result.select(keep)
 
 
 def save_model(connection: duckdb.DuckDBPyConnection, model: MatchModel) -> int:

@@ -17,6 +17,8 @@ from accord.resolve.comparisons import Record
 from accord.resolve.model import MatchModel
 
 TermFrequency = Callable[[str, Any], float | None]
+# Splink 5 clamps m and u at this value before taking log2(m/u).
+M_U_CLAMP_MIN = 1e-300
 
 
 @dataclass(frozen=True)
@@ -63,8 +65,8 @@ def score_pair(
         index = comparison.level_of(left, right)
         level = comparison.levels[index]
         params = parameters["comparison_levels"][index]
-        weight = _weight(params)
-        exact = _exact_level(parameters["comparison_levels"], level.tf_column) or params
+        weight = level_weight(params)
+        exact = exact_level(parameters["comparison_levels"], level.tf_column) or params
         adjustment = _tf_adjustment(level.tf_column, exact, left, right, term_frequency)
         column = comparison.columns[0]
         levels.append(
@@ -82,16 +84,20 @@ def score_pair(
     return PairScore(prior_weight, levels, total, probability(total))
 
 
-def _weight(params: dict[str, Any]) -> float:
+def level_weight(params: dict[str, Any]) -> float:
+    """Return a level's match weight log2(m/u): 0 for the null level or a missing m or u.
+
+    m and u are clamped at ``M_U_CLAMP_MIN`` first, as Splink 5 does.
+    """
     if params.get("is_null_level"):
         return 0.0
     m, u = params.get("m_probability"), params.get("u_probability")
-    if not m or not u:
+    if m is None or u is None:
         return 0.0
-    return math.log2(m / u)
+    return math.log2(max(m, M_U_CLAMP_MIN) / max(u, M_U_CLAMP_MIN))
 
 
-def _exact_level(levels: list[dict[str, Any]], column: str | None) -> dict[str, Any] | None:
+def exact_level(levels: list[dict[str, Any]], column: str | None) -> dict[str, Any] | None:
     """Return the exact-match level of ``column``, whose u the adjustment of every level uses."""
     if column is None:
         return None

@@ -36,11 +36,11 @@ from accord.resolve.model import (
     build_settings,
     choose_comparisons,
     load_model,
-    predict,
     save_model,
     train,
 )
 from accord.resolve.organizations import resolve_organizations
+from accord.resolve.prediction import predict
 from accord.resolve.thin_records import REVIEW_RULE, email_only_links, unique_candidate_links
 from accord.resolve.thin_records import RULE as THIN_RULE
 from accord.store.bulk import insert_columns, register
@@ -123,7 +123,8 @@ def resolve_persons(
     guard_sql = _guard_sql(project)
 
     _stitched_pairs(connection, project, rules, available, guard_sql, pairs)
-    # Splink runs on a connection of its own, so the store lends it most of its memory cap.
+    # Training and prediction run on connections of their own, so the store lends them
+    # most of its memory cap.
     with memory_shared_with(connection):
         model = _model(connection, project, available, count, now)
         if model is not None and count >= 2:
