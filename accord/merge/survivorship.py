@@ -36,6 +36,8 @@ def _quote(text: str) -> str:
 
 
 SCOPE = "accord_merge_scope"
+# Member records per part of a full merge (see _choose_in_parts).
+PART_RECORDS = 250_000
 
 
 def golden_fields(connection: duckdb.DuckDBPyConnection, project: Project) -> list[str]:
@@ -256,16 +258,10 @@ def merge_golden(
     # A scoped merge covers few records; reading which fields they hold costs
     # more than extracting every field, which gives the same candidates.
     fields = _golden_field_names(project) if scoped else golden_fields(connection, project)
-    if fields:
-        organization_sources = [s.name for s in project.sources if s.entity_type == "organization"]
-        build_candidates(connection, fields, organization_sources, scoped)
-        for spec, group in _groups(project, fields):
-            rule = spec.rules[0]
-            if rule in AGGREGATE_RULES:
-                choose_aggregate(connection, group, rule, run_id)
-            else:
-                choose_ordered(connection, group, spec, run_id)
-        connection.execute(f"DROP TABLE {CANDIDATES}")
+    if fields and scoped:
+        _choose(connection, project, fields, run_id, scoped=True)
+    elif fields:
+        _choose_in_parts(connection, project, fields, run_id)
     connection.execute(
         f"""
         INSERT INTO golden_changes
@@ -284,6 +280,49 @@ def merge_golden(
         "SELECT count(*) FROM golden_changes WHERE run_id = ?", [run_id]
     ).fetchone()
     return int(row[0]) if row else 0
+
+
+def _choose(
+    connection: duckdb.DuckDBPyConnection,
+    project: Project,
+    fields: list[str],
+    run_id: int,
+    scoped: bool,
+) -> None:
+    """Insert the golden values of every entity, or of the entities in the merge scope."""
+    organization_sources = [s.name for s in project.sources if s.entity_type == "organization"]
+    build_candidates(connection, fields, organization_sources, scoped)
+    for spec, group in _groups(project, fields):
+        rule = spec.rules[0]
+        if rule in AGGREGATE_RULES:
+            choose_aggregate(connection, group, rule, run_id)
+        else:
+            choose_ordered(connection, group, spec, run_id)
+    connection.execute(f"DROP TABLE {CANDIDATES}")
+
+
+def _choose_in_parts(
+    connection: duckdb.DuckDBPyConnection, project: Project, fields: list[str], run_id: int
+) -> None:
+    """Insert the golden values of every entity, a share of the entities at a time.
+
+    The candidate table has a row per member record and field, and its
+    window queries spill to disk once it outgrows the memory cap. Entities
+    are split by a hash of their ID into parts of about ``PART_RECORDS``
+    member records, each built and chosen as a scoped merge.
+    """
+    row = connection.execute("SELECT count(*) FROM entity_members").fetchone()
+    parts = max(1, -(-int(row[0] if row else 0) // PART_RECORDS))
+    if parts == 1:
+        _choose(connection, project, fields, run_id, scoped=False)
+        return
+    for part in range(parts):
+        connection.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {SCOPE} AS SELECT entity_id FROM entities
+                WHERE hash(entity_id) % {parts} = {part}"""
+        )
+        _choose(connection, project, fields, run_id, scoped=True)
+    connection.execute(f"DROP TABLE {SCOPE}")
 
 
 def _groups(project: Project, fields: list[str]) -> list[tuple[FieldSurvivorship, list[str]]]:
