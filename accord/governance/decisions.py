@@ -13,6 +13,17 @@ from typing import Any, Literal
 import duckdb
 
 from accord.errors import NotFoundError
+from accord.store.bulk import insert_rows
+
+REVIEW_COLUMNS = (
+    "record_a",
+    "record_b",
+    "match_probability",
+    "match_weight",
+    "status",
+    "first_run_id",
+    "last_run_id",
+)
 
 Decision = Literal["must_link", "cannot_link"]
 
@@ -115,7 +126,7 @@ def replace_review_queue(
         ).fetchall()
     )
     rows = [
-        [a, b, probability, weight, "open", first_seen.get((a, b), run_id), run_id]
+        (a, b, float(probability), weight, "open", first_seen.get((a, b), run_id), run_id)
         for a, b, probability, weight in pairs
     ]
-    connection.executemany("INSERT INTO review_queue VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    insert_rows(connection, "review_queue", REVIEW_COLUMNS, rows)
