@@ -286,3 +286,31 @@ def test_golden_values_same_in_parts(
     assert len(before) > 100
     assert after == before
     assert changed == 0
+
+
+def test_input_rows_equal_scoped_input(demo: tuple[Path, RunSummary]) -> None:
+    from accord.resolve.inputs import INPUT_TABLE, build_input, input_rows
+
+    folder, _ = demo
+    persons = ["crm", "billing", "support", "analytics"]
+    with Store.open(folder / "accord.duckdb") as store:
+        connection = store.connection
+        live_ids = [row[0] for row in query_ids(connection)]
+        record_ids = [*live_ids[::7], "crm:no-such-record"]
+        build_input(connection, persons, ["billing_id"], record_ids=record_ids)
+        connection.complete()
+        expected = connection.sql(f"SELECT * FROM {INPUT_TABLE}").to_arrow_table().to_pylist()
+        rows = input_rows(connection, persons, ["billing_id"], record_ids)
+    by_id = {row["record_id"]: row for row in rows}
+    assert len(expected) > 100
+    assert sorted(by_id) == [row["record_id"] for row in expected]
+    assert any(row["first_name_nick_keys"] for row in expected)
+    for row in expected:
+        assert by_id[row["record_id"]] == row
+
+
+def query_ids(connection: Any) -> list[tuple[Any, ...]]:
+    return connection.execute(
+        "SELECT source || ':' || source_key FROM source_records "
+        "WHERE deleted_at IS NULL ORDER BY ALL"
+    ).fetchall()

@@ -660,6 +660,12 @@ class WebhookDestination(DestinationBase):
         description="requests sent before their outcomes are committed; a sync killed part-way "
         "sends at most this many again, with the same idempotency keys",
     )
+    concurrency: int = Field(
+        4,
+        ge=1,
+        description="requests in flight at once among those committed together. The changes "
+        "of one record or entity are sent one after another, in order",
+    )
     retry: HttpRetry = Field(default_factory=lambda: HttpRetry())
 
 

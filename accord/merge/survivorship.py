@@ -19,10 +19,11 @@ from collections import defaultdict
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from accord.config.models import AGGREGATE_RULES, FieldSurvivorship, Project
 from accord.config.semantics import canonical_field_names
-from accord.store.bulk import insert_columns
+from accord.store.bulk import register
 
 logger = logging.getLogger(__name__)
 
@@ -160,15 +161,6 @@ def choose_ordered(
     connection.execute(
         f"""
         INSERT INTO golden_values
-        SELECT entity_id, field, value, 'single_source', source, source_key, version,
-               observed_at, NULL, NULL, ?
-        FROM {CANDIDATES} WHERE candidates = 1 AND field IN ({field_list})
-        """,
-        [run_id],
-    )
-    connection.execute(
-        f"""
-        INSERT INTO golden_values
         WITH keyed AS (
             SELECT *, {key_columns} FROM {CANDIDATES}
             WHERE candidates > 1 AND field IN ({field_list})),
@@ -194,8 +186,12 @@ def choose_ordered(
         FROM winners w
         LEFT JOIN runners ru USING (entity_id, field)
         JOIN distinct_values d USING (entity_id, field)
+        UNION ALL
+        SELECT entity_id, field, value, 'single_source', source, source_key, version,
+               observed_at, NULL, NULL, ?
+        FROM {CANDIDATES} WHERE candidates = 1 AND field IN ({field_list})
         """,
-        [run_id],
+        [run_id, run_id],
     )
 
 
@@ -247,39 +243,67 @@ def merge_golden(
     scoped = entity_ids is not None
     where = ""
     if entity_ids is not None:
-        connection.execute(f"CREATE OR REPLACE TEMP TABLE {SCOPE} (entity_id VARCHAR)")
-        insert_columns(connection, SCOPE, {"entity_id": sorted(set(entity_ids))})
+        scope = pa.table({"entity_id": pa.array(sorted(set(entity_ids)), pa.string())})
+        register(connection, SCOPE, scope)
         where = f" WHERE entity_id IN (SELECT entity_id FROM {SCOPE})"
+    try:
+        _save_previous(connection, where, scoped)
+        # A scoped merge covers few records; reading which fields they hold costs
+        # more than extracting every field, which gives the same candidates.
+        fields = _golden_field_names(project) if scoped else golden_fields(connection, project)
+        if fields and scoped:
+            _choose(connection, project, fields, run_id, scoped=True)
+        elif fields:
+            _choose_in_parts(connection, project, fields, run_id)
+        row = connection.execute(
+            f"""
+            INSERT INTO golden_changes
+            SELECT ?, coalesce(g.entity_id, p.entity_id), coalesce(g.field, p.field), p.value,
+                   g.value, g.source, now()::TIMESTAMP
+            FROM (SELECT * FROM golden_values{where}) g
+            FULL JOIN (SELECT entity_id, field, CAST(value AS JSON) AS value FROM {PREVIOUS}) p
+                USING (entity_id, field)
+            WHERE g.value IS DISTINCT FROM p.value
+            """,
+            [run_id],
+        ).fetchone()
+    finally:
+        if scoped:
+            connection.unregister(PREVIOUS)
+            connection.unregister(SCOPE)
+    if not scoped:
+        connection.execute(f"DROP TABLE {PREVIOUS}")
+    return int(row[0]) if row else 0
+
+
+PREVIOUS = "accord_previous_golden"
+
+
+def _save_previous(connection: duckdb.DuckDBPyConnection, where: str, scoped: bool) -> None:
+    """Delete the golden values ``where`` selects and keep them as ``accord_previous_golden``.
+
+    A scoped merge takes the deleted rows from ``DELETE ... RETURNING`` as
+    an Arrow table, which saves two statements. A full merge copies them
+    into a temp table first, so that they are not held in Python memory.
+    """
+    if scoped:
+        rows = connection.execute(
+            f"DELETE FROM golden_values{where} RETURNING entity_id, field, value"
+        ).fetchall()
+        previous = pa.table(
+            {
+                "entity_id": pa.array([row[0] for row in rows], pa.string()),
+                "field": pa.array([row[1] for row in rows], pa.string()),
+                "value": pa.array([row[2] for row in rows], pa.string()),
+            }
+        )
+        register(connection, PREVIOUS, previous)
+        return
     connection.execute(
-        "CREATE OR REPLACE TEMP TABLE accord_previous_golden AS "
+        f"CREATE OR REPLACE TEMP TABLE {PREVIOUS} AS "
         f"SELECT entity_id, field, value FROM golden_values{where}"
     )
     connection.execute(f"DELETE FROM golden_values{where}")
-    # A scoped merge covers few records; reading which fields they hold costs
-    # more than extracting every field, which gives the same candidates.
-    fields = _golden_field_names(project) if scoped else golden_fields(connection, project)
-    if fields and scoped:
-        _choose(connection, project, fields, run_id, scoped=True)
-    elif fields:
-        _choose_in_parts(connection, project, fields, run_id)
-    connection.execute(
-        f"""
-        INSERT INTO golden_changes
-        SELECT ?, coalesce(g.entity_id, p.entity_id), coalesce(g.field, p.field), p.value,
-               g.value, g.source, now()::TIMESTAMP
-        FROM (SELECT * FROM golden_values{where}) g
-        FULL JOIN accord_previous_golden p USING (entity_id, field)
-        WHERE g.value IS DISTINCT FROM p.value
-        """,
-        [run_id],
-    )
-    connection.execute("DROP TABLE accord_previous_golden")
-    if scoped:
-        connection.execute(f"DROP TABLE {SCOPE}")
-    row = connection.execute(
-        "SELECT count(*) FROM golden_changes WHERE run_id = ?", [run_id]
-    ).fetchone()
-    return int(row[0]) if row else 0
 
 
 def _choose(

@@ -36,7 +36,7 @@ from accord.resolve import deterministic
 from accord.resolve.blocking_index import BlockingIndex, Key, key_of
 from accord.resolve.comparisons import Comparison, build_comparisons
 from accord.resolve.entities import save_entities
-from accord.resolve.inputs import INPUT_TABLE, build_input, split_record_id
+from accord.resolve.inputs import INPUT_TABLE, build_input, input_rows, split_record_id
 from accord.resolve.model import MatchModel, choose_comparisons, load_model
 from accord.resolve.organizations import (
     OrganizationIndex,
@@ -409,9 +409,7 @@ def refresh(
     connection: duckdb.DuckDBPyConnection, state: ResolutionState, changed: list[str]
 ) -> dict[str, Record]:
     """Load the new versions of ``changed`` into the state; return the versions replaced."""
-    build_input(connection, state.sources, state.extra, record_ids=changed)
-    connection.complete()
-    rows = connection.sql(f"SELECT * FROM {INPUT_TABLE}").to_arrow_table().to_pylist()
+    rows = input_rows(connection, state.sources, state.extra, changed)
     fresh = {row["record_id"]: row for row in rows}
     previous: dict[str, Record] = {}
     for record_id in changed:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -74,6 +75,29 @@ def _column_sql(column: str, fields: _FieldSql | None = None) -> str:
     return f"nullif({fields[column]}, '') AS {column}"
 
 
+def _input_query(
+    sources: list[str], extra: list[str], scope: str = "", materialized: bool = False
+) -> str:
+    """Return the SELECT of the resolution input without the nickname sets.
+
+    ``scope`` is an ``AND ...`` filter of ``source_records``. With
+    ``materialized`` the records are chosen before any JSON is read.
+    """
+    columns = list(INPUT_COLUMNS) + [name for name in extra if name not in INPUT_COLUMNS]
+    fields = _FieldSql("accord_fields")
+    selects = ", ".join(_column_sql(column, fields) for column in columns)
+    placeholders = ", ".join("?" for _ in sources) or "NULL"
+    return f"""
+        WITH chosen AS {"MATERIALIZED" if materialized else ""} (
+            SELECT source, source_key, data FROM source_records
+            WHERE deleted_at IS NULL AND source IN ({placeholders}) {scope})
+        SELECT record_id, source, source_key, {selects}
+        FROM (SELECT source || ':' || source_key AS record_id, source, source_key,
+                     json_extract_string(data, {fields.json_paths()}) AS accord_fields
+              FROM chosen)
+        """
+
+
 def build_input(
     connection: duckdb.DuckDBPyConnection,
     sources: list[str],
@@ -86,36 +110,45 @@ def build_input(
     deterministic rules); ``record_ids``, when given, limits the table to
     those records. Returns the number of records.
     """
-    columns = list(INPUT_COLUMNS) + [name for name in extra if name not in INPUT_COLUMNS]
-    fields = _FieldSql("accord_fields")
-    selects = ", ".join(_column_sql(column, fields) for column in columns)
-    placeholders = ", ".join("?" for _ in sources) or "NULL"
     scope = ""
     if record_ids is not None:
         scope = register_record_keys(connection, "accord_wanted", record_ids)
     # A scoped build chooses its records before it reads any JSON.
-    materialized = "MATERIALIZED" if record_ids is not None else ""
+    query = _input_query(sources, extra, scope, materialized=record_ids is not None)
     # add_nickname_sets rewrites the table sorted by record_id.
     try:
-        connection.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE {INPUT_TABLE} AS
-            WITH chosen AS {materialized} (
-                SELECT source, source_key, data FROM source_records
-                WHERE deleted_at IS NULL AND source IN ({placeholders}) {scope})
-            SELECT record_id, source, source_key, {selects}
-            FROM (SELECT source || ':' || source_key AS record_id, source, source_key,
-                         json_extract_string(data, {fields.json_paths()}) AS accord_fields
-                  FROM chosen)
-            """,
-            sources,
-        )
+        connection.execute(f"CREATE OR REPLACE TEMP TABLE {INPUT_TABLE} AS {query}", sources)
     finally:
         if record_ids is not None:
             connection.unregister("accord_wanted")
     add_nickname_sets(connection)
     row = connection.execute(f"SELECT count(*) FROM {INPUT_TABLE}").fetchone()
     return int(row[0]) if row else 0
+
+
+def input_rows(
+    connection: duckdb.DuckDBPyConnection,
+    sources: list[str],
+    extra: list[str],
+    record_ids: list[str],
+) -> list[dict[str, Any]]:
+    """Return the rows ``build_input`` makes for the live records among ``record_ids``.
+
+    One statement reads the records, and the nickname sets are added in
+    Python, so a few records cost one query instead of a temp table.
+    """
+    scope = register_record_keys(connection, "accord_wanted", record_ids)
+    try:
+        query = _input_query(sources, extra, scope, materialized=True)
+        cursor = connection.execute(query, sources)
+        names = [column[0] for column in cursor.description or []]
+        rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+    finally:
+        connection.unregister("accord_wanted")
+    for row in rows:
+        first = row.get("first_name_key")
+        row["first_name_nick_keys"] = list(nickname_set(first)) if first is not None else None
+    return rows
 
 
 @functools.lru_cache(maxsize=1)

@@ -28,16 +28,14 @@ logger = logging.getLogger(__name__)
 ORGANIZATION_TABLE = "accord_org_input"
 
 
-def _build(connection: duckdb.DuckDBPyConnection, scope: str = "") -> None:
-    """Create the company keys table from the live records, or those ``scope`` selects.
+def _keys_query(scope: str = "") -> str:
+    """Return the SELECT of the company keys of the live records, or those ``scope`` selects.
 
-    The records are chosen before any JSON is read, so a scoped build reads
+    The records are chosen before any JSON is read, so a scoped query reads
     only the chosen records' data.
     """
     materialized = "MATERIALIZED" if scope else ""
-    connection.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE {ORGANIZATION_TABLE} AS
+    return f"""
         WITH chosen AS {materialized} (
             SELECT source, source_key, data FROM source_records
             WHERE deleted_at IS NULL {scope}),
@@ -51,7 +49,11 @@ def _build(connection: duckdb.DuckDBPyConnection, scope: str = "") -> None:
         SELECT record_id, name_key, domain FROM keys
         WHERE name_key IS NOT NULL OR has_domain
         """
-    )
+
+
+def _build(connection: duckdb.DuckDBPyConnection) -> None:
+    """Create the company keys table from the live records."""
+    connection.execute(f"CREATE OR REPLACE TEMP TABLE {ORGANIZATION_TABLE} AS {_keys_query()}")
 
 
 def _edges(connection: duckdb.DuckDBPyConnection, column: str) -> list[Edge]:
@@ -194,13 +196,9 @@ class OrganizationIndex:
         """Replace the keys of ``changed`` with those of their stored versions."""
         scope = register_record_keys(connection, "accord_org_changed", changed)
         try:
-            _build(connection, scope)
+            rows = connection.execute(_keys_query(scope)).fetchall()
         finally:
             connection.unregister("accord_org_changed")
-        rows = connection.execute(
-            f"SELECT record_id, name_key, domain FROM {ORGANIZATION_TABLE}"
-        ).fetchall()
-        connection.execute(f"DROP TABLE {ORGANIZATION_TABLE}")
         for record_id in changed:
             self._remove(record_id)
         for record_id, name_key, domain in rows:

@@ -37,24 +37,21 @@ def email_only_links(
     )
     register(connection, "accord_labels", _label_table(labels))
     try:
-        connection.execute(
-            f"""CREATE OR REPLACE TEMP TABLE accord_thin AS
-                SELECT record_id, email_local_key FROM {INPUT_TABLE}
-                WHERE first_name_key IS NULL AND last_name_key IS NULL
-                  AND email_local_key IS NOT NULL AND length(email_local_key) >= 4
-                  AND record_id IN (
-                      SELECT record_id FROM accord_labels
-                      QUALIFY count(*) OVER (PARTITION BY label) = 1)"""
-        )
         rows = connection.execute(
-            f"""SELECT j.thin, min(j.named)
+            f"""WITH accord_thin AS MATERIALIZED (
+                    SELECT record_id, email_local_key FROM {INPUT_TABLE}
+                    WHERE first_name_key IS NULL AND last_name_key IS NULL
+                      AND email_local_key IS NOT NULL AND length(email_local_key) >= 4
+                      AND record_id IN (
+                          SELECT record_id FROM accord_labels
+                          QUALIFY count(*) OVER (PARTITION BY label) = 1))
+                SELECT j.thin, min(j.named)
                 FROM ({joins}) j JOIN accord_labels l ON l.record_id = j.named
                 GROUP BY j.thin HAVING count(DISTINCT l.label) = 1
                 ORDER BY j.thin"""
         ).fetchall()
     finally:
         connection.unregister("accord_labels")
-    connection.execute("DROP TABLE accord_thin")
     return [(thin, named) for thin, named in rows]
 
 
@@ -84,6 +81,8 @@ def unique_candidate_links(
     Two customers with the name, or any customer with the name outside the
     review pairs, leave it for review.
     """
+    if not review:
+        return []
     sizes: dict[str, int] = defaultdict(int)
     for label in labels.values():
         sizes[label] += 1

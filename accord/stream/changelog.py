@@ -70,23 +70,55 @@ def append_changes(
     if not fresh:
         return 0
     now = now_utc()
+    rows = [
+        (c.source, c.source_key, c.op, json.dumps(c.payload, default=str), c.intake, c.position)
+        for c in fresh
+    ]
+    if len(rows) <= VALUES_ROWS:
+        _insert_values(connection, rows, now, status, error)
+    else:
+        _insert_arrow(connection, rows, now, status, error)
+    return len(fresh)
+
+
+# Up to this many changes are inserted as one parameterized VALUES list,
+# because registering an Arrow table costs more than the statement for a few rows.
+VALUES_ROWS = 50
+_INSERT = """
+    INSERT INTO change_log
+        (source, source_key, op, payload, received_at, intake, source_position, status, error)
+"""
+
+
+def _insert_values(
+    connection: duckdb.DuckDBPyConnection,
+    rows: list[tuple[str, str, str, str, str, str | None]],
+    now: datetime,
+    status: str,
+    error: str | None,
+) -> None:
+    placeholders = ", ".join("(?, ?, ?, ?, ?, ?, ?, ?, ?)" for _ in rows)
+    params: list[object] = []
+    for source, key, op, payload, intake, position in rows:
+        params += [source, key, op, payload, now, intake, position, status, error]
+    connection.execute(f"{_INSERT} VALUES {placeholders}", params)
+
+
+def _insert_arrow(
+    connection: duckdb.DuckDBPyConnection,
+    rows: list[tuple[str, str, str, str, str, str | None]],
+    now: datetime,
+    status: str,
+    error: str | None,
+) -> None:
+    names = ["source", "source_key", "op", "payload", "intake", "source_position"]
     table = pa.table(
-        {
-            "source": pa.array([c.source for c in fresh], pa.string()),
-            "source_key": pa.array([c.source_key for c in fresh], pa.string()),
-            "op": pa.array([c.op for c in fresh], pa.string()),
-            "payload": pa.array([json.dumps(c.payload, default=str) for c in fresh], pa.string()),
-            "intake": pa.array([c.intake for c in fresh], pa.string()),
-            "source_position": pa.array([c.position for c in fresh], pa.string()),
-        }
+        {name: pa.array([row[i] for row in rows], pa.string()) for i, name in enumerate(names)}
     )
     register(connection, "accord_new_changes", table)
     try:
         connection.execute(
-            """
-            INSERT INTO change_log
-                (source, source_key, op, payload, received_at, intake, source_position, status,
-                 error)
+            f"""{_INSERT}
             SELECT source, source_key, op, payload, ?, intake, source_position, ?, ?
             FROM accord_new_changes
             """,
@@ -94,7 +126,6 @@ def append_changes(
         )
     finally:
         connection.unregister("accord_new_changes")
-    return len(fresh)
 
 
 def _without_redeliveries(
@@ -148,6 +179,9 @@ def commit_changes(
         The number of changes appended.
     """
     with _APPEND_LOCK:
+        if all(change.position is None for change in changes):
+            # Nothing to check for redelivery, so the one INSERT commits by itself.
+            return append_changes(connection, changes, status, error)
         connection.execute("BEGIN TRANSACTION")
         try:
             count = append_changes(connection, changes, status, error)

@@ -69,7 +69,8 @@ class Writer(Protocol):
     """Writes changes to one destination.
 
     :meth:`write` returns one outcome per change, in order. After a
-    transient failure the failed change and every later one are ``pending``.
+    transient failure the failed change, every later change of the same
+    record or entity and every change not yet tried are ``pending``.
     """
 
     batch_size: int

@@ -7,10 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 from accord.config.models import WebhookDestination
-from accord.sync.errors import DeliveryError, SyncError, TransientDeliveryError
+from accord.sync.errors import SyncError
 from accord.sync.http import HttpSender
 from accord.sync.payload import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, json_body, sign
-from accord.sync.writers.base import Change, Outcome, pending, rejected, sent
+from accord.sync.writers.base import Change, Outcome
+from accord.sync.writers.lanes import LaneSender
 
 
 def read_secret(destination: str, variable: str) -> str:
@@ -64,23 +65,21 @@ class WebhookWriter:
         self.batch_size = destination.requests_per_commit
         self.secret = read_secret(destination.name, destination.secret_env)
         self.sender = make_sender(destination.name, destination.retry, destination.rate_limit)
+        self.lanes = LaneSender(destination.concurrency, destination.name)
 
     def close(self) -> None:
-        """Close the HTTP client."""
+        """Stop the sending threads and close the HTTP client."""
+        self.lanes.close()
         self.sender.close()
 
     def write(self, changes: list[Change]) -> list[Outcome]:
-        """POST every change in order; stop at the first transient failure."""
-        outcomes: list[Outcome] = []
-        for index, change in enumerate(changes):
-            body = json_body(webhook_event(self.destination.name, change))
-            headers = signed_headers(self.secret, body, change.idempotency_key)
-            try:
-                self.sender.send("POST", self.destination.url, body, headers)
-            except TransientDeliveryError as exc:
-                return outcomes + pending(changes[index:], str(exc))
-            except DeliveryError as exc:
-                outcomes.append(rejected(change, str(exc), exc.status_code, exc.response_body))
-                continue
-            outcomes.append(sent(change))
-        return outcomes
+        """POST every change, up to ``concurrency`` at once, until the first transient failure.
+
+        The changes of one record or entity are sent one after another, in order.
+        """
+        return self.lanes.send(changes, self._post)
+
+    def _post(self, change: Change) -> None:
+        body = json_body(webhook_event(self.destination.name, change))
+        headers = signed_headers(self.secret, body, change.idempotency_key)
+        self.sender.send("POST", self.destination.url, body, headers)
