@@ -67,18 +67,27 @@ def append_changes(
         The number of changes appended.
     """
     fresh = _without_redeliveries(connection, changes)
-    if not fresh:
-        return 0
+    _insert(connection, fresh, status, error)
+    return len(fresh)
+
+
+def _insert(
+    connection: duckdb.DuckDBPyConnection,
+    changes: Sequence[Change],
+    status: str,
+    error: str | None,
+) -> None:
+    if not changes:
+        return
     now = now_utc()
     rows = [
         (c.source, c.source_key, c.op, json.dumps(c.payload, default=str), c.intake, c.position)
-        for c in fresh
+        for c in changes
     ]
     if len(rows) <= VALUES_ROWS:
         _insert_values(connection, rows, now, status, error)
     else:
         _insert_arrow(connection, rows, now, status, error)
-    return len(fresh)
 
 
 # Up to this many changes are inserted as one parameterized VALUES list,
@@ -190,6 +199,31 @@ def commit_changes(
             raise
         connection.execute("COMMIT")
     return count
+
+
+def commit_requests(
+    connection: duckdb.DuckDBPyConnection, requests: Sequence[Sequence[Change]]
+) -> list[int]:
+    """Append the changes of several requests in one transaction and commit it.
+
+    A change redelivered within the group counts for the first request that
+    carries it. ``connection`` must be a cursor of the calling thread.
+
+    Returns:
+        The number of changes appended, per request.
+    """
+    changes = [change for request in requests for change in request]
+    with _APPEND_LOCK:
+        connection.execute("BEGIN TRANSACTION")
+        try:
+            fresh = _without_redeliveries(connection, changes)
+            _insert(connection, fresh, PENDING, None)
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+    kept = {id(change) for change in fresh}
+    return [sum(1 for change in request if id(change) in kept) for request in requests]
 
 
 def append_lock() -> threading.Lock:

@@ -20,8 +20,8 @@ from typing import Any
 
 from accord.config.loader import LoadedProject
 from accord.store.duckdb_store import Store
-from accord.stream.changelog import commit_changes
 from accord.stream.changes import Change, InvalidChange, parse_change
+from accord.stream.group_commit import GroupCommitter
 from accord.stream.metrics import Metrics
 
 logger = logging.getLogger(__name__)
@@ -48,6 +48,10 @@ class IntakeServer(ThreadingHTTPServer):
     """The worker's HTTP server; each request runs in its own thread."""
 
     daemon_threads = True
+    # The socketserver default backlog of 5 drops connections when many
+    # webhooks arrive at once, and each dropped SYN costs the sender a
+    # one-second retransmission.
+    request_queue_size = 1024
 
     def __init__(
         self,
@@ -63,6 +67,12 @@ class IntakeServer(ThreadingHTTPServer):
         self.store = store
         self.metrics = metrics
         self.accepting = True
+        self.committer = GroupCommitter(store)
+
+    def server_close(self) -> None:
+        """Close the socket, then commit the changes already taken and stop the committer."""
+        super().server_close()
+        self.committer.close()
 
     def ingest(self, source_name: str, body: bytes, signature_header: str | None) -> int:
         """Check, parse and commit the changes of one request; return how many were new.
@@ -92,12 +102,8 @@ class IntakeServer(ThreadingHTTPServer):
         return self.commit(source_name, changes)
 
     def commit(self, source_name: str, changes: list[Change]) -> int:
-        """Commit ``changes`` to the change log through a cursor of this thread."""
-        cursor = self.store.connection.cursor()
-        try:
-            count = commit_changes(cursor, changes)
-        finally:
-            cursor.close()
+        """Commit ``changes`` to the change log together with other waiting requests."""
+        count = self.committer.commit(changes)
         self.metrics.add("accord_changes_received_total", source_name, count)
         return count
 

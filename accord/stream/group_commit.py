@@ -1,0 +1,100 @@
+"""Group commit: the changes of concurrent intake requests share one transaction.
+
+Each webhook request must be durable before the worker answers 202, and a
+DuckDB commit costs milliseconds. Committed one by one, concurrent requests
+queue behind each other's commits. Here request threads hand their changes
+to one committer thread, which appends everything waiting in one
+transaction and then releases every request of the group. A request is
+answered only after the commit that contains its changes.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import duckdb
+
+from accord.store.duckdb_store import Store
+from accord.stream.changelog import commit_requests
+from accord.stream.changes import Change
+
+logger = logging.getLogger(__name__)
+
+# Requests per transaction at most, which bounds one INSERT's size.
+MAX_GROUP = 256
+
+
+@dataclass
+class _Request:
+    changes: Sequence[Change]
+    done: threading.Event = field(default_factory=threading.Event)
+    appended: int = 0
+    error: BaseException | None = None
+
+
+class GroupCommitter:
+    """A thread that commits the changes of waiting requests together."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._queue: queue.Queue[_Request | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="accord-group-commit", daemon=True)
+        self._thread.start()
+
+    def commit(self, changes: Sequence[Change]) -> int:
+        """Append ``changes`` durably and return how many were new; raise what the commit raised."""
+        request = _Request(changes)
+        self._queue.put(request)
+        request.done.wait()
+        if request.error is not None:
+            raise request.error
+        return request.appended
+
+    def close(self) -> None:
+        """Commit the requests already handed over, then stop the thread."""
+        self._queue.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        cursor = self._store.connection.cursor()
+        try:
+            while True:
+                group = self._next_group()
+                if not group:
+                    return
+                self._commit(cursor, group)
+                if group[-1] is None:
+                    return
+        finally:
+            cursor.close()
+
+    def _next_group(self) -> list[_Request | None]:
+        """Wait for one request, then take every request already waiting, up to MAX_GROUP."""
+        group = [self._queue.get()]
+        while group[-1] is not None and len(group) < MAX_GROUP:
+            try:
+                group.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return group
+
+    def _commit(self, cursor: duckdb.DuckDBPyConnection, group: list[_Request | None]) -> None:
+        requests = [request for request in group if request is not None]
+        if not requests:
+            return
+        try:
+            counts = commit_requests(cursor, [request.changes for request in requests])
+        except Exception as exc:
+            logger.error("committing %d intake requests failed: %s", len(requests), exc)
+            for request in requests:
+                request.error = exc
+        else:
+            for request, count in zip(requests, counts, strict=True):
+                request.appended = count
+        finally:
+            for request in requests:
+                request.done.set()

@@ -1,0 +1,91 @@
+"""Concurrent intake requests commit together and each learns its own count."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from accord.store.duckdb_store import Store
+from accord.stream.changelog import commit_requests, fetch_pending
+from accord.stream.changes import Change
+from accord.stream.group_commit import GroupCommitter
+
+
+def _change(number: int, position: str | None = None) -> Change:
+    key = str(number)
+    return Change("crm", key, "upsert", {"id": key, "n": number}, "test", position)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store.open(tmp_path / "accord.duckdb") as opened:
+        yield opened
+
+
+@pytest.mark.parametrize(
+    ("requests", "expected"),
+    [
+        ([[1, 2], [3]], [2, 1]),
+        ([[1, 2], [2, 3]], [2, 1]),
+        ([[1], [1], [1]], [1, 0, 0]),
+        ([[], [4]], [0, 1]),
+    ],
+)
+def test_commit_requests_counts_each(
+    store: Store, requests: list[list[int]], expected: list[int]
+) -> None:
+    """A position repeated within the group counts for its first request only."""
+    changes = [[_change(n, position=f"p{n}") for n in request] for request in requests]
+
+    assert commit_requests(store.connection, changes) == expected
+    pending = fetch_pending(store.connection, 100)
+    assert len(pending) == sum(expected)
+
+
+def test_concurrent_requests_all_committed(store: Store) -> None:
+    committer = GroupCommitter(store)
+    results: dict[int, Any] = {}
+
+    def send(thread: int) -> None:
+        changes = [_change(thread * 10 + n) for n in range(3)]
+        results[thread] = committer.commit(changes)
+
+    threads = [threading.Thread(target=send, args=(t,)) for t in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    committer.close()
+
+    assert results == {t: 3 for t in range(40)}
+    numbers = sorted(change.payload["n"] for change in fetch_pending(store.connection, 1000))
+    assert numbers == sorted(t * 10 + n for t in range(40) for n in range(3))
+
+
+def test_request_order_kept_within_request(store: Store) -> None:
+    committer = GroupCommitter(store)
+    committer.commit([_change(n) for n in (5, 1, 3)])
+    committer.close()
+
+    assert [c.payload["n"] for c in fetch_pending(store.connection, 10)] == [5, 1, 3]
+
+
+def test_failed_commit_raises_in_request(store: Store) -> None:
+    committer = GroupCommitter(store)
+    store.connection.execute("DROP TABLE change_log")
+
+    with pytest.raises(duckdb.Error):
+        committer.commit([_change(1)])
+    committer.close()
+
+
+def test_close_without_requests_stops(store: Store) -> None:
+    committer = GroupCommitter(store)
+    committer.close()
+
+    assert not committer._thread.is_alive()
