@@ -32,9 +32,9 @@ class StoreConfig(StrictModel):
     memory_limit: str | None = Field(
         "2GB",
         description="memory cap of each DuckDB connection, such as '2GB'; DuckDB spills to disk "
-        "beyond it. While Splink trains and predicts, the store keeps a quarter of it and "
-        "Splink's connection gets the rest. Null keeps DuckDB's default of 80% of the "
-        "machine's memory",
+        "beyond it. While the match model trains and scores pairs, the store keeps a quarter "
+        "of it and the working connection gets the rest. Null keeps DuckDB's default of 80% "
+        "of the machine's memory",
     )
 
 

@@ -84,7 +84,7 @@ def memory_shared_with(connection: duckdb.DuckDBPyConnection) -> Iterator[None]:
 
     ``connection`` keeps a quarter of the cap for the block and every
     connection opened in it gets three quarters, so the idle store and one
-    working connection (Splink's) together stay within the cap: 500MB and
+    working connection (training or pair scoring) together stay within the cap: 500MB and
     1.5GB of a 2GB cap. DuckDB spills the store's data beyond its
     quarter to disk. Without a cap, or when ``connection`` cannot release
     enough memory, nothing changes.
