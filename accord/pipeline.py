@@ -123,6 +123,14 @@ def run(
     except AccordError as exc:
         _record_failure(store, run_id, exc)
         raise
+    except duckdb.OutOfMemoryException as exc:
+        _record_failure(store, run_id, exc)
+        limit = loaded.project.store.memory_limit
+        raise RunError(
+            f"run {run_id} failed: DuckDB ran out of memory under store.memory_limit ({limit}); "
+            "raise store.memory_limit in the project file, or set it to null for DuckDB's "
+            f"default of 80% of the machine's memory: {exc}"
+        ) from exc
     except Exception as exc:
         _record_failure(store, run_id, exc)
         raise RunError(f"run {run_id} failed: {type(exc).__name__}: {exc}") from exc

@@ -219,6 +219,23 @@ def test_error_inside_stage_keeps_previous_state(
     assert query(loaded, "SELECT status FROM runs ORDER BY run_id") == [("succeeded",), ("failed",)]
 
 
+def test_out_of_memory_names_memory_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    loaded = make_project(tmp_path)
+
+    def exhaust(*args: Any, **kwargs: Any) -> int:
+        raise duckdb.OutOfMemoryException("could not allocate block of size 256.0 KiB")
+
+    monkeypatch.setattr("accord.resolve.stage.merge_golden", exhaust)
+    with pytest.raises(RunError) as raised:
+        run_once(loaded)
+
+    message = str(raised.value)
+    assert "DuckDB ran out of memory under store.memory_limit (2GB)" in message
+    assert "raise store.memory_limit in the project file" in message
+    assert "could not allocate block" in message
+    assert query(loaded, "SELECT status FROM runs ORDER BY run_id") == [("failed",)]
+
+
 KILL_SCRIPT = """
 import os, signal, sys
 import accord.resolve.stage as stage
