@@ -9,7 +9,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -17,6 +17,12 @@ from accord.config.loader import load_project
 from accord.pipeline import RunSummary, run
 from accord.store.duckdb_store import Store
 from accord.truth import score_store
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+    from accord.resolve.model import MatchModel
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -160,19 +166,26 @@ def test_rerun_changes_nothing(demo: tuple[Path, RunSummary]) -> None:
     assert query(folder, "SELECT entity_id, record_id FROM entity_members ORDER BY ALL") == before
 
 
-def test_python_levels_agree_with_splink_sql(demo: tuple[Path, RunSummary]) -> None:
-    from accord.resolve.inputs import INPUT_TABLE, build_input, fetch_records
+def _model_and_input(connection: duckdb.DuckDBPyConnection) -> tuple[MatchModel, pa.Table]:
+    """Return the demo's stored match model and its resolution input as an Arrow table."""
+    from accord.resolve.inputs import INPUT_TABLE, build_input
     from accord.resolve.model import load_model
+
+    model = load_model(connection)
+    assert model is not None
+    build_input(connection, ["crm", "billing", "support", "analytics"], ["billing_id"])
+    connection.complete()
+    return model, connection.sql(f"SELECT * FROM {INPUT_TABLE}").to_arrow_table()
+
+
+def test_python_levels_agree_with_splink_sql(demo: tuple[Path, RunSummary]) -> None:
+    from accord.resolve.inputs import fetch_records
     from accord.resolve.prediction import predict
 
     folder, _ = demo
     with Store.open(folder / "accord.duckdb") as store:
         connection = store.connection
-        model = load_model(connection)
-        assert model is not None
-        build_input(connection, ["crm", "billing", "support", "analytics"], ["billing_id"])
-        connection.complete()
-        table = connection.sql(f"SELECT * FROM {INPUT_TABLE}").to_arrow_table()
+        model, table = _model_and_input(connection)
         scored = predict(table, model, 0.0).to_pylist()
         sample = scored[:: max(1, len(scored) // 1500)]
         records = fetch_records(
@@ -233,20 +246,20 @@ def test_explained_probability_equals_splink(demo: tuple[Path, RunSummary]) -> N
 
 
 def test_prediction_equals_splink(demo: tuple[Path, RunSummary]) -> None:
-    from resolve.splink_reference import splink_predict
-
-    from accord.resolve.inputs import INPUT_TABLE, build_input
-    from accord.resolve.model import load_model
     from accord.resolve.prediction import predict
+
+    # Loaded by path: with importlib imports, the tests' resolve package is
+    # importable by name only once pytest has collected it.
+    path = Path(__file__).parent / "resolve" / "splink_reference.py"
+    spec = importlib.util.spec_from_file_location("splink_reference_demo", path)
+    assert spec is not None and spec.loader is not None
+    reference = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(reference)
+    splink_predict = reference.splink_predict
 
     folder, _ = demo
     with Store.open(folder / "accord.duckdb") as store:
-        connection = store.connection
-        model = load_model(connection)
-        assert model is not None
-        build_input(connection, ["crm", "billing", "support", "analytics"], ["billing_id"])
-        connection.complete()
-        table = connection.sql(f"SELECT * FROM {INPUT_TABLE}").to_arrow_table()
+        model, table = _model_and_input(store.connection)
     ours = {(r["record_id_l"], r["record_id_r"]): r for r in predict(table, model, 0.0).to_pylist()}
     theirs = {
         (r["record_id_l"], r["record_id_r"]): r
