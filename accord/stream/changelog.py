@@ -187,22 +187,14 @@ def commit_changes(
     Returns:
         The number of changes appended.
     """
-    with _APPEND_LOCK:
-        if all(change.position is None for change in changes):
-            # Nothing to check for redelivery, so the one INSERT commits by itself.
-            return append_changes(connection, changes, status, error)
-        connection.execute("BEGIN TRANSACTION")
-        try:
-            count = append_changes(connection, changes, status, error)
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
-    return count
+    return commit_requests(connection, [changes], status, error)[0]
 
 
 def commit_requests(
-    connection: duckdb.DuckDBPyConnection, requests: Sequence[Sequence[Change]]
+    connection: duckdb.DuckDBPyConnection,
+    requests: Sequence[Sequence[Change]],
+    status: str = PENDING,
+    error: str | None = None,
 ) -> list[int]:
     """Append the changes of several requests in one transaction and commit it.
 
@@ -214,10 +206,14 @@ def commit_requests(
     """
     changes = [change for request in requests for change in request]
     with _APPEND_LOCK:
+        if all(change.position is None for change in changes):
+            # Nothing to check for redelivery, so the one INSERT commits by itself.
+            _insert(connection, changes, status, error)
+            return [len(request) for request in requests]
         connection.execute("BEGIN TRANSACTION")
         try:
             fresh = _without_redeliveries(connection, changes)
-            _insert(connection, fresh, PENDING, None)
+            _insert(connection, fresh, status, error)
         except BaseException:
             connection.execute("ROLLBACK")
             raise

@@ -1,11 +1,11 @@
 """Group commit: the changes of concurrent intake requests share one transaction.
 
-Each webhook request must be durable before the worker answers 202, and a
+Each webhook request must be durable before the worker returns 202, and a
 DuckDB commit costs milliseconds. Committed one by one, concurrent requests
 queue behind each other's commits. Here request threads hand their changes
 to one committer thread, which appends everything waiting in one
-transaction and then releases every request of the group. A request is
-answered only after the commit that contains its changes.
+transaction and then releases every request of the group. A request gets
+its response only after the commit that contains its changes.
 """
 
 from __future__ import annotations
@@ -64,8 +64,6 @@ class GroupCommitter:
         try:
             while True:
                 group = self._next_group()
-                if not group:
-                    return
                 self._commit(cursor, group)
                 if group[-1] is None:
                     return
@@ -88,10 +86,13 @@ class GroupCommitter:
             return
         try:
             counts = commit_requests(cursor, [request.changes for request in requests])
-        except Exception as exc:
+        except BaseException as exc:
+            # Every waiting request must learn of the failure, or it would return 202.
             logger.error("committing %d intake requests failed: %s", len(requests), exc)
             for request in requests:
                 request.error = exc
+            if not isinstance(exc, Exception):
+                raise
         else:
             for request, count in zip(requests, counts, strict=True):
                 request.appended = count

@@ -89,3 +89,21 @@ def test_close_without_requests_stops(store: Store) -> None:
     committer.close()
 
     assert not committer._thread.is_alive()
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_interrupted_commit_raises_in_request(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request never reports success when its commit was cut short."""
+
+    def interrupt(*args: Any, **kwargs: Any) -> list[int]:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("accord.stream.group_commit.commit_requests", interrupt)
+    committer = GroupCommitter(store)
+
+    with pytest.raises(KeyboardInterrupt):
+        committer.commit([_change(1)])
+    committer._thread.join(timeout=5)
+    assert not committer._thread.is_alive()
