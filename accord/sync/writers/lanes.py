@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from accord.sync.errors import DeliveryError, TransientDeliveryError
-from accord.sync.writers.base import Change, Outcome, rejected, sent
+from accord.sync.writers.base import Change, Outcome, pending, rejected, sent
 
 SendOne = Callable[[Change], None]
 """Function that sends one change and raises ``TransientDeliveryError`` or ``DeliveryError``."""
@@ -116,8 +116,9 @@ class _Run:
             self.results[index] = sent(change)
 
     def _keep_pending(self, indexes: list[int], error: str) -> None:
-        for index in indexes:
-            self.results[index] = Outcome(self.changes[index].change_id, "pending", error=error)
+        outcomes = pending([self.changes[index] for index in indexes], error)
+        for index, outcome in zip(indexes, outcomes, strict=True):
+            self.results[index] = outcome
 
     def outcomes(self) -> list[Outcome]:
         done = [outcome for outcome in self.results if outcome is not None]
