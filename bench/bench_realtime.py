@@ -139,7 +139,7 @@ def distinct_last_name(number: int) -> str:
     return "".join(parts).capitalize()
 
 
-# Sender threads of the load generator; each waits for one answer at a time.
+# Sender threads of the load generator. Each waits for one response at a time.
 SENDERS = 32
 FREE_MAIL = ["gmail.com", "yahoo.com", "outlook.com", "icloud.com", "mailbox.org"]
 
@@ -425,7 +425,7 @@ def _wait_up(url: str, timeout: float = 300) -> None:
 
 @dataclass
 class Load:
-    """What the load generator sent: accepted changes by email with their scheduled times."""
+    """Record of the load generator's sends: accepted changes by email, with scheduled times."""
 
     sent: dict[str, float] = field(default_factory=dict)
     failed: int = 0
@@ -442,10 +442,10 @@ class Load:
 
 
 def _send_at_rate(url: str, rate: float, seconds: float, rng: random.Random, first: int) -> Load:
-    """POST one new customer every 1/``rate`` seconds, whatever the answers take.
+    """POST one new customer every 1/``rate`` seconds, however long the responses take.
 
     The sends are open-loop: each change is scheduled at a fixed time and
-    handed to a pool of sender threads, so a slow answer does not delay the
+    handed to a pool of sender threads, so a slow response does not delay the
     next change. Latency counts from the scheduled time, which includes any
     wait for a free sender.
     """
