@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from accord.resolve.comparisons import Comparison
 from accord.resolve.model import MatchModel
-from accord.resolve.scoring import exact_level, level_weight
+from accord.resolve.scoring import exact_level, level_weight, log_odds
 from accord.store.duckdb_store import connect
 
 ROWS = "accord_rows"
@@ -107,7 +107,7 @@ def _number_rows(
 
 
 def _frequency_sql(column: str) -> str:
-    """Return each value's share of the column's non-null values, as Splink's tf tables hold."""
+    """Return each value's share of the column's non-null values, as in Splink's tf tables."""
     return (
         f"SELECT {column} AS value, CAST(count(*) AS DOUBLE) / "
         f"(SELECT count({column}) FROM accord_input) AS tf "
@@ -138,14 +138,14 @@ def scores_sql(model: MatchModel, comparisons: list[Comparison], threshold: floa
     gammas = ", ".join(f"{c.gamma_sql()} AS gamma_{c.name}" for c in comparisons)
     parameters = model.settings["comparisons"]
     weight = " + ".join(
-        [repr(_log_odds(model.prior))]
+        [repr(log_odds(model.prior))]
         + [
             _weight_sql(c, p["comparison_levels"])
             for c, p in zip(comparisons, parameters, strict=True)
         ]
     )
     gamma_names = ", ".join(f"gamma_{c.name}" for c in comparisons)
-    keep = f"WHERE match_weight >= {_log_odds(threshold)!r}" if threshold > 0 else ""
+    above_threshold = f"WHERE match_weight >= {log_odds(threshold)!r}" if threshold > 0 else ""
     return f"""
         WITH compared AS (
             SELECT l.record_id AS record_id_l, r.record_id AS record_id_r, {sides} {frequencies}
@@ -161,14 +161,8 @@ def scores_sql(model: MatchModel, comparisons: list[Comparison], threshold: floa
                     ELSE pow(2.0, match_weight) / (1.0 + pow(2.0, match_weight)) END
                    AS match_probability,
                {gamma_names}
-        FROM weighed {keep}
+        FROM weighed {above_threshold}
     """
-
-
-def _log_odds(probability: float) -> float:
-    if probability >= 1:
-        return math.inf
-    return math.log2(probability / (1 - probability))
 
 
 def _weight_sql(comparison: Comparison, levels: list[dict[str, Any]]) -> str:

@@ -44,6 +44,13 @@ class PairScore:
     match_probability: float
 
 
+def log_odds(probability: float) -> float:
+    """Convert a probability to a match weight (log2 odds); 1 gives infinity."""
+    if probability >= 1:
+        return math.inf
+    return math.log2(probability / (1 - probability))
+
+
 def probability(weight: float) -> float:
     """Convert a match weight (log2 odds) to a probability."""
     if weight > 60:
@@ -57,7 +64,7 @@ def score_pair(
 ) -> PairScore:
     """Score two records with ``model``; ``term_frequency`` returns a value's share of records."""
     prior = model.prior
-    prior_weight = math.log2(prior / (1 - prior))
+    prior_weight = log_odds(prior)
     levels: list[LevelScore] = []
     for comparison, parameters in zip(
         model.comparisons(), model.settings["comparisons"], strict=True

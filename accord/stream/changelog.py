@@ -218,8 +218,8 @@ def commit_requests(
             connection.execute("ROLLBACK")
             raise
         connection.execute("COMMIT")
-    kept = {id(change) for change in fresh}
-    return [sum(1 for change in request if id(change) in kept) for request in requests]
+    fresh_ids = {id(change) for change in fresh}
+    return [sum(1 for change in request if id(change) in fresh_ids) for request in requests]
 
 
 def append_lock() -> threading.Lock:
