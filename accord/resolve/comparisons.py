@@ -373,11 +373,12 @@ def email() -> Comparison:
         0.001,
         agrees=frozenset({column}),
     )
-    local_sql = f"split_part({column}_l, '@', 1) = split_part({column}_r, '@', 1)"
+    # email_user_key is the local part of email_key, split once per record.
+    local_sql = "email_user_key_l = email_user_key_r"
     fuzzy_sql = _within_edits_sql(column, 2)
     return Comparison(
         "email",
-        (column, "email_is_role", "email_local_key", "name_initial_key"),
+        (column, "email_is_role", "email_user_key", "email_local_key", "name_initial_key"),
         (
             _null(column),
             exact_personal,
@@ -769,6 +770,7 @@ INPUT_COLUMNS = (
     "last_name_key",
     "email_key",
     "email_is_role",
+    "email_user_key",
     "email_local_key",
     "nameless_email_key",
     "name_full_key",

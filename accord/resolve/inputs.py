@@ -25,6 +25,9 @@ _BIRTH = "coalesce(nullif({birth_date_key}, ''), nullif({birth_date}, ''))"
 _EXPRESSIONS = {
     # City has no key column of its own; the folded display value serves.
     "city_key": "nullif(lower(trim({city})), '')",
+    # The email local part as written: jane.doe42. Pair scoring compares it
+    # once per pair, so it is split here once per record.
+    "email_user_key": "split_part(nullif({email_key}, ''), '@', 1)",
     # Letters of the email local part, to compare with names: jane.doe42 -> janedoe.
     "email_local_key": _EMAIL_LETTERS,
     # The same letters, only for records without a name: the blocking key that

@@ -69,6 +69,7 @@ def _input_table(records: list[dict[str, Any]]) -> pa.Table:
             f"""CREATE TEMP TABLE {INPUT_TABLE} AS SELECT * REPLACE (
                     first_name_key AS first_name_nick_key,
                     email_key LIKE 'info%' AS email_is_role,
+                    split_part(email_key, '@', 1) AS email_user_key,
                     regexp_replace(split_part(email_key, '@', 1), '[^a-z]', '', 'g')
                         AS email_local_key,
                     CASE WHEN first_name_key IS NULL AND last_name_key IS NULL THEN
