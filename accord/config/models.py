@@ -833,7 +833,10 @@ class StreamConfig(StrictModel):
     port: int = Field(8765, ge=0, le=65535, description="HTTP port; 0 picks a free port")
     batch_size: int = Field(1000, gt=0, description="maximum changes processed together")
     idle_seconds: float = Field(
-        0.2, gt=0, description="pause between two checks for new changes when none are waiting"
+        0.2,
+        gt=0,
+        description="longest pause between two checks for new changes when none are waiting; "
+        "an intake that commits changes ends the pause at once",
     )
     max_body_bytes: int = Field(10_000_000, gt=0, description="largest accepted request body")
     sources: dict[str, StreamSourceConfig] = Field(

@@ -9,8 +9,9 @@ from collections.abc import Callable, Iterable
 # Upper bounds in seconds of the processing latency histogram (received to committed).
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 
+RECEIVED = "accord_changes_received_total"
 COUNTERS = {
-    "accord_changes_received_total": "Changes committed to the change log, per source.",
+    RECEIVED: "Changes committed to the change log, per source.",
     "accord_changes_processed_total": "Changes written to the store, per source.",
     "accord_changes_failed_total": "Changes that failed processing or were rejected, per source.",
     "accord_changes_stale_total": "Changes skipped because the store holds a newer version.",
@@ -23,6 +24,9 @@ class Metrics:
 
     ``lag`` returns the age in seconds of the oldest pending change per
     source; the worker reads it from the change log at scrape time.
+    ``arrived`` is set whenever received changes are counted, which every
+    intake does right after committing them, so the processor can start at
+    once instead of at its next check.
     """
 
     def __init__(self, lag: Callable[[], dict[str, float]] | None = None) -> None:
@@ -32,11 +36,14 @@ class Metrics:
         self._latency_count = 0
         self._latency_sum = 0.0
         self._lag = lag
+        self.arrived = threading.Event()
 
     def add(self, counter: str, source: str, amount: int = 1) -> None:
         """Add ``amount`` to a counter of one source."""
         with self._lock:
             self._counters[counter][source] += amount
+        if counter == RECEIVED and amount > 0:
+            self.arrived.set()
 
     def value(self, counter: str, source: str) -> int:
         """Return the current value of a counter of one source."""

@@ -84,6 +84,7 @@ class Worker:
     def request_stop(self) -> None:
         """Ask the worker to stop after the current micro-batch; safe in a signal handler."""
         self.stop_event.set()
+        self.metrics.arrived.set()
 
     def run(self) -> None:
         """Process changes until a stop is requested, then stop the intakes."""
@@ -94,13 +95,15 @@ class Worker:
         logger.info("worker ready: taking changes")
         last_lag_log = time.monotonic()
         while not self.stop_event.is_set():
+            # Cleared before reading the log, so a change committed meanwhile ends the wait below.
+            self.metrics.arrived.clear()
             handled = self._process()
             now = time.monotonic()
             if now - last_lag_log >= LAG_LOG_SECONDS:
                 self._log_lag()
                 last_lag_log = now
             if handled == 0:
-                self.stop_event.wait(self.loaded.project.stream.idle_seconds)
+                self.metrics.arrived.wait(self.loaded.project.stream.idle_seconds)
         self.shutdown()
 
     def _process(self) -> int:

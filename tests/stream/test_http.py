@@ -6,7 +6,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -24,6 +24,12 @@ stream:
       webhook: {secret_env: ACCORD_TEST_CRM_SECRET}
 """
 SECRET = "s3cret-for-tests"
+# The processor's fallback check of the change log comes minutes apart.
+IDLE = """\
+stream:
+  port: 0
+  idle_seconds: 300
+"""
 
 
 @pytest.fixture
@@ -193,3 +199,23 @@ def test_metrics_count_changes(worker: Worker) -> None:
     assert 'accord_changes_processed_total{source="crm"} 2' in text
     assert "accord_processing_latency_seconds_count 2" in text
     assert 'accord_lag_seconds{source="crm"} 0.0' in text
+
+
+def wait_ready(worker: Worker, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status, text = get(url(worker, "/health"))
+        if status == 200 and json.loads(text)["ready"]:
+            return
+        time.sleep(0.1)
+    raise AssertionError("worker not ready")
+
+
+def test_committed_change_wakes_an_idle_worker(start_worker: Callable[[str], Worker]) -> None:
+    worker = start_worker(IDLE)
+    wait_ready(worker)
+    # Long enough for the processor to find the log empty and start its idle wait.
+    time.sleep(1)
+    status, _ = post(url(worker, "/ingest/crm"), json.dumps(person(1)).encode())
+    assert status == 202
+    wait_processed(worker, timeout=30)
