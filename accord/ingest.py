@@ -166,10 +166,9 @@ def _assemble(
     keep = [row for row in range(rows.num_rows) if row not in bad_rows and row not in deleted_rows]
     raw_all = raw_json(rows)
     for row, entries in sorted(bad_rows.items()):
+        raw = raw_all[row].as_py()
         quarantine.extend(
-            QuarantineEntry(
-                e.source_key, e.location, e.rule, e.field, e.value, e.reason, raw_all[row]
-            )
+            QuarantineEntry(e.source_key, e.location, e.rule, e.field, e.value, e.reason, raw)
             for e in entries
         )
     data = _data_json(
@@ -178,8 +177,8 @@ def _assemble(
     accepted = pa.table(
         {
             "source_key": pa.array([keys[row] for row in keep], pa.string()),
-            "raw": pa.array([raw_all[row] for row in keep], pa.string()),
-            "data": pa.array(data, pa.string()),
+            "raw": raw_all.take(pa.array(keep, pa.int64())),
+            "data": data,
         }
     )
     parse_failures = sum(1 for entry in quarantine if entry.rule == "parse")
@@ -234,20 +233,20 @@ def _flagged_rows(source: SourceBase, rows: pa.Table) -> set[int]:
     return {row for row, value in enumerate(values) if _is_flagged(value)}
 
 
-def raw_json(rows: pa.Table) -> list[str]:
-    """Return every row as a JSON object text, keyed by column name."""
+def raw_json(rows: pa.Table) -> pa.Array:
+    """Return every row as a JSON object text, keyed by column name, in an Arrow string array."""
     if rows.num_rows == 0:
-        return []
+        return pa.array([], pa.string())
     with scratch("batch", rows) as connection:
-        result = connection.sql("SELECT to_json(b)::VARCHAR AS raw FROM batch b").fetchall()
-    return [row[0] for row in result]
+        result = connection.sql("SELECT to_json(b)::VARCHAR AS raw FROM batch b").to_arrow_table()
+    return result.column(0).combine_chunks().cast(pa.string())
 
 
-def _data_json(columns: dict[str, list[Any]], count: int) -> list[str]:
+def _data_json(columns: dict[str, list[Any]], count: int) -> pa.Array:
     if count == 0:
-        return []
+        return pa.array([], pa.string())
     if not columns:
-        return ["{}"] * count
+        return pa.array(["{}"] * count, pa.string())
     table = pa.table({name: _arrow_column(values) for name, values in sorted(columns.items())})
     return raw_json(table)
 
