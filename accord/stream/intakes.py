@@ -27,24 +27,34 @@ Runner = Callable[[threading.Event], None]
 def intake_runners(
     loaded: LoadedProject, store: Store, metrics: Metrics
 ) -> list[tuple[str, Runner]]:
-    """Return a named runner for every configured NATS, Redis, PostgreSQL and poll intake."""
-    from accord.stream import nats_intake, polling, postgres_intake, redis_intake
+    """Return a named runner for every configured NATS, Redis, PostgreSQL and poll intake.
 
+    Each intake's module, and the client library it needs, is imported only
+    when a source configures that intake.
+    """
     runners: list[tuple[str, Runner]] = []
     for name, settings in loaded.project.stream.sources.items():
         source = loaded.project.source(name)
         if settings.nats is not None:
+            from accord.stream import nats_intake
+
             runner = functools.partial(nats_intake.consume, store, metrics, source, settings.nats)
             runners.append((f"nats:{name}", runner))
         if settings.redis is not None:
+            from accord.stream import redis_intake
+
             runner = functools.partial(redis_intake.consume, store, metrics, source, settings.redis)
             runners.append((f"redis:{name}", runner))
         if settings.postgres is not None:
+            from accord.stream import postgres_intake
+
             runner = functools.partial(
                 postgres_intake.consume, store, metrics, source, settings.postgres
             )
             runners.append((f"postgres:{name}", runner))
         if settings.poll is not None:
+            from accord.stream import polling
+
             runner = functools.partial(polling.poll, loaded, store, metrics, source, settings.poll)
             runners.append((f"poll:{name}", runner))
     return runners

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 
+import accord.stream
 from accord.store.duckdb_store import Store
 from accord.stream.worker import Worker
 from stream.helpers import live_records, person
@@ -186,3 +188,19 @@ def test_polling_intake_follows_file(start_worker: StartWorker, tmp_path: Path) 
     data.write_text(json.dumps(person(1, version=2)) + "\n", encoding="utf-8")
     store = wait_for(worker, lambda s: sorted(live_records(s)) == ["1"])
     assert live_records(store)["1"]["plan"] == "plan-2"
+
+
+def test_intakes_start_without_the_drivers_of_unused_intakes(
+    start_worker: StartWorker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A None entry in sys.modules makes every import of that module fail.
+    for module in ("psycopg2", "nats", "redis"):
+        monkeypatch.setitem(sys.modules, module, None)
+    for name in ("postgres_intake", "nats_intake", "redis_intake"):
+        monkeypatch.delitem(sys.modules, f"accord.stream.{name}", raising=False)
+        monkeypatch.delattr(accord.stream, name, raising=False)
+    worker = start_worker(
+        "stream:\n  port: 0\n  sources:\n    crm:\n      poll: {interval_seconds: 0.2}\n"
+    )
+    (tmp_path / "crm.jsonl").write_text(json.dumps(person(1)) + "\n", encoding="utf-8")
+    wait_for(worker, lambda s: sorted(live_records(s)) == ["1"])
