@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from accord.config.loader import LoadedProject
 from accord.config.models import SourceBase
@@ -29,13 +30,18 @@ from accord.store.bulk import register
 from accord.store.duckdb_store import Store, set_memory_limit
 from accord.store.indexes import drop_lookup_indexes
 from accord.store.records import WriteCounts, mark_absent_deleted, mark_deleted, write_records
+from accord.store.staleness import stale_keys
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass
 class SourceSummary:
-    """Counts for one source in one run; ``read == stored + quarantined``."""
+    """Counts for one source in one run; ``read == stored + stale + quarantined``.
+
+    A stale row has an older cursor value than the stored version of its
+    record and is skipped.
+    """
 
     source: str
     read: int = 0
@@ -45,6 +51,7 @@ class SourceSummary:
     deleted: int = 0
     quarantined: int = 0
     flagged_deleted: int = 0
+    stale: int = 0
     incremental: bool = False
     warnings: dict[str, int] = field(default_factory=dict)
 
@@ -213,7 +220,8 @@ def _write_source(
     batch = item.batch
     task = f"store {name}"
     progress.begin(task, batch.read)
-    counts: WriteCounts = write_records(connection, name, batch.accepted, run_id, now)
+    accepted, stale = _without_stale(connection, item.source, batch.accepted)
+    counts: WriteCounts = write_records(connection, name, accepted, run_id, now)
     deleted = 0
     if batch.deleted_keys:
         keys = pa.table({"source_key": pa.array(batch.deleted_keys, pa.string())})
@@ -234,15 +242,37 @@ def _write_source(
         deleted=deleted,
         quarantined=batch.quarantined,
         flagged_deleted=len(batch.deleted_keys),
+        stale=stale,
         incremental=item.incremental,
         warnings=dict(batch.warnings),
     )
-    if summary.read != summary.stored + summary.quarantined:
+    if summary.read != summary.stored + summary.stale + summary.quarantined:
         raise RunError(
-            f"source '{name}': {summary.read} rows read but {summary.stored} stored and "
-            f"{summary.quarantined} quarantined; nothing was committed"
+            f"source '{name}': {summary.read} rows read but {summary.stored} stored, "
+            f"{summary.stale} stale and {summary.quarantined} quarantined; nothing was committed"
         )
     return summary
+
+
+def _without_stale(
+    connection: duckdb.DuckDBPyConnection, source: SourceBase, accepted: pa.Table
+) -> tuple[pa.Table, int]:
+    """Drop the rows older than their stored record by the source's cursor; return the count."""
+    if not source.cursor or accepted.num_rows == 0:
+        return accepted, 0
+    stale = stale_keys(connection, source.name, source.cursor, accepted)
+    if not stale:
+        return accepted, 0
+    logger.warning(
+        "source %s: %d rows are older than their stored record by cursor %s and were "
+        "skipped, first keys: %s",
+        source.name,
+        len(stale),
+        source.cursor,
+        ", ".join(stale[:5]),
+    )
+    keep = pc.invert(pc.is_in(accepted.column("source_key"), pa.array(stale, pa.string())))
+    return accepted.filter(keep), len(stale)
 
 
 def _present_keys(item: _SourceRead) -> pa.Table | None:

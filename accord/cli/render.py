@@ -26,11 +26,12 @@ def run_summary(console: Console, summary: RunSummary) -> None:
         "changed",
         "unchanged",
         "deleted",
+        "stale",
         "quarantined",
         "stored",
     ):
         table.add_column(column, justify="left" if column == "source" else "right")
-    totals = [0] * 7
+    totals = [0] * 8
     for item in summary.sources:
         values = [
             item.read,
@@ -38,6 +39,7 @@ def run_summary(console: Console, summary: RunSummary) -> None:
             item.changed,
             item.unchanged,
             item.deleted,
+            item.stale,
             item.quarantined,
             item.stored,
         ]

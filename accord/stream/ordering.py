@@ -10,14 +10,13 @@ superseded by it.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 
 from accord.config.models import SourceBase
+from accord.store.staleness import is_older
 from accord.stream.changelog import PendingChange
 
 
@@ -28,53 +27,6 @@ class Plan:
     apply: list[PendingChange] = field(default_factory=list)
     stale: list[PendingChange] = field(default_factory=list)
     superseded: list[PendingChange] = field(default_factory=list)
-
-
-def _as_number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    try:
-        number = float(str(value))
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _as_time(value: Any) -> datetime | None:
-    try:
-        parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
-    return parsed
-
-
-def is_older(value: Any, reference: Any) -> bool:
-    """Return whether cursor value ``value`` is older than ``reference``.
-
-    Both compare as numbers when both are numbers, as timestamps when both
-    parse as ISO 8601 (offsets are converted to UTC), and as text when
-    neither parses. A value that parses is never older than one that does
-    not, and one that does not is older than one that does, so a stored
-    cursor such as "yesterday" cannot block later changes. A missing value is
-    never older.
-    """
-    if value is None or reference is None or value == "" or reference == "":
-        return False
-    left, right = _as_number(value), _as_number(reference)
-    if left is not None and right is not None:
-        return left < right
-    left_time, right_time = _as_time(value), _as_time(reference)
-    if left_time is not None and right_time is not None:
-        return left_time < right_time
-    value_parses = left is not None or left_time is not None
-    reference_parses = right is not None or right_time is not None
-    if value_parses != reference_parses:
-        return reference_parses
-    return str(value) < str(reference)
 
 
 def stored_cursors(

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from accord.stream.ordering import is_older
+from accord.store.staleness import is_older
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from accord.pipeline import run
 from accord.store.duckdb_store import Store
 from accord.stream.changelog import commit_changes
 from accord.stream.changes import parse_change
@@ -115,3 +116,27 @@ def test_failed_prepare_defers_state_load(
     send(processor, [person(1)])
     assert processor.process_once() == 1
     assert sorted(live_records(store)) == ["1"]
+
+
+@pytest.mark.parametrize(
+    ("file_version", "stored_plan", "stale"),
+    [
+        # Newer than the batch cursor but older than the worker's version.
+        (2, "plan-3", 1),
+        # Newer than both.
+        (4, "plan-4", 0),
+    ],
+)
+def test_batch_run_skips_rows_older_than_the_stored_record(
+    worker_parts: tuple[Processor, Store], file_version: int, stored_plan: str, stale: int
+) -> None:
+    processor, store = worker_parts
+    folder = processor.loaded.path.parent
+    write_project(folder, records=[person(1, version=1)])
+    run(processor.loaded, store)
+    send(processor, [person(1, version=3)])
+    processor.process_once()
+    write_project(folder, records=[person(1, version=file_version)])
+    summary = run(processor.loaded, store)
+    assert live_records(store)["1"]["plan"] == stored_plan
+    assert summary.sources[0].stale == stale
