@@ -1,7 +1,8 @@
 """Reading text files: encoding detection and decoding.
 
-Detection order: a byte order mark, then strict UTF-8, then
-charset-normalizer, then cp1252. The declared encoding, when set, wins.
+Detection order: a byte order mark, then strict UTF-8, then UTF-8 with
+single lines in cp1252 (a file that mixes both), then charset-normalizer,
+then cp1252. The declared encoding, when set, wins.
 """
 
 from __future__ import annotations
@@ -94,9 +95,10 @@ def _decode_declared(data: bytes, declared: str, path: Path, source: str) -> Dec
     try:
         text = data.decode(name)
     except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
         raise SourceError(
             source,
-            f"{path} is not valid {declared}: the byte at offset {exc.start} cannot be "
+            f"{path} is not valid {declared}: line {line} (byte offset {exc.start}) cannot be "
             "decoded. Set 'encoding' to the file's encoding, or remove it to detect the "
             "encoding.",
         ) from None
@@ -116,6 +118,9 @@ def _decode_detected(data: bytes, path: Path, source: str) -> DecodedText:
         return DecodedText(data.decode("utf-8"), "utf-8")
     except UnicodeDecodeError:
         pass
+    mixed = _decode_mixed(data, path, source)
+    if mixed is not None:
+        return mixed
     candidates = [_detect_single_byte_encoding(data), "cp1252", "latin-1"]
     for name in [candidate for candidate in candidates if candidate is not None]:
         try:
@@ -123,6 +128,52 @@ def _decode_detected(data: bytes, path: Path, source: str) -> DecodedText:
         except UnicodeDecodeError:
             continue
     raise SourceError(source, _binary_message(path))  # latin-1 decodes every byte
+
+
+def _decode_mixed(data: bytes, path: Path, source: str) -> DecodedText | None:
+    """Decode a UTF-8 file in which some lines are in cp1252, or return None.
+
+    A file appended to by several tools can end up this way. Decoding the
+    whole file as cp1252 would garble every UTF-8 line ("Zoë" becomes
+    "ZoÃ«"), so each line is decoded on its own: as UTF-8 when it is valid,
+    else as cp1252 (latin-1 for the five bytes cp1252 leaves undefined). The
+    file counts as mixed only when some line outside ASCII is valid UTF-8. A
+    newline byte never occurs inside a UTF-8 or cp1252 character, so
+    splitting on it is safe.
+    """
+    lines = data.split(b"\n")
+    fallback: list[int] = []
+    utf8_seen = False
+    decoded: list[str] = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            fallback.append(number)
+            decoded.append(_decode_single_byte(line))
+            continue
+        utf8_seen = utf8_seen or not line.isascii()
+        decoded.append(text)
+    if not utf8_seen:
+        return None
+    listed = ", ".join(str(number) for number in fallback[:10])
+    more = f" and {len(fallback) - 10} more" if len(fallback) > 10 else ""
+    logger.warning(
+        "source %s: %s is UTF-8 except lines %s%s, which were read as cp1252; set 'encoding' "
+        "on the source if those lines are in another encoding",
+        source,
+        path,
+        listed,
+        more,
+    )
+    return DecodedText("\n".join(decoded), "utf-8 with cp1252 lines")
+
+
+def _decode_single_byte(line: bytes) -> str:
+    try:
+        return line.decode("cp1252")
+    except UnicodeDecodeError:
+        return line.decode("latin-1")
 
 
 def _detect_wide_encoding(data: bytes) -> str | None:

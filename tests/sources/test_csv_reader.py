@@ -72,6 +72,40 @@ def test_cp1252_text_decodes_exactly(tmp_path: Path, text: str) -> None:
     assert [list(row.values()) for row in result.rows.to_pylist()] == expected
 
 
+MIXED = [
+    (
+        "cp1252 row among UTF-8 rows",
+        "id,name\n1,Zoë\n".encode() + "2,René Müller\n".encode("cp1252") + "3,Łukasz\n".encode(),
+        ["Zoë", "René Müller", "Łukasz"],
+        "lines 3,",
+    ),
+    (
+        "byte undefined in cp1252",
+        "id,name\n1,Zoë\n".encode() + b"2,Bad\x81 Byte\n",
+        ["Zoë", "Bad\x81 Byte"],
+        "lines 3,",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("label", "content", "names", "logged"), MIXED, ids=[case[0] for case in MIXED]
+)
+def test_mixed_utf8_and_cp1252_lines(
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    label: str,
+    content: bytes,
+    names: list[str],
+    logged: str,
+) -> None:
+    result = read_csv(tmp_path, content)
+
+    assert result.rows.column("name").to_pylist() == names
+    assert logged in caplog.text
+    assert "read as cp1252" in caplog.text
+
+
 def test_declared_encoding_wins(tmp_path: Path) -> None:
     content = "id,name\n1,Müller\n".encode()
 
@@ -83,7 +117,7 @@ def test_declared_encoding_wins(tmp_path: Path) -> None:
 def test_declared_encoding_mismatch_is_error(tmp_path: Path) -> None:
     content = "id,name\n1,Müller\n".encode("latin-1")
 
-    with pytest.raises(SourceError, match="is not valid utf-8: the byte at offset 11"):
+    with pytest.raises(SourceError, match=r"is not valid utf-8: line 2 \(byte offset 11\)"):
         read_csv(tmp_path, content, encoding="utf-8")
 
 
