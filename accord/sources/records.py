@@ -11,6 +11,7 @@ import difflib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -26,6 +27,7 @@ from accord.sources.base import (
 )
 from accord.sources.cursor import select_after
 from accord.sources.values import json_text
+from accord.store.staleness import is_older
 
 logger = logging.getLogger(__name__)
 
@@ -145,30 +147,44 @@ class KeyCheck:
     issues: list[ReadIssue]
 
 
-def check_keys(keys: Sequence[str | None], key_columns: Sequence[str], locate: Locator) -> KeyCheck:
-    """Set aside rows with a missing key and repeats of a key already seen.
+def check_keys(
+    keys: Sequence[str | None],
+    key_columns: Sequence[str],
+    locate: Locator,
+    cursor_column: pa.ChunkedArray | None = None,
+) -> KeyCheck:
+    """Set aside rows with a missing key and all but one row of each repeated key.
 
-    The first row with a given key is kept; later rows with the same key
-    become issues that name where the first one is.
+    Of the rows that share a key, the one with the newest value in
+    ``cursor_column`` is kept (the first of them on a tie), or the first row when the source
+    has no cursor. The other rows become issues that name where the kept
+    row is.
     """
     present = {key for key in keys if key is not None}
     if len(present) == len(keys):
         return KeyCheck(keep=[True] * len(keys), present=present, issues=[])
-    first_row: dict[str, int] = {}
+    cursors = None if cursor_column is None else cursor_column.to_pylist()
+    kept_row: dict[str, int] = {}
     missing: list[int] = []
     repeated: list[int] = []
     for index, key in enumerate(keys):
         if key is None:
             missing.append(index)
-        elif key in first_row:
-            repeated.append(index)
+            continue
+        kept = kept_row.get(key)
+        if kept is None:
+            kept_row[key] = index
+        elif cursors is not None and is_older(cursors[kept], cursors[index]):
+            repeated.append(kept)
+            kept_row[key] = index
         else:
-            first_row[key] = index
+            repeated.append(index)
+    repeated.sort()
     keep = [True] * len(keys)
     for index in missing + repeated:
         keep[index] = False
-    issues = _key_issues(keys, key_columns, locate, missing, repeated, first_row)
-    return KeyCheck(keep=keep, present=set(first_row), issues=issues)
+    issues = _key_issues(keys, key_columns, locate, missing, repeated, kept_row, cursors)
+    return KeyCheck(keep=keep, present=set(kept_row), issues=issues)
 
 
 def _key_issues(
@@ -177,12 +193,13 @@ def _key_issues(
     locate: Locator,
     missing: list[int],
     repeated: list[int],
-    first_row: dict[str, int],
+    kept_row: dict[str, int],
+    cursors: Sequence[Any] | None,
 ) -> list[ReadIssue]:
     if not missing and not repeated:
         return []
-    firsts = sorted({first_row[keys[index] or ""] for index in repeated})
-    wanted = sorted(set(missing) | set(repeated) | set(firsts))
+    kept = sorted({kept_row[keys[index] or ""] for index in repeated})
+    wanted = sorted(set(missing) | set(repeated) | set(kept))
     places = dict(zip(wanted, locate(wanted), strict=True))
     columns = ", ".join(f"'{name}'" for name in key_columns)
     noun = "column" if len(key_columns) == 1 else "columns"
@@ -196,11 +213,16 @@ def _key_issues(
         issues.append(ReadIssue(location, message, clip_raw(raw)))
     for index in repeated:
         location, raw = places[index]
-        first_location = places[first_row[keys[index] or ""]][0]
-        message = (
-            f"duplicate primary key, first seen at {first_location}, so only the first row "
-            "is kept. Make the key unique at the source."
-        )
+        kept_index = kept_row[keys[index] or ""]
+        kept_location = places[kept_index][0]
+        if cursors is None:
+            reason = f"first seen at {kept_location}, so only the first row is kept"
+        else:
+            reason = (
+                f"also at {kept_location}, which is kept because its cursor value is "
+                "newer, or as the first row on a tie"
+            )
+        message = f"duplicate primary key, {reason}. Make the key unique at the source."
         issues.append(ReadIssue(location, message, clip_raw(raw)))
     return issues
 
@@ -238,7 +260,11 @@ def finish_read(
     """
     if table.num_rows or table.num_columns:
         require_columns(table.column_names, source, origin)
-    checked = check_keys(row_keys_or_empty(table, source), source.key_columns, locate)
+    cursor_column = None
+    if source.cursor is not None and source.cursor in table.column_names:
+        cursor_column = table.column(source.cursor)
+    keys = row_keys_or_empty(table, source)
+    checked = check_keys(keys, source.key_columns, locate, cursor_column)
     valid = table if all(checked.keep) else table.filter(pa.array(checked.keep, pa.bool_()))
     rows, cursor, complete = _apply_cursor(valid, source, since, filter_since)
     all_issues = [*issues, *checked.issues]

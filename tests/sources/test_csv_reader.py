@@ -274,6 +274,37 @@ def test_duplicate_key_keeps_first(tmp_path: Path) -> None:
     assert "first seen at line 2" in result.issues[0].message
 
 
+NEWEST_DUPLICATE = [
+    ("later row newer", "2024-05-01", "2024-09-01", ["Bo", "Ann 2"], "line 2", "also at line 4"),
+    ("later row older", "2024-09-01", "2024-05-01", ["Ann 1", "Bo"], "line 4", "also at line 2"),
+    ("same cursor", "2024-05-01", "2024-05-01", ["Ann 1", "Bo"], "line 4", "also at line 2"),
+    ("later row without cursor", "2024-05-01", "", ["Ann 1", "Bo"], "line 4", "also at line 2"),
+]
+
+
+@pytest.mark.parametrize(
+    ("label", "first", "second", "names", "skipped", "message"),
+    NEWEST_DUPLICATE,
+    ids=[case[0] for case in NEWEST_DUPLICATE],
+)
+def test_duplicate_key_keeps_newest_by_cursor(
+    tmp_path: Path,
+    label: str,
+    first: str,
+    second: str,
+    names: list[str],
+    skipped: str,
+    message: str,
+) -> None:
+    text = f"id,name,updated_at\n1,Ann 1,{first}\n2,Bo,2024-01-01\n1,Ann 2,{second}\n"
+
+    result = read_csv(tmp_path, text.encode(), cursor="updated_at")
+
+    assert result.rows.column("name").to_pylist() == names
+    assert [issue.location for issue in result.issues] == [skipped]
+    assert message in result.issues[0].message
+
+
 def test_composite_key(tmp_path: Path) -> None:
     text = "region,id,name\nEU,1,Ann\nUS,1,Bo\nEU|X,2,Cy\nEU,,Di\n"
 
