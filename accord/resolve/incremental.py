@@ -40,7 +40,7 @@ from accord.resolve.inputs import INPUT_TABLE, build_input, input_rows, split_re
 from accord.resolve.model import MatchModel, choose_comparisons, load_model
 from accord.resolve.organizations import (
     OrganizationIndex,
-    refresh_links,
+    replace_links,
     resolve_organizations_in_area,
 )
 from accord.resolve.scoring import score_pair
@@ -544,8 +544,10 @@ def resolve_changes(
             connection, state.organizations, changed, now, run_id, state.used_ids
         )
         state.used_ids.update(state.organizations.entity_of.values())
-    if project.matching.organizations and persons_touched:
-        refresh_links(connection, sorted(persons_touched))
+    if state.organizations is not None and persons_touched:
+        relinked = sorted(persons_touched)
+        links = state.organizations.links_of(relinked, state.members)
+        replace_links(connection, relinked, links)
     touched |= _entities_of(connection, changed)
     touched |= {
         row[0]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Container
+from collections.abc import Container, Mapping
 from datetime import datetime
 
 import duckdb
@@ -85,34 +85,16 @@ def resolve_organizations(
     return changes.entities
 
 
-def refresh_links(connection: duckdb.DuckDBPyConnection, person_ids: list[str]) -> None:
-    """Rebuild the organization links of the given person entities only."""
+def replace_links(
+    connection: duckdb.DuckDBPyConnection, person_ids: list[str], links: list[tuple[str, str]]
+) -> None:
+    """Replace the organization links of the given person entities with ``links``."""
     scope = pa.table({"entity_id": pa.array(sorted(set(person_ids)), pa.string())})
     register(connection, "accord_link_scope", scope)
     try:
         connection.execute(
             "DELETE FROM entity_links WHERE person_id IN (SELECT entity_id FROM accord_link_scope)"
         )
-        # Each step reads by one indexed column, so the cost follows the scope's size.
-        links = connection.execute(
-            """WITH p AS MATERIALIZED (
-                   SELECT entity_id, record_id FROM entity_members
-                   WHERE entity_id IN (SELECT entity_id FROM accord_link_scope)),
-               pe AS MATERIALIZED (
-                   SELECT entity_id FROM entities
-                   WHERE entity_id IN (SELECT entity_id FROM p) AND entity_type = 'person'),
-               o AS MATERIALIZED (
-                   SELECT entity_id, record_id FROM entity_members
-                   WHERE record_id IN (SELECT record_id FROM p)),
-               oe AS MATERIALIZED (
-                   SELECT entity_id FROM entities
-                   WHERE entity_id IN (SELECT entity_id FROM o) AND entity_type = 'organization')
-               SELECT DISTINCT p.entity_id, o.entity_id
-               FROM p JOIN pe USING (entity_id)
-               JOIN o ON o.record_id = p.record_id
-               JOIN oe ON oe.entity_id = o.entity_id
-               ORDER BY 1, 2"""
-        ).fetchall()
     finally:
         connection.unregister("accord_link_scope")
     _write_links(connection, links)
@@ -241,6 +223,18 @@ class OrganizationIndex:
                 if anchor != record:
                     edges.append(Edge(record, anchor, 1.0))
         return cluster(nodes, edges)
+
+    def links_of(
+        self, person_ids: list[str], person_members: Mapping[str, set[str]]
+    ) -> list[tuple[str, str]]:
+        """Return the (person, organization) pairs whose entities share a member record."""
+        links = {
+            (person, self.entity_of[record_id])
+            for person in person_ids
+            for record_id in person_members.get(person, ())
+            if record_id in self.entity_of
+        }
+        return sorted(links)
 
     def settle(self, area: set[str], entity_of: dict[str, str]) -> None:
         """Replace the organization membership of the area's records."""
