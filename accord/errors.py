@@ -57,6 +57,10 @@ class StoreError(AccordError):
     """The store is unusable: locked, from a newer Accord version, or corrupt."""
 
 
+class OutputPathError(AccordError):
+    """An export path that is a folder, or whose folder is missing or is not a folder."""
+
+
 class NotFoundError(AccordError):
     """A requested entity, record or run does not exist."""
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 
-def _whole_number(text: str, least: int) -> int:
+def _whole_number(text: str, least: int, maximum: int | None = None) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if maximum is not None and not least <= value <= maximum:
+        raise argparse.ArgumentTypeError(f"{value:,} is out of range: use {least:,} to {maximum:,}")
     if value < least:
         raise argparse.ArgumentTypeError(f"{value} is not at least {least}")
     return value
@@ -49,6 +52,36 @@ def share(text: str) -> float:
 def counts(text: str) -> list[int]:
     """Parse a comma-separated list of whole numbers of at least 0."""
     return [count(part) for part in text.split(",")]
+
+
+def counts_between(minimum: int, maximum: int) -> Callable[[str], list[int]]:
+    """Return a parser of comma-separated whole numbers from ``minimum`` to ``maximum``."""
+
+    def parse(text: str) -> list[int]:
+        return [_whole_number(part, minimum, maximum) for part in text.split(",")]
+
+    return parse
+
+
+def names(allowed: tuple[str, ...], noun: str) -> Callable[[str], list[str]]:
+    """Return a parser of a comma-separated, non-empty list of names out of ``allowed``.
+
+    ``noun`` is the singular word for one name in error messages, such as "tool".
+    """
+
+    def parse(text: str) -> list[str]:
+        selected = [name.strip() for name in text.split(",") if name.strip()]
+        choices = ", ".join(allowed)
+        if not selected:
+            raise argparse.ArgumentTypeError(f"{text!r} lists no {noun}; choose from {choices}")
+        unknown = [name for name in selected if name not in allowed]
+        if unknown:
+            raise argparse.ArgumentTypeError(
+                f"unknown {noun}: {', '.join(unknown)}; choose from {choices}"
+            )
+        return selected
+
+    return parse
 
 
 def rates(text: str) -> list[float]:

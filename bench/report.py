@@ -189,17 +189,12 @@ def _ratio(numerator: float, denominator: float) -> str:
 
 
 def ratio_table(groups: dict[tuple[str, int], list[dict[str, Any]]]) -> list[str]:
-    """Return the table of Accord's F1, time and memory relative to each anchor."""
-    lines = [
-        "### Accord relative to each anchor",
-        "",
-        "Each ratio is Accord's value divided by the anchor's: an F1 ratio above 1 means "
-        "Accord is more accurate, a time or memory ratio above 1 means Accord takes longer "
-        "or uses more memory.",
-        "",
-        "| dataset | anchor | pair F1 ratio | B³ F1 ratio | time ratio | memory ratio |",
-        "| --- | --- | ---: | ---: | ---: | ---: |",
-    ]
+    """Return the table of Accord's F1, time and memory relative to each anchor.
+
+    The table is left out when no dataset has a successful Accord run and a
+    successful anchor run to compare it with.
+    """
+    rows: list[str] = []
     for (dataset, size), results in groups.items():
         by_tool = {r["tool"]: r for r in results if r["status"] == "ok"}
         accord = by_tool.get("accord")
@@ -218,8 +213,21 @@ def ratio_table(groups: dict[tuple[str, int], list[dict[str, Any]]]) -> list[str
                 _ratio(accord["total"], anchor["total"]),
                 _ratio(accord["peak_mb"], anchor["peak_mb"]),
             ]
-            lines.append("| " + " | ".join(cells) + " |")
-    return [*lines, ""]
+            rows.append("| " + " | ".join(cells) + " |")
+    if not rows:
+        return []
+    return [
+        "### Accord relative to each anchor",
+        "",
+        "Each ratio is Accord's value divided by the anchor's: an F1 ratio above 1 means "
+        "Accord is more accurate, a time or memory ratio above 1 means Accord takes longer "
+        "or uses more memory.",
+        "",
+        "| dataset | anchor | pair F1 ratio | B³ F1 ratio | time ratio | memory ratio |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+        *rows,
+        "",
+    ]
 
 
 def scaling_table(results: list[dict[str, Any]]) -> list[str]:

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import report
+from bench import arguments, report
 from bench.datasets import (
     ALL,
     DATASETS,
@@ -39,6 +39,7 @@ from bench.datasets import (
     prepare_generated,
     prepare_public,
 )
+from bench.generate import MAX_RECORDS, MIN_RECORDS
 
 TOOLS = ("accord", "splink", "goldenmatch")
 DEFAULT_SIZES = (10_000,)
@@ -64,30 +65,42 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument(
         "--datasets",
+        type=arguments.names(ALL, "dataset"),
         default=",".join(ALL),
         help=f"comma-separated datasets out of {', '.join(ALL)} (default: all)",
     )
     parser.add_argument(
         "--sizes",
+        type=arguments.counts_between(MIN_RECORDS, MAX_RECORDS),
         default=",".join(str(size) for size in DEFAULT_SIZES),
-        help="comma-separated record counts for the generated dataset (default: 10000); "
-        "the scaling runs use 100000,300000,1000000",
+        help="comma-separated record counts for the generated dataset, each from "
+        f"{MIN_RECORDS:,} to {MAX_RECORDS:,} (default: 10000); the scaling runs use "
+        "100000,300000,1000000",
     )
     parser.add_argument(
-        "--tools", default=",".join(TOOLS), help="comma-separated tools (default: all three)"
+        "--tools",
+        type=arguments.names(TOOLS, "tool"),
+        default=",".join(TOOLS),
+        help="comma-separated tools (default: all three)",
     )
     parser.add_argument(
-        "--out", type=Path, default=REPO_ROOT / "docs" / "benchmarks.md", help="report file"
+        "--out",
+        type=arguments.report_file,
+        default=REPO_ROOT / "docs" / "benchmarks.md",
+        help="report file",
     )
     parser.add_argument(
         "--anchors", type=Path, default=DEFAULT_ANCHORS, help="folder of the public datasets"
     )
     parser.add_argument(
-        "--timeout", type=int, default=DEFAULT_TIMEOUT, help="seconds per tool and dataset"
+        "--timeout",
+        type=arguments.positive_int,
+        default=DEFAULT_TIMEOUT,
+        help="seconds per tool and dataset",
     )
     parser.add_argument(
         "--memory-gb",
-        type=float,
+        type=arguments.positive_float,
         default=DEFAULT_MEMORY_GB,
         help="address-space limit per tool process, in GiB",
     )
@@ -98,15 +111,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="folder for pyinstrument profiles of the Accord runs (default: no profiling)",
     )
     return parser.parse_args(argv)
-
-
-def split_list(text: str, allowed: tuple[str, ...], what: str) -> list[str]:
-    """Split a comma-separated option and reject unknown names."""
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    unknown = [name for name in names if name not in allowed]
-    if unknown:
-        raise SystemExit(f"unknown {what}: {', '.join(unknown)}; choose from {', '.join(allowed)}")
-    return names
 
 
 def child_environment() -> dict[str, str]:
@@ -226,18 +230,17 @@ def describe(result: dict[str, Any]) -> str:
 
 def plan(args: argparse.Namespace) -> list[tuple[str, int]]:
     """Return (dataset, size) pairs to run; a public dataset's size is its record count."""
-    datasets = split_list(args.datasets, ALL, "dataset")
-    sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
+    datasets: list[str] = args.datasets
     pairs: list[tuple[str, int]] = [(name, 0) for name in datasets if name in PUBLIC]
     if GENERATED in datasets:
-        pairs += [(GENERATED, size) for size in sizes]
+        pairs += [(GENERATED, size) for size in args.sizes]
     return pairs
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and write the report; return the exit code."""
     args = parse_args(argv)
-    tools = split_list(args.tools, TOOLS, "tool")
+    tools: list[str] = args.tools
     command = "python -m bench" + ("" if not argv else " " + shlex.join(argv))
     run_info = report.RunInfo(
         command=command, started=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")

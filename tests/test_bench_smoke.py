@@ -19,7 +19,7 @@ if str(REPO_ROOT) not in sys.path:
 
 from bench import arguments, report  # noqa: E402
 from bench.datasets import DATASETS, prepare_public, read_truth  # noqa: E402
-from bench.run import main  # noqa: E402
+from bench.run import main, parse_args  # noqa: E402
 from bench.timing import ToolRun  # noqa: E402
 from bench.tool_accord import run_accord  # noqa: E402
 from bench.worker import summarize  # noqa: E402
@@ -221,3 +221,81 @@ def test_report_file_argument_rejects_a_folder(tmp_path: Path) -> None:
     with pytest.raises(argparse.ArgumentTypeError, match="is a folder"):
         arguments.report_file(str(tmp_path))
     assert arguments.rates("200,50") == [200.0, 50.0]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--sizes", "abc"], "argument --sizes: 'abc' is not a whole number"),
+        (["--sizes", "0"], "argument --sizes: 0 is out of range: use 10,000 to 10,000,000"),
+        (["--sizes", "-5"], "argument --sizes: -5 is out of range: use 10,000 to 10,000,000"),
+        (["--sizes", "10"], "argument --sizes: 10 is out of range: use 10,000 to 10,000,000"),
+        (["--sizes", "10000,10000001"], "10,000,001 is out of range: use 10,000 to 10,000,000"),
+        (["--sizes", "10000,"], "argument --sizes: '' is not a whole number"),
+        (["--sizes", ""], "argument --sizes: '' is not a whole number"),
+        (["--datasets", ","], "argument --datasets: ',' lists no dataset; choose from febrl3"),
+        (["--datasets", ""], "argument --datasets: '' lists no dataset"),
+        (["--datasets", "nosuch"], "argument --datasets: unknown dataset: nosuch; choose from"),
+        (["--datasets", "generated,nosuch"], "unknown dataset: nosuch;"),
+        (["--tools", ","], "argument --tools: ',' lists no tool; choose from accord"),
+        (["--tools", "nosuch"], "argument --tools: unknown tool: nosuch; choose from accord"),
+        (["--timeout", "0"], "argument --timeout: 0 is not at least 1"),
+        (["--memory-gb", "nan"], "argument --memory-gb: 'nan' is not a finite number above 0"),
+    ],
+)
+def test_bench_command_rejects_bad_arguments(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        parse_args(argv)
+    assert caught.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_bench_command_rejects_folder_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        parse_args(["--out", str(tmp_path)])
+    assert caught.value.code == 2
+    assert f"argument --out: {tmp_path} is a folder" in capsys.readouterr().err
+
+
+def test_bench_command_parses_lists() -> None:
+    args = parse_args(["--datasets", "rldata500, generated", "--sizes", "10000,10000000"])
+    assert args.datasets == ["rldata500", "generated"]
+    assert args.sizes == [10_000, 10_000_000]
+    assert args.tools == ["accord", "splink", "goldenmatch"]
+
+
+def test_bench_sizes_help_states_range(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse_args(["--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "each from 10,000 to 10,000,000" in help_text
+
+
+@pytest.mark.parametrize(
+    "runs",
+    [
+        [("accord", 10000, "ok")],
+        [("splink", 10000, "ok"), ("goldenmatch", 10000, "ok")],
+        [("accord", 10000, "ok"), ("goldenmatch", 10000, "error")],
+        [("accord", 10000, "error"), ("splink", 10000, "ok")],
+        [("accord", 10000, "ok"), ("splink", 100000, "ok")],
+    ],
+)
+def test_ratio_table_left_out_without_pair(
+    runs: list[tuple[str, int, str]], tmp_path: Path
+) -> None:
+    results = [{**_result(tool, size, 0.5), "status": status} for tool, size, status in runs]
+    for result in results:
+        if result["status"] == "error":
+            result["error"] = "timed out after 1 s"
+    out = tmp_path / "benchmarks.md"
+    run = report.RunInfo(command="python -m bench", started="2026-01-01 00:00 UTC")
+    report.update(out, results, run)
+    text = out.read_text("utf-8")
+    assert "### Generated multi-source customers, 10,000 records" in text
+    assert "Accord relative to each anchor" not in text
+    assert "| dataset | anchor | pair F1 ratio" not in text

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
+import duckdb
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
@@ -18,7 +19,8 @@ from accord.cli import render
 from accord.cli.progress import RichProgress
 from accord.config.loader import DEFAULT_FILE, LoadedProject, load_project
 from accord.config.starter import STARTER_DATA, STARTER_PROJECT
-from accord.errors import AccordError, ConfigError, NotFoundError
+from accord.errors import AccordError, ConfigError, NotFoundError, OutputPathError
+from accord.export import check_output_file
 from accord.store.duckdb_store import Store
 
 EXIT_FAILED = 1
@@ -78,6 +80,19 @@ def _load() -> LoadedProject:
     except ConfigError as exc:
         errors.print(str(exc), highlight=False, markup=False)
         raise typer.Exit(EXIT_INVALID) from None
+
+
+def _check_output(path: Path) -> None:
+    """Exit with code 2 unless ``path`` can take an export file."""
+    try:
+        check_output_file(path)
+    except OutputPathError as exc:
+        raise fail(str(exc), EXIT_INVALID) from None
+
+
+def _write_failed(path: Path, exc: Exception) -> typer.Exit:
+    """Return the exit for an export write that failed after the path check."""
+    return fail(f"failed to write {path}: {exc}")
 
 
 def _open_store(loaded: LoadedProject, read_only: bool = False) -> Store:
@@ -219,10 +234,15 @@ def quarantine(
     """List or export quarantined records with the rule, field, value and reason."""
     from accord.store.queries import quarantine_rows
 
+    if export is not None:
+        _check_output(export)
     loaded = _load()
     with _open_store(loaded, read_only=True) as store:
         if export is not None:
-            count = render.export_quarantine(store, export, source)
+            try:
+                count = render.export_quarantine(store, export, source)
+            except OSError as exc:
+                raise _write_failed(export, exc) from None
             console.print(f"wrote {count} quarantine entries to {export}")
             return
         rows = quarantine_rows(store.connection, source, limit)
@@ -237,9 +257,13 @@ def export(
     """Export golden records (or, before the first merge, current source records)."""
     if format not in {"csv", "parquet", "jsonl"}:
         raise fail(f"unknown format '{format}'; use csv, parquet or jsonl", EXIT_INVALID)
+    _check_output(output)
     loaded = _load()
     with _open_store(loaded, read_only=True) as store:
-        count = render.export_records(store, output, format)
+        try:
+            count = render.export_records(store, output, format)
+        except duckdb.IOException as exc:
+            raise _write_failed(output, exc) from None
     console.print(f"wrote {count} records to {output}")
 
 
@@ -346,11 +370,16 @@ def conflicts(
     from accord.sync.conflicts import export_conflicts, find_conflicts, group_conflicts
     from accord.sync.console import print_conflicts
 
+    if export is not None:
+        _check_output(export)
     loaded = _load()
     with _open_store(loaded, read_only=True) as store:
         found = find_conflicts(store.connection, loaded.project, field, tool)
     if export is not None:
-        count = export_conflicts(found, export)
+        try:
+            count = export_conflicts(found, export)
+        except OSError as exc:
+            raise _write_failed(export, exc) from None
         console.print(f"wrote {count} conflicts to {export}")
         return
     if not found:

@@ -9,6 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from accord.export import check_output_file
 from accord.pipeline import RunSummary
 from accord.store.duckdb_store import Store
 from accord.store.queries import RecordView, latest_runs, quarantine_rows, source_stats
@@ -134,9 +135,13 @@ def quarantine_table(console: Console, rows: list[dict[str, Any]]) -> None:
 
 
 def export_quarantine(store: Store, path: Path, source: str | None) -> int:
-    """Write every quarantine entry to a CSV file and return how many were written."""
+    """Write every quarantine entry to a CSV file and return how many were written.
+
+    Raises:
+        OutputPathError: if ``path`` cannot take a file; see :func:`check_output_file`.
+    """
+    check_output_file(path)
     rows = quarantine_rows(store.connection, source)
-    path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(
             handle,

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from accord.standardize.config import StandardizeConfig
+from accord.store.duckdb_store import MIN_MEMORY_LIMIT, MIN_MEMORY_LIMIT_TEXT, memory_limit_bytes
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 CastType = Literal["string", "integer", "float", "boolean", "date", "timestamp"]
@@ -31,11 +32,32 @@ class StoreConfig(StrictModel):
     path: str = Field("accord.duckdb", description="DuckDB file, relative to the project file")
     memory_limit: str | None = Field(
         "2GB",
-        description="memory cap of each DuckDB connection, such as '2GB'; DuckDB spills to disk "
-        "beyond it. While the match model trains and scores pairs, the store keeps a quarter "
-        "of it and the working connection gets the rest. Null keeps DuckDB's default of 80% "
-        "of the machine's memory",
+        description="memory cap of each DuckDB connection, such as '2GB' or '1.5GiB', at least "
+        f"{MIN_MEMORY_LIMIT_TEXT}; DuckDB spills to disk beyond it. While the match model trains "
+        "and scores pairs, the store keeps a quarter of it and the working connection gets the "
+        "rest. Null keeps DuckDB's default of 80% of the machine's memory",
     )
+
+    @field_validator("memory_limit", mode="before")
+    @classmethod
+    def _valid_memory_limit(cls, value: Any) -> Any:
+        # YAML reads a bare 4096 as a number, which lacks the unit DuckDB requires.
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str):
+            return value
+        size = memory_limit_bytes(value)
+        if size is None:
+            raise ValueError(
+                f"'{value}' is not a valid memory size: use a number and a unit such as '2GB', "
+                "'512MB' or '1.5GiB', or null for DuckDB's default"
+            )
+        if size < MIN_MEMORY_LIMIT:
+            raise ValueError(
+                f"'{value}' is below the minimum of {MIN_MEMORY_LIMIT_TEXT}, under which DuckDB "
+                f"runs out of memory; set at least '{MIN_MEMORY_LIMIT_TEXT}'"
+            )
+        return value
 
 
 class SplitSpec(StrictModel):

@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 
 from accord.config.models import Project
+from accord.export import check_output_file
 from accord.sync.sqltext import literal
 
 CONFLICT_COLUMNS = (
@@ -158,8 +159,12 @@ def group_conflicts(conflicts: list[Conflict], examples: int = 3) -> list[Confli
 
 
 def export_conflicts(conflicts: list[Conflict], path: Path) -> int:
-    """Write ``conflicts`` to a UTF-8 CSV file with a header and return how many were written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``conflicts`` to a UTF-8 CSV file with a header and return how many were written.
+
+    Raises:
+        OutputPathError: if ``path`` cannot take a file; see :func:`check_output_file`.
+    """
+    check_output_file(path)
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(CONFLICT_COLUMNS)

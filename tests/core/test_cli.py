@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -58,7 +59,13 @@ def accord(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=300,
         check=False,
-        env={"PATH": str(Path(sys.executable).parent), "COLUMNS": "200", "HOME": str(folder)},
+        env={
+            "PATH": str(Path(sys.executable).parent),
+            "COLUMNS": "200",
+            "HOME": str(folder),
+            # Lets a checkout other than the installed one test its own code.
+            "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
+        },
     )
 
 
@@ -161,6 +168,36 @@ def test_export_jsonl_has_one_row_per_entity(project: Path) -> None:
     rows = [json.loads(line) for line in target.read_text().splitlines()]
     persons = [row for row in rows if row["entity_type"] == "person"]
     assert len(persons) == 2
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["export"],
+        ["export", "-f", "parquet"],
+        ["quarantine", "--export"],
+        ["conflicts", "--export"],
+    ],
+)
+@pytest.mark.parametrize(
+    ("target", "phrase"),
+    [
+        (".", "is a folder; give the path of a file to write inside it"),
+        ("missing/deeper/out.csv", "folder {project}/missing/deeper does not exist"),
+        ("crm.csv/out.csv", "{project}/crm.csv is not a folder"),
+    ],
+)
+def test_export_bad_path_exits_2(
+    project: Path, command: list[str], target: str, phrase: str
+) -> None:
+    path = project / target
+    result = accord(project, *command, str(path))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: ")
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert phrase.format(project=project) in result.stderr
+    assert not (project / "missing").exists()
 
 
 def test_export_unknown_format_exits_2(project: Path) -> None:

@@ -66,6 +66,43 @@ def test_invalid_project_names_location(
     assert phrase in matching[0]
 
 
+@pytest.mark.parametrize(
+    ("limit", "phrase"),
+    [
+        ("lots", "'lots' is not a valid memory size"),
+        ("'80%'", "'80%' is not a valid memory size"),
+        ("-1GB", "'-1GB' is not a valid memory size"),
+        ("''", "'' is not a valid memory size"),
+        ("0", "'0' is not a valid memory size"),
+        ("4096", "'4096' is not a valid memory size"),
+        ("'100000000'", "'100000000' is not a valid memory size"),
+        ("2.5", "'2.5' is not a valid memory size"),
+        ("1KB", "'1KB' is below the minimum of 64MB"),
+        ("0GB", "'0GB' is below the minimum of 64MB"),
+        ("63.9MB", "'63.9MB' is below the minimum of 64MB"),
+        ("60MiB", "'60MiB' is below the minimum of 64MB"),
+        ("[2GB]", "valid string"),
+    ],
+)
+def test_memory_limit_rejected(tmp_path: Path, limit: str, phrase: str) -> None:
+    text = BASE.replace("name: test\n", f"name: test\nstore:\n  memory_limit: {limit}\n", 1)
+    path = write_project(tmp_path, text)
+    problems = problems_of(path)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"{path}:3 at 'store.memory_limit': ")
+    assert phrase in problems[0]
+
+
+@pytest.mark.parametrize(
+    ("limit", "expected"),
+    [("64MB", "64MB"), ("61.1MiB", "61.1MiB"), ("2 gib", "2 gib"), ("8GB", "8GB"), ("null", None)],
+)
+def test_memory_limit_accepted(tmp_path: Path, limit: str, expected: str | None) -> None:
+    text = BASE.replace("name: test\n", f"name: test\nstore:\n  memory_limit: {limit}\n", 1)
+    loaded = load_project(write_project(tmp_path, text))
+    assert loaded.project.store.memory_limit == expected
+
+
 def test_duplicate_source_name_reported(tmp_path: Path) -> None:
     duplicate = BASE + """\
   - name: crm
