@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import shutil
@@ -269,3 +270,9 @@ def test_quiet_hides_progress(project: Path) -> None:
     )
     assert result.returncode == 0
     assert "extract crm" not in result.stderr
+
+
+def test_installed_command_maps_errors_to_exit_codes() -> None:
+    # run_cli prints an AccordError as one line; the bare Typer app would show a traceback.
+    scripts = importlib.metadata.entry_points(group="console_scripts")
+    assert scripts["accord"].value == "accord.cli.main:run_cli"
