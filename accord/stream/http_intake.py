@@ -20,7 +20,7 @@ from typing import Any
 
 from accord.config.loader import LoadedProject
 from accord.store.duckdb_store import Store
-from accord.stream.changes import Change, InvalidChange, parse_change
+from accord.stream.changes import Change, InvalidChange, parse_change, parse_json
 from accord.stream.group_commit import GroupCommitter
 from accord.stream.metrics import Metrics
 
@@ -124,22 +124,10 @@ class IntakeServer(ThreadingHTTPServer):
 
 
 def _parse_json(body: bytes) -> Any:
-    """Parse a request body, rejecting what the change log could not store."""
     try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RequestError(400, f"invalid JSON: {exc}") from None
-    except RecursionError:
-        raise RequestError(400, "invalid JSON: nested too deeply") from None
-    try:
-        json.dumps(document, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        raise RequestError(
-            400, "invalid JSON: a string contains an unpaired UTF-16 surrogate; send valid UTF-8"
-        ) from None
-    except RecursionError:
-        raise RequestError(400, "invalid JSON: nested too deeply") from None
-    return document
+        return parse_json(body)
+    except InvalidChange as exc:
+        raise RequestError(400, str(exc)) from None
 
 
 def _verify(secret_env: str, body: bytes, header: str | None) -> None:
