@@ -9,6 +9,7 @@ the primary key columns.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,14 +63,45 @@ def _unwrap(item: Any) -> tuple[str, dict[str, Any]]:
     return "update", item
 
 
+def parse_json(body: bytes | str) -> Any:
+    """Parse a message body, rejecting what the change log could not store.
+
+    The change log keeps payloads in a DuckDB JSON column, which rejects a
+    string with an unpaired UTF-16 surrogate such as ``"\\ud800"``.
+
+    Raises:
+        InvalidChange: When the body is not UTF-8 JSON, is nested too deeply
+            or contains an unpaired UTF-16 surrogate.
+    """
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidChange(f"invalid JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidChange("invalid JSON: nested too deeply") from None
+    try:
+        json.dumps(document, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidChange(
+            "invalid JSON: a string contains an unpaired UTF-16 surrogate; send valid UTF-8"
+        ) from None
+    except RecursionError:
+        raise InvalidChange("invalid JSON: nested too deeply") from None
+    return document
+
+
 def parse_change(source: SourceBase, item: Any, intake: str, position: str | None = None) -> Change:
     """Build the change that one message describes.
 
     Raises:
-        InvalidChange: When the message is not an object or lacks a primary key value.
+        InvalidChange: When the message is not an object, is nested too deeply
+            or lacks a primary key value.
     """
     op, record = _unwrap(item)
-    payload = flatten(record)
+    try:
+        payload = flatten(record)
+    except RecursionError:
+        raise InvalidChange("invalid JSON: nested too deeply") from None
     missing = [column for column in source.key_columns if is_missing_key_value(payload.get(column))]
     invalid = [
         column

@@ -20,7 +20,7 @@ from typing import Any
 
 from accord.config.loader import LoadedProject
 from accord.store.duckdb_store import Store
-from accord.stream.changes import Change, InvalidChange, parse_change
+from accord.stream.changes import Change, InvalidChange, parse_change, parse_json
 from accord.stream.group_commit import GroupCommitter
 from accord.stream.metrics import Metrics
 
@@ -124,22 +124,10 @@ class IntakeServer(ThreadingHTTPServer):
 
 
 def _parse_json(body: bytes) -> Any:
-    """Parse a request body, rejecting what the change log could not store."""
     try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RequestError(400, f"invalid JSON: {exc}") from None
-    except RecursionError:
-        raise RequestError(400, "invalid JSON: nested too deeply") from None
-    try:
-        json.dumps(document, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        raise RequestError(
-            400, "invalid JSON: a string contains an unpaired UTF-16 surrogate; send valid UTF-8"
-        ) from None
-    except RecursionError:
-        raise RequestError(400, "invalid JSON: nested too deeply") from None
-    return document
+        return parse_json(body)
+    except InvalidChange as exc:
+        raise RequestError(400, str(exc)) from None
 
 
 def _verify(secret_env: str, body: bytes, header: str | None) -> None:
@@ -160,9 +148,16 @@ class IntakeHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # Seconds a client may take to send its request; a stalled body times out.
     timeout = 30
+    # Whether the current request's body was read in full.
+    _body_read = False
 
     def do_POST(self) -> None:
-        """Accept changes at ``/ingest/{source}``."""
+        """Accept changes at ``/ingest/{source}``.
+
+        A response sent before the whole body is read closes the connection,
+        so the unread bytes are never parsed as the next request.
+        """
+        self._body_read = False
         parts = self.path.split("?", 1)[0].strip("/").split("/")
         try:
             if len(parts) != 2 or parts[0] != "ingest":
@@ -171,36 +166,57 @@ class IntakeHandler(BaseHTTPRequestHandler):
             count = self.server.ingest(parts[1], body, self.headers.get(SIGNATURE_HEADER))
         except RequestError as exc:
             logger.warning("rejected POST %s: %d %s", self.path, exc.status, exc.message)
-            self._send_json(exc.status, {"error": exc.message})
+            self._send_json(exc.status, {"error": exc.message}, close=not self._body_read)
             return
         except Exception as exc:
             logger.error("POST %s failed: %s: %s", self.path, type(exc).__name__, exc)
-            self._send_json(500, {"error": f"{type(exc).__name__}: {exc}"})
+            error = {"error": f"{type(exc).__name__}: {exc}"}
+            self._send_json(500, error, close=not self._body_read)
             return
         self._send_json(202, {"accepted": count})
 
     def do_GET(self) -> None:
-        """Serve ``/health`` and ``/metrics``."""
+        """Serve ``/health`` and ``/metrics``.
+
+        A GET body is never read, so a request with one closes the connection.
+        """
+        close = self._has_body()
         path = self.path.split("?", 1)[0]
         if path == "/health":
             health = self.server.health()
-            self._send_json(200 if health["status"] == "ok" else 503, health)
+            self._send_json(200 if health["status"] == "ok" else 503, health, close=close)
         elif path == "/metrics":
             text = self.server.metrics.render().encode()
-            self._send(200, text, "text/plain; version=0.0.4; charset=utf-8")
+            self._send(200, text, "text/plain; version=0.0.4; charset=utf-8", close=close)
         else:
-            self._send_json(404, {"error": f"no endpoint {path}; use /health or /metrics"})
+            error = {"error": f"no endpoint {path}; use /health or /metrics"}
+            self._send_json(404, error, close=close)
+
+    def _has_body(self) -> bool:
+        if "Transfer-Encoding" in self.headers:
+            return True
+        return self.headers.get_all("Content-Length", []) not in ([], ["0"])
 
     def _body(self) -> bytes:
-        length_text = self.headers.get("Content-Length")
-        if length_text is None:
+        if "Transfer-Encoding" in self.headers:
+            # A proxy that honors Transfer-Encoding over Content-Length would
+            # frame the body differently from this server.
+            raise RequestError(
+                411, "Transfer-Encoding is not supported; send the body with Content-Length"
+            )
+        lengths = self.headers.get_all("Content-Length", [])
+        if not lengths:
             raise RequestError(411, "missing Content-Length header")
-        try:
-            length = int(length_text)
-        except ValueError:
-            raise RequestError(400, f"invalid Content-Length {length_text!r}") from None
+        if len(lengths) > 1:
+            raise RequestError(400, f"{len(lengths)} Content-Length headers; send exactly one")
+        length_text = lengths[0].strip()
+        # int() would also take "+5", "1_0" and non-ASCII digits, which other
+        # HTTP parsers read differently or reject.
+        if not (length_text.isascii() and length_text.isdigit()):
+            raise RequestError(400, f"invalid Content-Length {length_text!r}")
+        length = int(length_text)
         limit = self.server.loaded.project.stream.max_body_bytes
-        if length < 0 or length > limit:
+        if length > limit:
             raise RequestError(413, f"body of {length} bytes is over the limit of {limit}")
         try:
             body = self.rfile.read(length)
@@ -208,15 +224,19 @@ class IntakeHandler(BaseHTTPRequestHandler):
             raise RequestError(408, f"timed out reading a body of {length} bytes") from None
         if len(body) < length:
             raise RequestError(400, f"body ended after {len(body)} of {length} bytes")
+        self._body_read = True
         return body
 
-    def _send_json(self, status: int, payload: Any) -> None:
-        self._send(status, json.dumps(payload).encode(), "application/json")
+    def _send_json(self, status: int, payload: Any, close: bool = False) -> None:
+        self._send(status, json.dumps(payload).encode(), "application/json", close)
 
-    def _send(self, status: int, body: bytes, content_type: str) -> None:
+    def _send(self, status: int, body: bytes, content_type: str, close: bool = False) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
+        if close:
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.end_headers()
         self.wfile.write(body)
 

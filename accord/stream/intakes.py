@@ -7,7 +7,6 @@ acknowledges a message after its change is committed to the change log.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -16,7 +15,7 @@ from accord.config.loader import LoadedProject
 from accord.config.models import SourceBase
 from accord.store.duckdb_store import Store
 from accord.stream.changelog import REJECTED, commit_changes
-from accord.stream.changes import Change, InvalidChange, parse_change
+from accord.stream.changes import Change, InvalidChange, parse_change, parse_json
 from accord.stream.metrics import Metrics
 
 logger = logging.getLogger(__name__)
@@ -72,9 +71,8 @@ def parse_messages(
     rejected: list[Change] = []
     for position, body in messages:
         try:
-            valid.append(parse_change(source, json.loads(body), intake, position))
-        except (InvalidChange, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            text = body.decode(errors="replace") if isinstance(body, bytes) else body
+            valid.append(parse_change(source, parse_json(body), intake, position))
+        except InvalidChange as exc:
             logger.error(
                 "intake %s of source %s: message at %s rejected: %s",
                 intake,
@@ -82,9 +80,19 @@ def parse_messages(
                 position,
                 exc,
             )
-            payload = {"message": text[:10_000], "error": str(exc)}
+            payload = {"message": _storable_text(body)[:10_000], "error": _storable_text(str(exc))}
             rejected.append(Change(source.name, "", "update", payload, intake, position))
     return valid, rejected
+
+
+def _storable_text(body: bytes | str) -> str:
+    """Return ``body`` as text that the JSON payload column accepts.
+
+    Invalid UTF-8 bytes become U+FFFD and unpaired surrogates become ``?``.
+    """
+    if isinstance(body, bytes):
+        return body.decode("utf-8", errors="replace")
+    return body.encode("utf-8", errors="replace").decode("utf-8")
 
 
 def commit_messages(

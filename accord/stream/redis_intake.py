@@ -30,7 +30,9 @@ def consume(
     The consumer first reads its own pending entries (delivered before a
     crash but never acknowledged), then new ones.
     """
-    client: Any = redis.Redis.from_url(settings.url, decode_responses=True)
+    # Replies stay bytes, so a message that is not UTF-8 is rejected by
+    # parse_messages instead of raising inside the client.
+    client: Any = redis.Redis.from_url(settings.url, decode_responses=False)
     try:
         _ensure_group(client, settings)
         logger.info(
@@ -52,7 +54,7 @@ def consume(
             if not entries:
                 next_id = ">"
                 continue
-            bodies = [(entry_id, fields.get("data", "")) for entry_id, fields in entries]
+            bodies = [(entry_id.decode(), fields.get(b"data", b"")) for entry_id, fields in entries]
             valid, rejected = parse_messages(source, bodies, "redis")
             commit_messages(store, metrics, source.name, valid, rejected)
             client.xack(settings.stream, settings.group, *[entry_id for entry_id, _ in entries])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -140,6 +141,124 @@ def test_short_body_rejected(worker: Worker) -> None:
         answer = connection.recv(4096)
     assert answer.startswith(b"HTTP/1.1 400")
     assert stored(worker) == {}
+
+
+def smuggled_request(body: bytes, secret: str | None = SECRET) -> bytes:
+    """Return a complete ``POST /ingest/crm`` request for ``body``."""
+    head = (
+        b"POST /ingest/crm HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {len(body)}\r\n".encode()
+    )
+    if secret is not None:
+        head += f"X-Accord-Signature: {signature(secret, body)}\r\n".encode()
+    return head + b"\r\n" + body
+
+
+def exchange(worker: Worker, request: bytes) -> bytes:
+    """Send ``request`` on one connection and return all bytes received until it closes.
+
+    Stops reading after 5 s of silence, so a connection left open returns too.
+    """
+    host, port = worker.server.server_address[:2]
+    received = b""
+    with socket.create_connection((str(host), int(port)), timeout=5) as connection:
+        connection.sendall(request)
+        while True:
+            try:
+                chunk = connection.recv(65536)
+            except TimeoutError:
+                break
+            if not chunk:
+                break
+            received += chunk
+    return received
+
+
+def status_lines(received: bytes) -> list[bytes]:
+    """Split ``received`` into responses by their Content-Length and return their status lines."""
+    lines: list[bytes] = []
+    rest = received
+    while rest:
+        head, _, rest = rest.partition(b"\r\n\r\n")
+        status_line, *headers = head.split(b"\r\n")
+        lines.append(status_line[: len(b"HTTP/1.1 200")])
+        length = re.search(rb"(?im)^Content-Length: *(\d+)$", b"\n".join(headers))
+        rest = rest[int(length.group(1)) if length else 0 :]
+    return lines
+
+
+def logged_changes(worker: Worker) -> int:
+    cursor = worker.store.connection.cursor()
+    try:
+        row = cursor.execute("SELECT count(*) FROM change_log").fetchone()
+    finally:
+        cursor.close()
+    return int(row[0]) if row else 0
+
+
+SMUGGLED = smuggled_request(json.dumps(person(1)).encode())
+
+
+@pytest.mark.parametrize(
+    ("head", "status"),
+    [
+        pytest.param(
+            b"POST /nothing HTTP/1.1\r\nHost: x\r\n"
+            + f"Content-Length: {len(SMUGGLED)}\r\n\r\n".encode(),
+            b"404",
+            id="unknown-path",
+        ),
+        pytest.param(
+            b"POST /ingest/crm HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"411",
+            id="chunked",
+        ),
+        pytest.param(
+            b"POST /ingest/crm HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
+            + f"Content-Length: {len(SMUGGLED)}\r\n\r\n".encode(),
+            b"400",
+            id="two-content-lengths",
+        ),
+        pytest.param(
+            b"POST /ingest/crm HTTP/1.1\r\nHost: x\r\nContent-Length: 1_0\r\n\r\n",
+            b"400",
+            id="invalid-content-length",
+        ),
+        pytest.param(
+            b"GET /health HTTP/1.1\r\nHost: x\r\n"
+            + f"Content-Length: {len(SMUGGLED)}\r\n\r\n".encode(),
+            b"200",
+            id="get-with-body",
+        ),
+    ],
+)
+def test_unread_body_closes_connection(worker: Worker, head: bytes, status: bytes) -> None:
+    received = exchange(worker, head + SMUGGLED)
+    assert status_lines(received) == [b"HTTP/1.1 " + status]
+    assert b"\r\nConnection: close\r\n" in received
+    assert logged_changes(worker) == 0
+    assert stored(worker) == {}
+
+
+def test_oversized_body_closes_connection(start_worker: Callable[[str], Worker]) -> None:
+    worker = start_worker("stream:\n  port: 0\n  max_body_bytes: 100\n")
+    smuggled = smuggled_request(json.dumps(person(1)).encode(), secret=None)
+    head = (
+        b"POST /ingest/crm HTTP/1.1\r\nHost: x\r\n"
+        + f"Content-Length: {len(smuggled)}\r\n\r\n".encode()
+    )
+    received = exchange(worker, head + smuggled)
+    assert status_lines(received) == [b"HTTP/1.1 413"]
+    assert b"\r\nConnection: close\r\n" in received
+    assert logged_changes(worker) == 0
+    assert stored(worker) == {}
+
+
+def test_read_body_keeps_connection(worker: Worker) -> None:
+    received = exchange(worker, smuggled_request(b"{not json") + SMUGGLED)
+    assert status_lines(received) == [b"HTTP/1.1 400", b"HTTP/1.1 202"]
+    assert b"Connection: close" not in received
+    assert sorted(stored(worker)) == ["1"]
 
 
 def test_missing_key_rejected(worker: Worker) -> None:

@@ -16,8 +16,9 @@ import pytest
 
 import accord.stream
 from accord.store.duckdb_store import Store
+from accord.stream.intakes import parse_messages
 from accord.stream.worker import Worker
-from stream.helpers import live_records, person
+from stream.helpers import live_records, load, person, write_project
 from tests.conftest import port_open, unavailable
 
 StartWorker = Callable[[str], Worker]
@@ -101,6 +102,115 @@ def test_redis_intake_stores_and_acks(start_worker: StartWorker) -> None:
     finally:
         client.delete(stream)
         client.close()
+
+
+# Bodies that fail to parse or that the change log's JSON column cannot
+# store. Each must be rejected and acknowledged, and the next message stored.
+POISON_MESSAGES = [
+    pytest.param(b'{"id": 9, "first_name": "\\ud800"}', "surrogate", id="lone-surrogate"),
+    pytest.param(b"[" * 100_000, "nested too deeply", id="deep-nesting"),
+    pytest.param(b"\xff\xfe", "invalid JSON", id="utf16-bom"),
+    pytest.param(b'{"id": 9, "first_name": "\xff"}', "invalid JSON", id="invalid-utf8"),
+]
+
+
+def rejected_errors(store: Store) -> list[str]:
+    rows = store.connection.execute(
+        "SELECT payload->>'error' FROM change_log WHERE status = 'rejected'"
+    ).fetchall()
+    return [str(row[0]) for row in rows]
+
+
+@pytest.mark.parametrize(("poison", "phrase"), POISON_MESSAGES)
+def test_nats_intake_rejects_poison_message(
+    start_worker: StartWorker, poison: bytes, phrase: str
+) -> None:
+    if not port_open("127.0.0.1", 4222):
+        unavailable("NATS is not running on 127.0.0.1:4222")
+    import nats
+
+    name = f"accord_test_{uuid.uuid4().hex[:8]}"
+    subject = f"{name}.changes"
+
+    async def publish() -> None:
+        client = await nats.connect("nats://127.0.0.1:4222")
+        js = client.jetstream()
+        await js.add_stream(name=name, subjects=[subject])
+        for body in (poison, json.dumps(person(1)).encode()):
+            await js.publish(subject, body)
+        await client.close()
+
+    async def pending_acks() -> tuple[int, int]:
+        client = await nats.connect("nats://127.0.0.1:4222")
+        js = client.jetstream()
+        info = await js.consumer_info(name, "accord")
+        await client.close()
+        return info.num_ack_pending, info.num_pending
+
+    async def delete_stream() -> None:
+        client = await nats.connect("nats://127.0.0.1:4222")
+        await client.jetstream().delete_stream(name)
+        await client.close()
+
+    asyncio.run(publish())
+    try:
+        worker = start_worker(
+            "stream:\n  port: 0\n  sources:\n    crm:\n"
+            f"      nats: {{stream: {name}, subject: {subject}}}\n"
+        )
+        store = wait_for(
+            worker, lambda s: len(live_records(s)) == 1 and rejected(s) == 1, timeout=30
+        )
+        assert sorted(live_records(store)) == ["1"]
+        errors = rejected_errors(store)
+        assert len(errors) == 1
+        assert phrase in errors[0]
+        time.sleep(1)
+        assert asyncio.run(pending_acks()) == (0, 0)
+    finally:
+        asyncio.run(delete_stream())
+
+
+@pytest.mark.parametrize(("poison", "phrase"), POISON_MESSAGES)
+def test_redis_intake_rejects_poison_message(
+    start_worker: StartWorker, poison: bytes, phrase: str
+) -> None:
+    if not port_open("127.0.0.1", 6379):
+        unavailable("Redis is not running on 127.0.0.1:6379")
+    import redis
+
+    client: Any = redis.Redis(host="127.0.0.1", port=6379)
+    stream = f"accord_test_{uuid.uuid4().hex[:8]}"
+    for body in (poison, json.dumps(person(1)).encode()):
+        client.xadd(stream, {"data": body})
+    try:
+        worker = start_worker(
+            f"stream:\n  port: 0\n  sources:\n    crm:\n      redis: {{stream: {stream}}}\n"
+        )
+        store = wait_for(
+            worker, lambda s: len(live_records(s)) == 1 and rejected(s) == 1, timeout=30
+        )
+        assert sorted(live_records(store)) == ["1"]
+        errors = rejected_errors(store)
+        assert len(errors) == 1
+        assert phrase in errors[0]
+        assert client.xpending(stream, "accord")["pending"] == 0
+    finally:
+        client.delete(stream)
+        client.close()
+
+
+def test_rejected_payload_is_valid_utf8(tmp_path: Path) -> None:
+    source = load(write_project(tmp_path).parent).project.source("crm")
+    messages: list[tuple[str, bytes | str]] = [
+        ("1", '{"id": 1, "first_name": "\ud800"}'),
+        ("2", b'{"id": 2, "first_name": "\xff"}'),
+    ]
+    valid, rejected_changes = parse_messages(source, messages, "redis")
+    assert valid == []
+    assert len(rejected_changes) == 2
+    for change in rejected_changes:
+        json.dumps(change.payload, ensure_ascii=False).encode("utf-8")
 
 
 @pytest.fixture
