@@ -137,7 +137,8 @@ def _verify(secret_env: str, body: bytes, header: str | None) -> None:
         raise RequestError(500, f"the signing secret variable {secret_env} is not set")
     if header is None:
         raise RequestError(401, f"missing {SIGNATURE_HEADER} header")
-    if not hmac.compare_digest(header.strip(), signature(secret, body)):
+    # Hex digits compare without case: some senders write the digest in capitals.
+    if not hmac.compare_digest(header.strip().lower(), signature(secret, body)):
         raise RequestError(401, f"invalid {SIGNATURE_HEADER}: expected sha256=<hex HMAC of body>")
 
 

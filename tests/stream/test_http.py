@@ -284,6 +284,13 @@ def test_missing_signature_rejected(worker: Worker) -> None:
     assert "X-Accord-Signature" in str(answer)
 
 
+def test_uppercase_signature_accepted(worker: Worker) -> None:
+    body = json.dumps(person(1)).encode()
+    header = "sha256=" + signature(SECRET, body).removeprefix("sha256=").upper()
+    status, _ = post(url(worker, "/ingest/crm"), body, {"X-Accord-Signature": header})
+    assert status == 202
+
+
 def test_wrong_signature_rejected(worker: Worker) -> None:
     status, _ = signed_post(worker, json.dumps(person(1)).encode(), secret="other")
     assert status == 401
