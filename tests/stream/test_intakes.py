@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import nats
 import psycopg
 import pytest
 
@@ -46,31 +47,41 @@ def rejected(store: Store) -> int:
     return int(row[0]) if row else 0
 
 
+NATS_URL = "nats://127.0.0.1:4222"
+
+
+async def nats_stream(bodies: list[bytes]) -> tuple[str, str]:
+    """Create a JetStream stream of a new name, publish ``bodies``; return name and subject."""
+    name = f"accord_test_{uuid.uuid4().hex[:8]}"
+    subject = f"{name}.changes"
+    client = await nats.connect(NATS_URL)
+    js = client.jetstream()
+    await js.add_stream(name=name, subjects=[subject])
+    for body in bodies:
+        await js.publish(subject, body)
+    await client.close()
+    return name, subject
+
+
+async def nats_pending(name: str) -> tuple[int, int]:
+    """Return the messages of stream ``name`` that the worker's consumer has not acknowledged."""
+    client = await nats.connect(NATS_URL)
+    info = await client.jetstream().consumer_info(name, "accord")
+    await client.close()
+    return info.num_ack_pending, info.num_pending
+
+
+async def nats_delete(name: str) -> None:
+    client = await nats.connect(NATS_URL)
+    await client.jetstream().delete_stream(name)
+    await client.close()
+
+
 def test_nats_intake_stores_and_acks(start_worker: StartWorker) -> None:
     if not port_open("127.0.0.1", 4222):
         unavailable("NATS is not running on 127.0.0.1:4222")
-    import nats
-
-    name = f"accord_test_{uuid.uuid4().hex[:8]}"
-    subject = f"{name}.changes"
-
-    async def publish() -> None:
-        client = await nats.connect("nats://127.0.0.1:4222")
-        js = client.jetstream()
-        await js.add_stream(name=name, subjects=[subject])
-        for body in (json.dumps(person(1)), json.dumps(person(2)), "not json"):
-            await js.publish(subject, body.encode())
-        await client.close()
-
-    async def pending_acks() -> tuple[int, int]:
-        client = await nats.connect("nats://127.0.0.1:4222")
-        js = client.jetstream()
-        info = await js.consumer_info(name, "accord")
-        await js.delete_stream(name)
-        await client.close()
-        return info.num_ack_pending, info.num_pending
-
-    asyncio.run(publish())
+    bodies = [json.dumps(person(1)).encode(), json.dumps(person(2)).encode(), b"not json"]
+    name, subject = asyncio.run(nats_stream(bodies))
     worker = start_worker(
         "stream:\n  port: 0\n  sources:\n    crm:\n"
         f"      nats: {{stream: {name}, subject: {subject}}}\n"
@@ -79,7 +90,8 @@ def test_nats_intake_stores_and_acks(start_worker: StartWorker) -> None:
     assert sorted(live_records(store)) == ["1", "2"]
     assert rejected(store) == 1
     time.sleep(1)
-    assert asyncio.run(pending_acks()) == (0, 0)
+    assert asyncio.run(nats_pending(name)) == (0, 0)
+    asyncio.run(nats_delete(name))
 
 
 def test_redis_intake_stores_and_acks(start_worker: StartWorker) -> None:
@@ -127,32 +139,7 @@ def test_nats_intake_rejects_poison_message(
 ) -> None:
     if not port_open("127.0.0.1", 4222):
         unavailable("NATS is not running on 127.0.0.1:4222")
-    import nats
-
-    name = f"accord_test_{uuid.uuid4().hex[:8]}"
-    subject = f"{name}.changes"
-
-    async def publish() -> None:
-        client = await nats.connect("nats://127.0.0.1:4222")
-        js = client.jetstream()
-        await js.add_stream(name=name, subjects=[subject])
-        for body in (poison, json.dumps(person(1)).encode()):
-            await js.publish(subject, body)
-        await client.close()
-
-    async def pending_acks() -> tuple[int, int]:
-        client = await nats.connect("nats://127.0.0.1:4222")
-        js = client.jetstream()
-        info = await js.consumer_info(name, "accord")
-        await client.close()
-        return info.num_ack_pending, info.num_pending
-
-    async def delete_stream() -> None:
-        client = await nats.connect("nats://127.0.0.1:4222")
-        await client.jetstream().delete_stream(name)
-        await client.close()
-
-    asyncio.run(publish())
+    name, subject = asyncio.run(nats_stream([poison, json.dumps(person(1)).encode()]))
     try:
         worker = start_worker(
             "stream:\n  port: 0\n  sources:\n    crm:\n"
@@ -166,9 +153,9 @@ def test_nats_intake_rejects_poison_message(
         assert len(errors) == 1
         assert phrase in errors[0]
         time.sleep(1)
-        assert asyncio.run(pending_acks()) == (0, 0)
+        assert asyncio.run(nats_pending(name)) == (0, 0)
     finally:
-        asyncio.run(delete_stream())
+        asyncio.run(nats_delete(name))
 
 
 @pytest.mark.parametrize(("poison", "phrase"), POISON_MESSAGES)
