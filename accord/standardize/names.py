@@ -223,8 +223,18 @@ def normalize_suffix(text: str) -> str:
     return " ".join(normalized)
 
 
+# Longer text in a name field is pasted notes or an attack, not a name. The
+# longest names on record, with dozens of given names, stay well below it.
+MAX_NAME_LENGTH = 300
+
+
 def _name_problem(text: str) -> str | None:
     """Return why ``text`` cannot be a person's name, or None when it can."""
+    if len(text) > MAX_NAME_LENGTH:
+        return (
+            f"invalid name {quote(text)}: {len(text):,} characters, more than the "
+            f"{MAX_NAME_LENGTH} a name can have"
+        )
     if not any(c.isalpha() for c in text):
         return f"invalid name {quote(text)}: no letters"
     if "@" in text:

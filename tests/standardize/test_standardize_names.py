@@ -6,7 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from accord.standardize.names import standardize_name_part, standardize_person_name
+from accord.standardize.names import (
+    MAX_NAME_LENGTH,
+    standardize_name_part,
+    standardize_person_name,
+)
 from accord.standardize.nickname_groups import nickname_key, representative_table
 from accord.standardize.text import clean_text
 
@@ -129,6 +133,7 @@ INVALID_PERSON_CASES = [
     ("John 3", "contains digits"),
     ("", "no letters"),
     ("!!!", "no letters"),
+    ("Ann " * 80, "320 characters, more than the 300"),
 ]
 
 
@@ -180,7 +185,7 @@ def test_name_part_cases(text: str, family: bool, display: str, key: str, nick: 
     assert outcome.keys[1] == nick
 
 
-@pytest.mark.parametrize("text", ["123", "a@b", "J0hn", "", "---"])
+@pytest.mark.parametrize("text", ["123", "a@b", "J0hn", "", "---", "x" * 5_000_000])
 def test_name_part_invalid(text: str) -> None:
     assert standardize_name_part(text).reason is not None
 
@@ -252,3 +257,11 @@ def test_name_part_is_idempotent(text: str) -> None:
         again = standardize_name_part(str(first.value))
         assert again.value == first.value
         assert again.keys == first.keys
+
+
+def test_person_name_at_length_limit_accepted() -> None:
+    # Dozens of given names, as some real names have, up to the limit.
+    text = ("Maria " * 49 + "Lopez").ljust(MAX_NAME_LENGTH, "z")
+    outcome = standardize_person_name(text)
+    assert len(text) == MAX_NAME_LENGTH
+    assert outcome.reason is None
