@@ -306,10 +306,33 @@ def _write_deletes(
     if not changes:
         return
     keys = pa.table({"source_key": pa.array([c.source_key for c in changes], pa.string())})
-    mark_deleted(connection, source.name, keys, run_id, now)
+    marked = mark_deleted(connection, source.name, keys, run_id, now)
+    if marked < len(changes):
+        unknown = _without_live_record(connection, source.name, changes, run_id)
+        logger.info(
+            "run %d: %d deletes of source %s found no live record, which is already deleted "
+            "or was never stored; first keys: %s",
+            run_id,
+            len(unknown),
+            source.name,
+            ", ".join(unknown[:5]),
+        )
     for change in changes:
         result.outcomes[change.seq] = (changelog.PROCESSED, None)
         result.changed_keys.append((source.name, change.source_key))
+
+
+def _without_live_record(
+    connection: duckdb.DuckDBPyConnection, source: str, changes: list[PendingChange], run_id: int
+) -> list[str]:
+    """Return the keys of ``changes`` whose record was not marked deleted in run ``run_id``."""
+    rows = connection.execute(
+        "SELECT source_key FROM source_records WHERE source = ? AND run_id = ? "
+        "AND deleted_at IS NOT NULL",
+        [source, run_id],
+    ).fetchall()
+    marked = {row[0] for row in rows}
+    return sorted({c.source_key for c in changes} - marked)
 
 
 def _quarantine_reasons(entries: list[QuarantineEntry]) -> dict[str, str]:

@@ -140,3 +140,18 @@ def test_batch_run_skips_rows_older_than_the_stored_record(
     summary = run(processor.loaded, store)
     assert live_records(store)["1"]["plan"] == stored_plan
     assert summary.sources[0].stale == stale
+
+
+def test_delete_of_unknown_key_logged(
+    worker_parts: tuple[Processor, Store], caplog: pytest.LogCaptureFixture
+) -> None:
+    processor, store = worker_parts
+    send(processor, [person(1)])
+    processor.process_once()
+    caplog.set_level("INFO", logger="accord.stream.processor")
+    deletes = [{"op": "delete", "record": {"id": key}} for key in (1, 77)]
+    send(processor, deletes)
+    processor.process_once()
+    assert "1 deletes of source crm found no live record" in caplog.text
+    assert "first keys: 77" in caplog.text
+    assert live_records(store) == {}
