@@ -857,7 +857,7 @@ class StreamConfig(StrictModel):
     idle_seconds: float = Field(
         0.2,
         gt=0,
-        description="longest pause between two checks for new changes when none are waiting; "
+        description="maximum pause between two checks for new changes when none are waiting; "
         "an intake that commits changes ends the pause at once",
     )
     max_body_bytes: int = Field(10_000_000, gt=0, description="largest accepted request body")

@@ -171,11 +171,11 @@ def check_keys(
         if key is None:
             missing.append(index)
             continue
-        kept = kept_row.get(key)
-        if kept is None:
+        earlier = kept_row.get(key)
+        if earlier is None:
             kept_row[key] = index
-        elif cursors is not None and is_older(cursors[kept], cursors[index]):
-            repeated.append(kept)
+        elif cursors is not None and is_older(cursors[earlier], cursors[index]):
+            repeated.append(earlier)
             kept_row[key] = index
         else:
             repeated.append(index)
@@ -198,8 +198,8 @@ def _key_issues(
 ) -> list[ReadIssue]:
     if not missing and not repeated:
         return []
-    kept = sorted({kept_row[keys[index] or ""] for index in repeated})
-    wanted = sorted(set(missing) | set(repeated) | set(kept))
+    kept_rows = sorted({kept_row[keys[index] or ""] for index in repeated})
+    wanted = sorted(set(missing) | set(repeated) | set(kept_rows))
     places = dict(zip(wanted, locate(wanted), strict=True))
     columns = ", ".join(f"'{name}'" for name in key_columns)
     noun = "column" if len(key_columns) == 1 else "columns"

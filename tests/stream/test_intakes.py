@@ -133,6 +133,15 @@ def rejected_errors(store: Store) -> list[str]:
     return [str(row[0]) for row in rows]
 
 
+def assert_poison_rejected(worker: Worker, phrase: str) -> None:
+    """Check that the message after the poison one is stored and the poison one rejected."""
+    store = wait_for(worker, lambda s: len(live_records(s)) == 1 and rejected(s) == 1, timeout=30)
+    assert sorted(live_records(store)) == ["1"]
+    errors = rejected_errors(store)
+    assert len(errors) == 1
+    assert phrase in errors[0]
+
+
 @pytest.mark.parametrize(("poison", "phrase"), POISON_MESSAGES)
 def test_nats_intake_rejects_poison_message(
     start_worker: StartWorker, poison: bytes, phrase: str
@@ -145,13 +154,7 @@ def test_nats_intake_rejects_poison_message(
             "stream:\n  port: 0\n  sources:\n    crm:\n"
             f"      nats: {{stream: {name}, subject: {subject}}}\n"
         )
-        store = wait_for(
-            worker, lambda s: len(live_records(s)) == 1 and rejected(s) == 1, timeout=30
-        )
-        assert sorted(live_records(store)) == ["1"]
-        errors = rejected_errors(store)
-        assert len(errors) == 1
-        assert phrase in errors[0]
+        assert_poison_rejected(worker, phrase)
         time.sleep(1)
         assert asyncio.run(nats_pending(name)) == (0, 0)
     finally:
@@ -174,13 +177,7 @@ def test_redis_intake_rejects_poison_message(
         worker = start_worker(
             f"stream:\n  port: 0\n  sources:\n    crm:\n      redis: {{stream: {stream}}}\n"
         )
-        store = wait_for(
-            worker, lambda s: len(live_records(s)) == 1 and rejected(s) == 1, timeout=30
-        )
-        assert sorted(live_records(store)) == ["1"]
-        errors = rejected_errors(store)
-        assert len(errors) == 1
-        assert phrase in errors[0]
+        assert_poison_rejected(worker, phrase)
         assert client.xpending(stream, "accord")["pending"] == 0
     finally:
         client.delete(stream)

@@ -127,7 +127,7 @@ def test_failed_prepare_defers_state_load(
         (4, "plan-4", 0),
     ],
 )
-def test_batch_run_skips_rows_older_than_the_stored_record(
+def test_batch_run_skips_stale_rows(
     worker_parts: tuple[Processor, Store], file_version: int, stored_plan: str, stale: int
 ) -> None:
     processor, store = worker_parts
