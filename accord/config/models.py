@@ -397,6 +397,12 @@ class MatchingConfig(StrictModel):
         description="a value shared by more records than this (a switchboard number, a role "
         "mailbox) is not used to stitch",
     )
+    max_block_pairs: int | None = Field(
+        10_000,
+        ge=1,
+        description="a blocking key that would pair more records than this (a very common name) "
+        "pairs none under its rule; null pairs every key",
+    )
     comparisons: list[ComparisonName] | None = Field(
         None, description="comparisons in the match model; when unset, every one the data supports"
     )

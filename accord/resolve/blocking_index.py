@@ -7,6 +7,12 @@ keeps, per rule, the records by their right-side values. For rules that
 compare different columns on the two sides it also keeps them by their
 left-side values. So ``candidates`` returns exactly the records that Splink's
 prediction would pair with a given one.
+
+A key that would pair more records than ``max_pairs`` pairs none under its
+rule, as in ``accord.resolve.prediction``: a block of 500 people named John
+Smith holds about 125,000 pairs, nearly all of different people, and the
+true pairs among them share an email, a phone or an address that other
+rules block on.
 """
 
 from __future__ import annotations
@@ -66,11 +72,21 @@ def key_of(record: Mapping[str, Any], columns: tuple[str, ...]) -> Key | None:
     return values
 
 
+def block_pairs(left: int, right: int, symmetric: bool) -> int:
+    """Return how many pairs a key joins: ``left`` and ``right`` records carry it on each side.
+
+    A symmetric rule pairs the key's records among themselves; another rule
+    pairs each record with the key on the left with each one with it on the right.
+    """
+    return right * (right - 1) // 2 if symmetric else left * right
+
+
 class BlockingIndex:
     """Records by their blocking keys, updated as records change."""
 
-    def __init__(self, rules: Iterable[str]) -> None:
+    def __init__(self, rules: Iterable[str], max_pairs: int | None = None) -> None:
         self.rules = [parse_rule(rule) for rule in rules]
+        self.max_pairs = max_pairs
         self._by_right: list[dict[Key, set[str]]] = [defaultdict(set) for _ in self.rules]
         self._by_left: list[dict[Key, set[str]]] = [defaultdict(set) for _ in self.rules]
 
@@ -92,12 +108,21 @@ class BlockingIndex:
             if not rule.symmetric:
                 _discard(self._by_left[index], key_of(record, rule.left), record_id)
 
+    def pair_count(self, index: int, key: Key) -> int:
+        """Return how many pairs rule ``index`` joins on ``key`` among the indexed records."""
+        right = len(self._by_right[index].get(key, ()))
+        left = len(self._by_left[index].get(key, ()))
+        return block_pairs(left, right, self.rules[index].symmetric)
+
+    def _open(self, index: int, key: Key) -> bool:
+        return self.max_pairs is None or self.pair_count(index, key) <= self.max_pairs
+
     def candidates(self, record_id: str, record: Mapping[str, Any]) -> set[str]:
         """Return the indexed records that a rule pairs with ``record``."""
         found: set[str] = set()
         for index, rule in enumerate(self.rules):
             as_left = key_of(record, rule.left)
-            if as_left is not None:
+            if as_left is not None and self._open(index, as_left):
                 bucket = self._by_right[index].get(as_left, ())
                 if rule.symmetric:
                     found.update(bucket)
@@ -105,11 +130,63 @@ class BlockingIndex:
                     found.update(other for other in bucket if other > record_id)
             if not rule.symmetric:
                 as_right = key_of(record, rule.right)
-                if as_right is not None:
+                if as_right is not None and self._open(index, as_right):
                     bucket = self._by_left[index].get(as_right, ())
                     found.update(other for other in bucket if other < record_id)
         found.discard(record_id)
         return found
+
+    def crossed_blocks(
+        self,
+        previous: Mapping[str, Mapping[str, Any] | None],
+        current: Mapping[str, Mapping[str, Any] | None],
+    ) -> set[str]:
+        """Return the records of every block that the changes moved across ``max_pairs``.
+
+        ``previous`` maps each changed record to its version before the
+        changes and ``current`` to its version now, with None for a record
+        that did not exist; the index holds the current versions. Below the
+        cap a block's records pair among themselves and above it they do
+        not, so every record of a block that crossed it gains or loses pairs
+        with records that did not change.
+        """
+        if self.max_pairs is None:
+            return set()
+        crossed: set[str] = set()
+        for index, key in self._changed_blocks([*previous.values(), *current.values()]):
+            before = self._pair_count_before(index, key, previous)
+            after = self.pair_count(index, key)
+            if (before <= self.max_pairs) != (after <= self.max_pairs):
+                crossed |= self._by_right[index].get(key, set())
+                crossed |= self._by_left[index].get(key, set())
+        return crossed
+
+    def _changed_blocks(self, versions: list[Mapping[str, Any] | None]) -> set[tuple[int, Key]]:
+        """Return each rule and key that one of ``versions`` holds on either side."""
+        blocks: set[tuple[int, Key]] = set()
+        for index, rule in enumerate(self.rules):
+            for version in versions:
+                if version is None:
+                    continue
+                for columns in (rule.left, rule.right):
+                    key = key_of(version, columns)
+                    if key is not None:
+                        blocks.add((index, key))
+        return blocks
+
+    def _pair_count_before(
+        self, index: int, key: Key, previous: Mapping[str, Mapping[str, Any] | None]
+    ) -> int:
+        rule = self.rules[index]
+        counts = []
+        for columns, sides in ((rule.right, self._by_right), (rule.left, self._by_left)):
+            bucket = sides[index].get(key, set())
+            count = len(bucket) - sum(1 for record_id in previous if record_id in bucket)
+            count += sum(
+                1 for old in previous.values() if old is not None and key_of(old, columns) == key
+            )
+            counts.append(count)
+        return block_pairs(counts[1], counts[0], rule.symmetric)
 
 
 def _discard(buckets: dict[Key, set[str]], key: Key | None, record_id: str) -> None:

@@ -121,7 +121,9 @@ class ResolutionState:
         self.sources = sources
         self.extra = extra
         self.comparisons: list[Comparison] = model.comparisons()
-        self.blocking = BlockingIndex(model.prediction_rules())
+        self.blocking = BlockingIndex(
+            model.prediction_rules(), project.matching.max_block_pairs
+        )
         self.stitching = [
             StitchIndex(rule.name, tuple(rule.fields), rule.guard)
             for rule in deterministic.rules_for(project)
@@ -224,6 +226,12 @@ class ResolutionState:
                     # A group stitches while it has at most 'limit' records, before or after.
                     if len(bucket - changed) <= limit:
                         queue.extend(bucket)
+        queue.extend(
+            self.blocking.crossed_blocks(
+                {record_id: previous.get(record_id) for record_id in changed},
+                {record_id: self.records.get(record_id) for record_id in changed},
+            )
+        )
         area: set[str] = set()
         while queue:
             record_id = queue.pop()

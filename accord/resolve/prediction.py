@@ -6,7 +6,10 @@ Batch resolution scores every pair that its blocking rules generate. Splink's
 and its comparison rows, which carry every input column twice, took most of
 the run. Here each rule is one equi-join over integer row numbers, the pairs
 are made distinct once, and only the columns that the comparison levels read
-are joined back.
+are joined back. A key that would join more than ``max_block_pairs`` pairs
+joins none under its rule (see ``accord.resolve.blocking_index``), so the
+pair count grows with the records rather than with the square of the
+commonest name's count.
 
 The arithmetic is Splink 5's, as in ``accord.resolve.scoring``: the prior
 log-odds plus, per comparison, the weight log2(m/u) of the level the pair
@@ -24,6 +27,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from accord.resolve.blocking_index import EqualityRule, parse_rule
 from accord.resolve.comparisons import Comparison
 from accord.resolve.model import MatchModel
 from accord.resolve.scoring import exact_level, level_weight, log_odds
@@ -35,13 +39,17 @@ _SIDE_COLUMN = re.compile(r"\b(\w+)_[lr]\b")
 _RULE_COLUMN = re.compile(r"\b[lr]\.\"?(\w+)\"?")
 
 
-def predict(table: pa.Table, model: MatchModel, threshold: float) -> pa.Table:
+def predict(
+    table: pa.Table, model: MatchModel, threshold: float, max_block_pairs: int | None = None
+) -> pa.Table:
     """Score the blocked pairs of ``table`` and return those at or above ``threshold``.
 
     ``table`` is the resolution input with a unique ``record_id``. The result
     has ``record_id_l`` < ``record_id_r``, ``match_weight``,
     ``match_probability`` and one ``gamma_<comparison>`` column per
-    comparison, as Splink's ``predict`` returns them.
+    comparison, as Splink's ``predict`` returns them. With
+    ``max_block_pairs``, a key that joins more pairs than that under a rule
+    joins none under it.
     """
     comparisons = model.comparisons()
     rules = model.prediction_rules()
@@ -49,7 +57,7 @@ def predict(table: pa.Table, model: MatchModel, threshold: float) -> pa.Table:
     try:
         connection.register("accord_input", table)
         _number_rows(connection, set(table.column_names), comparisons, rules)
-        _block(connection, rules)
+        _block(connection, rules, max_block_pairs)
         return connection.sql(scores_sql(model, comparisons, threshold)).to_arrow_table()
     finally:
         connection.close()
@@ -115,16 +123,51 @@ def _frequency_sql(column: str) -> str:
     )
 
 
-def _block(connection: duckdb.DuckDBPyConnection, rules: list[str]) -> None:
+def _block(
+    connection: duckdb.DuckDBPyConnection, rules: list[str], max_pairs: int | None = None
+) -> None:
     """Create ``accord_pairs``: the distinct row pairs that at least one rule joins."""
     if not rules:
         rules = ["TRUE"]
     joins = " UNION ALL ".join(
-        f"SELECT l.row_id AS row_l, r.row_id AS row_r FROM {ROWS} l JOIN {ROWS} r "
-        f"ON ({rule}) AND l.row_id < r.row_id"
+        f"SELECT l.row_id AS row_l, r.row_id AS row_r FROM {_left_rows(rule, max_pairs)} l "
+        f"JOIN {ROWS} r ON ({rule}) AND l.row_id < r.row_id"
         for rule in rules
     )
     connection.execute(f"CREATE TEMP TABLE {PAIRS} AS SELECT DISTINCT row_l, row_r FROM ({joins})")
+
+
+def _left_rows(rule: str, max_pairs: int | None) -> str:
+    """Return the rows that may take the left side of ``rule``: those not in an oversized block."""
+    if max_pairs is None or rule == "TRUE":
+        return ROWS
+    parsed = parse_rule(rule)
+    keys = ", ".join(f"k{index}" for index in range(len(parsed.left)))
+    left = ", ".join(parsed.left)
+    return (
+        f"(SELECT * FROM {ROWS} WHERE ({left}) NOT IN "
+        f"(SELECT ({keys}) FROM ({_oversized_keys_sql(parsed, max_pairs)})))"
+    )
+
+
+def _oversized_keys_sql(rule: EqualityRule, max_pairs: int) -> str:
+    """Return a query of the keys that join more than ``max_pairs`` pairs under ``rule``.
+
+    The counts are those of ``accord.resolve.blocking_index.block_pairs``.
+    """
+
+    def counted(columns: tuple[str, ...]) -> str:
+        keys = ", ".join(f"{column} AS k{index}" for index, column in enumerate(columns))
+        present = " AND ".join(f"{column} IS NOT NULL" for column in columns)
+        return f"SELECT {keys}, count(*) AS n FROM {ROWS} WHERE {present} GROUP BY ALL"
+
+    if rule.symmetric:
+        return f"SELECT * FROM ({counted(rule.left)}) WHERE n * (n - 1) // 2 > {max_pairs}"
+    keys = ", ".join(f"k{index}" for index in range(len(rule.left)))
+    return (
+        f"SELECT {keys} FROM ({counted(rule.left)}) l JOIN ({counted(rule.right)}) r "
+        f"USING ({keys}) WHERE l.n * r.n > {max_pairs}"
+    )
 
 
 def scores_sql(model: MatchModel, comparisons: list[Comparison], threshold: float) -> str:

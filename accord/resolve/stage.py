@@ -373,7 +373,12 @@ def _input_arrow(connection: duckdb.DuckDBPyConnection) -> pa.Table:
 def _predicted_pairs(
     connection: duckdb.DuckDBPyConnection, project: Project, model: MatchModel, pairs: PairSet
 ) -> None:
-    scored = predict(_input_arrow(connection), model, project.matching.review)
+    scored = predict(
+        _input_arrow(connection),
+        model,
+        project.matching.review,
+        project.matching.max_block_pairs,
+    )
     apply_scored(connection, project, scored, pairs)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import duckdb
@@ -115,3 +116,59 @@ def test_removed_record_is_no_candidate() -> None:
             assert "r1" not in index.candidates(key, record)
     index.add("r1", records["r1"])
     assert "r1" in index.candidates("r0", records["r0"])
+
+
+CAPPED_RULES = [
+    "l.last_name_key = r.last_name_key",
+    "l.nameless_email_key = r.name_full_key",
+    "r.nameless_email_key = l.name_full_key",
+]
+
+
+def _small_record(rng: random.Random) -> dict[str, Any]:
+    """Return a record drawn from so few names that blocks grow past small caps."""
+    first, last = rng.choice(["ann", "bo"]), rng.choice(["lee", "ng", "ito"])
+    if rng.random() < 0.3:
+        return {"last_name_key": None, "nameless_email_key": first + last, "name_full_key": None}
+    return {"last_name_key": last, "nameless_email_key": None, "name_full_key": first + last}
+
+
+def _all_pairs(index: BlockingIndex, records: dict[str, dict[str, Any]]) -> set[tuple[str, str]]:
+    return {
+        (min(a, b), max(a, b)) for a, record in records.items() for b in index.candidates(a, record)
+    }
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_crossed_blocks_hold_every_pair_the_changes_make_or_end(seed: int) -> None:
+    """Pairs of two unchanged records appear or vanish only inside the blocks returned."""
+    rng = random.Random(seed)
+    index = BlockingIndex(CAPPED_RULES, max_pairs=6)
+    records = {f"r{n:02d}": _small_record(rng) for n in range(14)}
+    for key, record in records.items():
+        index.add(key, record)
+    crossings = 0
+    for _ in range(40):
+        before = _all_pairs(index, records)
+        changed = rng.sample([*sorted(records), "new1", "new2"], 2)
+        previous = {key: records.get(key) for key in changed}
+        for key in changed:
+            if key in records:
+                index.remove(key, records.pop(key))
+            if rng.random() < 0.8:
+                records[key] = _small_record(rng)
+                index.add(key, records[key])
+        current = {key: records.get(key) for key in changed}
+        crossed = index.crossed_blocks(previous, current)
+        after = _all_pairs(index, records)
+        for a, b in before ^ after:
+            if a not in changed and b not in changed:
+                assert {a, b} <= crossed, (a, b)
+        crossings += bool(crossed)
+    assert crossings  # the cap was crossed, so the check above was exercised
+
+
+def test_crossed_blocks_without_a_cap_is_empty() -> None:
+    index = BlockingIndex(CAPPED_RULES)
+    index.add("r1", {"last_name_key": "lee"})
+    assert index.crossed_blocks({"r1": None}, {"r1": {"last_name_key": "lee"}}) == set()

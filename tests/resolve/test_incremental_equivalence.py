@@ -6,6 +6,8 @@ processor in micro-batches of 1 to 40. The same final rows, written back
 to files, are resolved by a fresh batch run with the same match model. Both
 stores must contain the same entities, as sets of records, and the same
 golden values. A batch run over the incremental store must change nothing.
+The blocking cap is set low, so that blocks of common names pass it and
+changes push some of them over it and back.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import pytest
 from accord.config.loader import load_project
 from accord.pipeline import run
 from accord.progress import LogProgress
+from accord.resolve.blocking_index import key_of
 from accord.resolve.model import load_model, save_model
 from accord.resolve.stage import after_ingest
 from accord.store.duckdb_store import Store
@@ -37,6 +40,8 @@ pytestmark = pytest.mark.slow
 
 GENERATOR = Path(__file__).resolve().parents[2] / "bench" / "generate.py"
 CHANGES = 1_000
+# Low enough that blocks of common family names pass it at 10,000 records.
+MAX_BLOCK_PAIRS = 10
 
 
 def _generator() -> ModuleType:
@@ -110,7 +115,8 @@ def _date_analytics_rows(project: Path) -> None:
     mapping = "      last_seen_at:\n        from: last_seen_at\n        cast: timestamp\n"
     assert mapping in text
     dated = mapping + "      updated_at:\n        from: last_seen_at\n        cast: timestamp\n"
-    project.write_text(text.replace(mapping, dated), encoding="utf-8")
+    capped = f"\nmatching:\n  max_block_pairs: {MAX_BLOCK_PAIRS}\n"
+    project.write_text(text.replace(mapping, dated) + capped, encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +148,19 @@ def test_incremental_path_was_taken(stores: tuple[Processor, Store]) -> None:
         "SELECT count(*) FROM runs WHERE summary->>'kind' = 'stream'"
     ).fetchone()
     assert runs is not None and runs[0] > 20
+
+
+def test_some_blocks_exceed_the_cap(stores: tuple[Processor, Store]) -> None:
+    processor, _ = stores
+    assert processor.state is not None
+    blocking = processor.state.blocking
+    oversized = [
+        key
+        for index, rule in enumerate(blocking.rules)
+        for key in {key_of(record, rule.left) for record in processor.state.records.values()}
+        if key is not None and blocking.pair_count(index, key) > MAX_BLOCK_PAIRS
+    ]
+    assert len(oversized) >= 10
 
 
 def test_incremental_entities_equal_batch(stores: tuple[Processor, Store]) -> None:

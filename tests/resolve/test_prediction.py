@@ -10,6 +10,7 @@ import pyarrow as pa
 import pytest
 
 from accord.config.models import MatchingConfig
+from accord.resolve.blocking_index import BlockingIndex
 from accord.resolve.comparisons import INPUT_COLUMNS, VOCABULARY, build_comparisons
 from accord.resolve.inputs import INPUT_TABLE, add_nickname_sets
 from accord.resolve.model import MatchModel, blocking_rules, build_settings
@@ -158,3 +159,37 @@ def test_no_pairs_gives_empty_table() -> None:
 
     assert scored.num_rows == 0
     assert {"record_id_l", "record_id_r", "match_probability"} <= set(scored.column_names)
+
+
+@pytest.mark.parametrize("max_pairs", [1, 4, 25, 200])
+def test_capped_blocks_pair_as_the_blocking_index(max_pairs: int) -> None:
+    """Batch scoring and the in-memory index leave out the same oversized blocks."""
+    table = _input_table(_records(5, 400))
+    model = _model(table)
+    capped = set(_rows(predict(table, model, 0.0, max_pairs)))
+    every = set(_rows(predict(table, model, 0.0)))
+    index = BlockingIndex(model.prediction_rules(), max_pairs)
+    records = {row["record_id"]: row for row in table.to_pylist()}
+    for record_id, record in records.items():
+        index.add(record_id, record)
+    indexed = {
+        (a, b) for a, record in records.items() for b in index.candidates(a, record) if a < b
+    }
+
+    assert capped == indexed
+    assert 0 < len(capped) < len(every)
+
+
+def test_block_over_the_cap_joins_no_pairs() -> None:
+    """Five people named Anna Lee share a block of ten pairs; a cap of nine drops it."""
+    people = [
+        {"record_id": f"a:{n}", "first_name_key": "anna", "last_name_key": "lee"} for n in range(5)
+    ]
+    pair = [
+        {"record_id": f"b:{n}", "first_name_key": "bob", "last_name_key": "ng"} for n in range(2)
+    ]
+    table = _input_table(people + pair)
+    model = _model(table)
+
+    assert len(predict(table, model, 0.0, max_block_pairs=10)) == 11
+    assert set(_rows(predict(table, model, 0.0, max_block_pairs=9))) == {("b:0", "b:1")}
