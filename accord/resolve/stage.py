@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -116,19 +117,15 @@ def resolve_persons(
 ) -> dict[str, Any]:
     """Cluster the live person records into entities with stable IDs."""
     sources, extra = person_input(project)
-    rules = deterministic.rules_for(project)
     count = build_input(connection, sources, extra)
     available = available_columns(connection, INPUT_TABLE, list(INPUT_COLUMNS) + extra)
     pairs = PairSet()
-    guard_sql = _guard_sql(project)
-
-    _stitched_pairs(connection, project, rules, available, guard_sql, pairs)
     # Training and prediction run on connections of their own, so the store lends them
     # most of its memory cap.
     with memory_shared_with(connection):
-        model = _model(connection, project, available, count, now)
+        model, table = _stitch_and_model(connection, project, available, count, now, pairs)
         if model is not None and count >= 2:
-            _predicted_pairs(connection, project, model, pairs)
+            _predicted_pairs(connection, project, model, pairs, table)
     nodes = [
         row[0] for row in connection.execute(f"SELECT record_id FROM {INPUT_TABLE}").fetchall()
     ]
@@ -330,23 +327,44 @@ def _conflict_sql(guard_sql: list[tuple[str, str]], available: set[str]) -> str:
     return " OR ".join(parts) if parts else "FALSE"
 
 
-def _model(
+def _stitch_and_model(
     connection: duckdb.DuckDBPyConnection,
     project: Project,
     available: set[str],
     count: int,
     now: datetime,
-) -> MatchModel | None:
+    pairs: PairSet,
+) -> tuple[MatchModel | None, pa.Table | None]:
+    """Add the stitched pairs to ``pairs`` and return the match model and the input it read.
+
+    A model that must be trained is trained on a second thread while the
+    store's connection stitches. The input table is None when no training read it.
+    """
+    rules = deterministic.rules_for(project)
+    guard_sql = _guard_sql(project)
     names = choose_comparisons(project.matching, available)
+    model = _stored_model(connection, names)
+    if model is not None or not names or count < 2:
+        _stitched_pairs(connection, project, rules, available, guard_sql, pairs)
+        return model, None
+    table = _input_arrow(connection)
+    with ThreadPoolExecutor(1, thread_name_prefix="accord-train") as pool:
+        training = pool.submit(_train, table, project, available, names, now)
+        _stitched_pairs(connection, project, rules, available, guard_sql, pairs)
+        model = training.result()
+    save_model(connection, model)
+    return model, table
+
+
+def _stored_model(connection: duckdb.DuckDBPyConnection, names: list[str]) -> MatchModel | None:
+    """Return the stored model when it has the comparisons ``names``, or None."""
     if not names:
         logger.info("no comparison has data; only deterministic rules link records")
         return None
     model = load_model(connection)
     if model is not None and model.comparison_names == names and model.matches_vocabulary():
         return model
-    if count < 2:
-        return None
-    return train_model(connection, project, available, names, now)
+    return None
 
 
 def train_model(
@@ -357,12 +375,23 @@ def train_model(
     now: datetime,
 ) -> MatchModel:
     """Train a model on the current input table and store it."""
-    table = _input_arrow(connection)
-    rules = blocking_rules(project.matching, available, table)
-    settings = build_settings(build_comparisons(names), rules)
-    model = train(table, names, settings, project.matching, available, now)
+    model = _train(_input_arrow(connection), project, available, names, now)
     save_model(connection, model)
     return model
+
+
+def _train(
+    table: pa.Table, project: Project, available: set[str], names: list[str], now: datetime
+) -> MatchModel:
+    """Train a model on ``table``, the resolution input, with connections of its own.
+
+    Batch resolution runs this on a second thread while the store's
+    connection stitches, because training is mostly DuckDB work that
+    leaves the interpreter free.
+    """
+    rules = blocking_rules(project.matching, available, table)
+    settings = build_settings(build_comparisons(names), rules)
+    return train(table, names, settings, project.matching, available, now)
 
 
 def _input_arrow(connection: duckdb.DuckDBPyConnection) -> pa.Table:
@@ -371,10 +400,15 @@ def _input_arrow(connection: duckdb.DuckDBPyConnection) -> pa.Table:
 
 
 def _predicted_pairs(
-    connection: duckdb.DuckDBPyConnection, project: Project, model: MatchModel, pairs: PairSet
+    connection: duckdb.DuckDBPyConnection,
+    project: Project,
+    model: MatchModel,
+    pairs: PairSet,
+    table: pa.Table | None,
 ) -> None:
+    """Score the blocked pairs of the input table, or of ``table`` when it holds them already."""
     scored = predict(
-        _input_arrow(connection),
+        _input_arrow(connection) if table is None else table,
         model,
         project.matching.review,
         project.matching.max_block_pairs,
