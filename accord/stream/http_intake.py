@@ -13,7 +13,9 @@ import hmac
 import json
 import logging
 import os
+import socket
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -151,6 +153,8 @@ class IntakeHandler(BaseHTTPRequestHandler):
     timeout = 30
     # Whether the current request's body was read in full.
     _body_read = False
+    # Whether the connection closes with the client perhaps still sending a body.
+    _linger = False
 
     def do_POST(self) -> None:
         """Accept changes at ``/ingest/{source}``.
@@ -238,12 +242,51 @@ class IntakeHandler(BaseHTTPRequestHandler):
         if close:
             self.send_header("Connection", "close")
             self.close_connection = True
+            self._linger = self._has_body() and not self._body_read
         self.end_headers()
         self.wfile.write(body)
+
+    def finish(self) -> None:
+        """Flush the response; after an early response, read what the client still sends.
+
+        Closing a socket with unread input makes the kernel send a reset,
+        which can discard the response before the client reads it, so a
+        client still sending an oversized body would see a reset instead of
+        the 413.
+        """
+        super().finish()
+        if self._linger:
+            drain(self.connection, LINGER_SECONDS)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Log each request at debug level instead of writing to stderr."""
         logger.debug("%s %s", self.address_string(), format % args)
+
+
+# Seconds a connection that responded before reading the body keeps discarding its input.
+LINGER_SECONDS = 2.0
+
+
+def drain(connection: socket.socket, seconds: float) -> int:
+    """Half-close ``connection``, then discard its input until EOF or ``seconds`` pass.
+
+    Returns:
+        The number of bytes discarded.
+    """
+    deadline = time.monotonic() + seconds
+    discarded = 0
+    try:
+        connection.shutdown(socket.SHUT_WR)
+        while (left := deadline - time.monotonic()) > 0:
+            connection.settimeout(left)
+            chunk = connection.recv(65536)
+            if not chunk:
+                break
+            discarded += len(chunk)
+    except OSError:
+        # A timeout or a client that reset the connection ends the draining.
+        pass
+    return discarded
 
 
 def start_http(server: IntakeServer) -> threading.Thread:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from accord.store.duckdb_store import Store
-from accord.stream.http_intake import signature
+from accord.stream.http_intake import drain, signature
 from accord.stream.worker import Worker
 from stream.helpers import get, live_records, load, person, post, write_project
 
@@ -345,3 +345,52 @@ def test_committed_change_wakes_an_idle_worker(start_worker: Callable[[str], Wor
     status, _ = post(url(worker, "/ingest/crm"), json.dumps(person(1)).encode())
     assert status == 202
     wait_processed(worker, timeout=30)
+
+
+def test_oversized_body_still_sending_reads_413(start_worker: Callable[[str], Worker]) -> None:
+    """A client that sends its whole oversized body before reading gets the 413, not a reset."""
+    worker = start_worker("stream:\n  port: 0\n  max_body_bytes: 100\n")
+    host, port = worker.server.server_address[:2]
+    body = b"x" * 2_000_000
+    head = (
+        b"POST /ingest/crm HTTP/1.1\r\nHost: x\r\n"
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+    )
+    with socket.create_connection((str(host), int(port)), timeout=5) as connection:
+        connection.sendall(head + body[:1000])
+        # By now the worker has sent the 413 and stopped reading the request.
+        time.sleep(0.3)
+        connection.sendall(body[1000:])
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    assert status_lines(received) == [b"HTTP/1.1 413"]
+    assert logged_changes(worker) == 0
+
+
+def test_drain_stops_after_its_time() -> None:
+    """A client that never stops sending keeps the draining thread busy for the given time only."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    client = socket.create_connection(listener.getsockname()[:2])
+    server_side, _ = listener.accept()
+    stop = threading.Event()
+
+    def flood() -> None:
+        try:
+            while not stop.is_set():
+                client.sendall(b"y" * 65536)
+        except OSError:
+            pass
+
+    sender = threading.Thread(target=flood)
+    sender.start()
+    started = time.monotonic()
+    discarded = drain(server_side, 0.5)
+    elapsed = time.monotonic() - started
+    stop.set()
+    server_side.close()
+    sender.join(timeout=5)
+    client.close()
+    listener.close()
+    assert 0.4 < elapsed < 2.0
+    assert discarded > 0
