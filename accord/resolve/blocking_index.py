@@ -18,12 +18,13 @@ rules block on.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 Key = tuple[Any, ...]
+RIGHT, LEFT = "right", "left"
 
 _EQUALITY = re.compile(r'^\(?\s*([lr])\."?(\w+)"?\s*=\s*([lr])\."?(\w+)"?\s*\)?$')
 
@@ -152,41 +153,41 @@ class BlockingIndex:
         """
         if self.max_pairs is None:
             return set()
+        removed = self._side_counts(previous.values())
+        added = self._side_counts(current.values())
         crossed: set[str] = set()
-        for index, key in self._changed_blocks([*previous.values(), *current.values()]):
-            before = self._pair_count_before(index, key, previous)
+        for index, key in {(index, key) for index, _, key in removed | added}:
+            # Each side's count before the changes: now, less the current versions, plus the old.
+            right, left = (
+                len(sides[index].get(key, ())) - added[index, side, key] + removed[index, side, key]
+                for side, sides in ((RIGHT, self._by_right), (LEFT, self._by_left))
+            )
+            before = block_pairs(left, right, self.rules[index].symmetric)
             after = self.pair_count(index, key)
             if (before <= self.max_pairs) != (after <= self.max_pairs):
                 crossed |= self._by_right[index].get(key, set())
                 crossed |= self._by_left[index].get(key, set())
         return crossed
 
-    def _changed_blocks(self, versions: list[Mapping[str, Any] | None]) -> set[tuple[int, Key]]:
-        """Return each rule and key that one of ``versions`` holds on either side."""
-        blocks: set[tuple[int, Key]] = set()
-        for index, rule in enumerate(self.rules):
-            for version in versions:
-                if version is None:
-                    continue
-                for columns in (rule.left, rule.right):
+    def _side_counts(
+        self, versions: Iterable[Mapping[str, Any] | None]
+    ) -> Counter[tuple[int, str, Key]]:
+        """Count ``versions`` by rule, side and key, for the sides the index keeps."""
+        counts: Counter[tuple[int, str, Key]] = Counter()
+        for version in versions:
+            if version is None:
+                continue
+            for index, rule in enumerate(self.rules):
+                sides = (
+                    ((RIGHT, rule.right),)
+                    if rule.symmetric
+                    else ((RIGHT, rule.right), (LEFT, rule.left))
+                )
+                for side, columns in sides:
                     key = key_of(version, columns)
                     if key is not None:
-                        blocks.add((index, key))
-        return blocks
-
-    def _pair_count_before(
-        self, index: int, key: Key, previous: Mapping[str, Mapping[str, Any] | None]
-    ) -> int:
-        rule = self.rules[index]
-        counts = []
-        for columns, sides in ((rule.right, self._by_right), (rule.left, self._by_left)):
-            bucket = sides[index].get(key, set())
-            count = len(bucket) - sum(1 for record_id in previous if record_id in bucket)
-            count += sum(
-                1 for old in previous.values() if old is not None and key_of(old, columns) == key
-            )
-            counts.append(count)
-        return block_pairs(counts[1], counts[0], rule.symmetric)
+                        counts[index, side, key] += 1
+        return counts
 
 
 def _discard(buckets: dict[Key, set[str]], key: Key | None, record_id: str) -> None:
