@@ -400,8 +400,8 @@ class MatchingConfig(StrictModel):
     max_block_pairs: int | None = Field(
         10_000,
         ge=1,
-        description="a blocking key that would pair more records than this (a very common name) "
-        "pairs none under its rule; null pairs every key",
+        description="a blocking key that would make more pairs than this (a very common name) "
+        "makes none under its rule; null keeps every key",
     )
     comparisons: list[ComparisonName] | None = Field(
         None, description="comparisons in the match model; when unset, every one the data supports"

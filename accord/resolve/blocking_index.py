@@ -8,10 +8,10 @@ compare different columns on the two sides it also keeps them by their
 left-side values. So ``candidates`` returns exactly the records that Splink's
 prediction would pair with a given one.
 
-A key that would pair more records than ``max_pairs`` pairs none under its
+A key that would make more pairs than ``max_pairs`` makes none under its
 rule, as in ``accord.resolve.prediction``: a block of 500 people named John
-Smith holds about 125,000 pairs, nearly all of different people, and the
-true pairs among them share an email, a phone or an address that other
+Smith has about 125,000 pairs, nearly all of different people, and the true
+pairs among them mostly share an email, a phone or an address that other
 rules block on.
 """
 
