@@ -401,7 +401,7 @@ class MatchingConfig(StrictModel):
         10_000,
         ge=1,
         description="a blocking key that would make more pairs than this (a very common name) "
-        "makes none under its rule; null keeps every key",
+        "makes none under its rule; null for no cap",
     )
     comparisons: list[ComparisonName] | None = Field(
         None, description="comparisons in the match model; when unset, every one the data supports"
@@ -418,6 +418,14 @@ class MatchingConfig(StrictModel):
     organizations: bool = Field(
         True, description="also resolve organizations from company names and domains"
     )
+
+    @field_validator("max_group_size", "max_block_pairs", mode="before")
+    @classmethod
+    def _count_not_boolean(cls, value: Any) -> Any:
+        # Pydantic reads true as 1, which as a cap would drop nearly every block.
+        if isinstance(value, bool):
+            raise ValueError(f"expected a whole number, got {str(value).lower()}")
+        return value
 
     @model_validator(mode="after")
     def _ordered(self) -> MatchingConfig:

@@ -103,6 +103,32 @@ def test_memory_limit_accepted(tmp_path: Path, limit: str, expected: str | None)
     assert loaded.project.store.memory_limit == expected
 
 
+@pytest.mark.parametrize(
+    ("value", "phrase"),
+    [
+        ("true", "expected a whole number, got true"),
+        ("false", "expected a whole number, got false"),
+        ("0", "greater than or equal to 1"),
+        ("-5", "greater than or equal to 1"),
+        ("1.5", "fractional part"),
+        ("lots", "valid integer"),
+    ],
+)
+def test_max_block_pairs_rejected(tmp_path: Path, value: str, phrase: str) -> None:
+    text = BASE.replace("name: test\n", f"name: test\nmatching:\n  max_block_pairs: {value}\n", 1)
+    problems = problems_of(write_project(tmp_path, text))
+    assert len(problems) == 1, problems
+    assert "'matching.max_block_pairs'" in problems[0]
+    assert phrase in problems[0]
+
+
+@pytest.mark.parametrize(("value", "expected"), [("null", None), ("1", 1), ("250000", 250_000)])
+def test_max_block_pairs_accepted(tmp_path: Path, value: str, expected: int | None) -> None:
+    text = BASE.replace("name: test\n", f"name: test\nmatching:\n  max_block_pairs: {value}\n", 1)
+    loaded = load_project(write_project(tmp_path, text))
+    assert loaded.project.matching.max_block_pairs == expected
+
+
 def test_duplicate_source_name_reported(tmp_path: Path) -> None:
     duplicate = BASE + """\
   - name: crm
