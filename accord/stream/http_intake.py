@@ -180,6 +180,23 @@ class IntakeHandler(BaseHTTPRequestHandler):
             return
         self._send_json(202, {"accepted": count})
 
+    def handle_expect_100(self) -> bool:
+        """Send 100 Continue only for a body within the limit, and 413 for a larger one.
+
+        Returning False ends the request without reading the body, so a client
+        that waits for 100 Continue never uploads an oversized body.
+        """
+        self._body_read = False
+        if self.command != "POST":
+            return super().handle_expect_100()
+        try:
+            self._declared_length()
+        except RequestError as exc:
+            logger.warning("rejected POST %s: %d %s", self.path, exc.status, exc.message)
+            self._send_json(exc.status, {"error": exc.message}, close=True)
+            return False
+        return super().handle_expect_100()
+
     def do_GET(self) -> None:
         """Serve ``/health`` and ``/metrics``.
 
@@ -203,6 +220,18 @@ class IntakeHandler(BaseHTTPRequestHandler):
         return self.headers.get_all("Content-Length", []) not in ([], ["0"])
 
     def _body(self) -> bytes:
+        length = self._declared_length()
+        try:
+            body = self.rfile.read(length)
+        except TimeoutError:
+            raise RequestError(408, f"timed out reading a body of {length} bytes") from None
+        if len(body) < length:
+            raise RequestError(400, f"body ended after {len(body)} of {length} bytes")
+        self._body_read = True
+        return body
+
+    def _declared_length(self) -> int:
+        """Return the Content-Length; raise when it is missing, invalid or over the limit."""
         if "Transfer-Encoding" in self.headers:
             # A proxy that honors Transfer-Encoding over Content-Length would
             # frame the body differently from this server.
@@ -223,14 +252,7 @@ class IntakeHandler(BaseHTTPRequestHandler):
         limit = self.server.loaded.project.stream.max_body_bytes
         if length > limit:
             raise RequestError(413, f"body of {length} bytes is over the limit of {limit}")
-        try:
-            body = self.rfile.read(length)
-        except TimeoutError:
-            raise RequestError(408, f"timed out reading a body of {length} bytes") from None
-        if len(body) < length:
-            raise RequestError(400, f"body ended after {len(body)} of {length} bytes")
-        self._body_read = True
-        return body
+        return length
 
     def _send_json(self, status: int, payload: Any, close: bool = False) -> None:
         self._send(status, json.dumps(payload).encode(), "application/json", close)

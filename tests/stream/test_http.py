@@ -394,3 +394,24 @@ def test_drain_stops_after_its_time() -> None:
     listener.close()
     assert 0.4 < elapsed < 2.0
     assert discarded > 0
+
+
+@pytest.mark.parametrize(
+    ("length", "status"),
+    [(1_000_000, b"HTTP/1.1 413"), (50, b"HTTP/1.1 100")],
+)
+def test_expect_continue_checks_length_first(
+    start_worker: Callable[[str], Worker], length: int, status: bytes
+) -> None:
+    """A client asking for 100 Continue learns of an oversized body before it uploads it."""
+    worker = start_worker("stream:\n  port: 0\n  max_body_bytes: 100\n")
+    head = (
+        b"POST /ingest/crm HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+        + f"Content-Length: {length}\r\n\r\n".encode()
+    )
+    host, port = worker.server.server_address[:2]
+    with socket.create_connection((str(host), int(port)), timeout=5) as connection:
+        connection.sendall(head)
+        first = connection.recv(65536)
+    assert first.startswith(status)
+    assert logged_changes(worker) == 0
