@@ -9,8 +9,8 @@ left-side values. So ``candidates`` returns exactly the records that Splink's
 prediction would pair with a given one.
 
 A key that would make more pairs than ``max_pairs`` makes none under its
-rule, as in ``accord.resolve.prediction``: a block of 500 people named John
-Smith has about 125,000 pairs, nearly all of different people, and the true
+rule, as in ``accord.resolve.prediction``. A block of 500 people named John
+Smith has about 125,000 pairs, nearly all of different people. The true
 pairs among them mostly share an email, a phone or an address that other
 rules block on.
 """
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,9 +74,9 @@ def key_of(record: Mapping[str, Any], columns: tuple[str, ...]) -> Key | None:
 
 
 def block_pairs(left: int, right: int, symmetric: bool) -> int:
-    """Return how many pairs a key joins: ``left`` and ``right`` records carry it on each side.
+    """Return how many pairs a key joins when ``left`` and ``right`` records carry it.
 
-    A symmetric rule pairs the key's records among themselves; another rule
+    A symmetric rule pairs the key's records among themselves. Any other rule
     pairs each record with the key on the left with each one with it on the right.
     """
     return right * (right - 1) // 2 if symmetric else left * right
@@ -93,21 +93,33 @@ class BlockingIndex:
 
     def add(self, record_id: str, record: Mapping[str, Any]) -> None:
         """Index a record under every rule whose columns it has."""
-        for index, rule in enumerate(self.rules):
-            right = key_of(record, rule.right)
-            if right is not None:
-                self._by_right[index][right].add(record_id)
-            if not rule.symmetric:
-                left = key_of(record, rule.left)
-                if left is not None:
-                    self._by_left[index][left].add(record_id)
+        for index, side, key in self._entries(record):
+            self._buckets(side)[index][key].add(record_id)
 
     def remove(self, record_id: str, record: Mapping[str, Any]) -> None:
         """Take a record out of the index; ``record`` is the version that was added."""
+        for index, side, key in self._entries(record):
+            _discard(self._buckets(side)[index], key, record_id)
+
+    def _entries(self, record: Mapping[str, Any]) -> Iterator[tuple[int, str, Key]]:
+        """Yield the rule, side and key of each bucket that contains ``record``.
+
+        Symmetric rules compare the same columns on both sides, so only their
+        right side is kept.
+        """
         for index, rule in enumerate(self.rules):
-            _discard(self._by_right[index], key_of(record, rule.right), record_id)
-            if not rule.symmetric:
-                _discard(self._by_left[index], key_of(record, rule.left), record_id)
+            sides = (
+                [(RIGHT, rule.right)]
+                if rule.symmetric
+                else [(RIGHT, rule.right), (LEFT, rule.left)]
+            )
+            for side, columns in sides:
+                key = key_of(record, columns)
+                if key is not None:
+                    yield index, side, key
+
+    def _buckets(self, side: str) -> list[dict[Key, set[str]]]:
+        return self._by_right if side == RIGHT else self._by_left
 
     def pair_count(self, index: int, key: Key) -> int:
         """Return how many pairs rule ``index`` joins on ``key`` among the indexed records."""
@@ -146,7 +158,7 @@ class BlockingIndex:
 
         ``previous`` maps each changed record to its version before the
         changes and ``current`` to its version now, with None for a record
-        that did not exist; the index holds the current versions. Below the
+        that did not exist. The index contains the current versions. Below the
         cap a block's records pair among themselves and above it they do
         not, so every record of a block that crossed it gains or loses pairs
         with records that did not change.
@@ -157,12 +169,11 @@ class BlockingIndex:
         added = self._side_counts(current.values())
         crossed: set[str] = set()
         for index, key in {(index, key) for index, _, key in removed | added}:
-            # Each side's count before the changes: now, less the current versions, plus the old.
-            right, left = (
-                len(sides[index].get(key, ())) - added[index, side, key] + removed[index, side, key]
-                for side, sides in ((RIGHT, self._by_right), (LEFT, self._by_left))
+            before = block_pairs(
+                self._count_before(index, LEFT, key, removed, added),
+                self._count_before(index, RIGHT, key, removed, added),
+                self.rules[index].symmetric,
             )
-            before = block_pairs(left, right, self.rules[index].symmetric)
             after = self.pair_count(index, key)
             if (before <= self.max_pairs) != (after <= self.max_pairs):
                 crossed |= self._by_right[index].get(key, set())
@@ -172,22 +183,24 @@ class BlockingIndex:
     def _side_counts(
         self, versions: Iterable[Mapping[str, Any] | None]
     ) -> Counter[tuple[int, str, Key]]:
-        """Count ``versions`` by rule, side and key, for the sides the index keeps."""
+        """Count ``versions`` by the rule, side and key of each bucket they go in."""
         counts: Counter[tuple[int, str, Key]] = Counter()
         for version in versions:
-            if version is None:
-                continue
-            for index, rule in enumerate(self.rules):
-                sides = (
-                    ((RIGHT, rule.right),)
-                    if rule.symmetric
-                    else ((RIGHT, rule.right), (LEFT, rule.left))
-                )
-                for side, columns in sides:
-                    key = key_of(version, columns)
-                    if key is not None:
-                        counts[index, side, key] += 1
+            if version is not None:
+                counts.update(self._entries(version))
         return counts
+
+    def _count_before(
+        self,
+        index: int,
+        side: str,
+        key: Key,
+        removed: Counter[tuple[int, str, Key]],
+        added: Counter[tuple[int, str, Key]],
+    ) -> int:
+        """Return a bucket's size before the changes: now, less new versions, plus old ones."""
+        now = len(self._buckets(side)[index].get(key, ()))
+        return now - added[index, side, key] + removed[index, side, key]
 
 
 def _discard(buckets: dict[Key, set[str]], key: Key | None, record_id: str) -> None:

@@ -406,7 +406,7 @@ def _predicted_pairs(
     pairs: PairSet,
     table: pa.Table | None,
 ) -> None:
-    """Score the blocked pairs of the input table, or of ``table`` when it holds them already."""
+    """Score the blocked pairs of the input table, read from ``table`` when it is given."""
     scored = predict(
         _input_arrow(connection) if table is None else table,
         model,

@@ -170,8 +170,7 @@ class IntakeHandler(BaseHTTPRequestHandler):
             body = self._body()
             count = self.server.ingest(parts[1], body, self.headers.get(SIGNATURE_HEADER))
         except RequestError as exc:
-            logger.warning("rejected POST %s: %d %s", self.path, exc.status, exc.message)
-            self._send_json(exc.status, {"error": exc.message}, close=not self._body_read)
+            self._reject(exc)
             return
         except Exception as exc:
             logger.error("POST %s failed: %s: %s", self.path, type(exc).__name__, exc)
@@ -192,10 +191,14 @@ class IntakeHandler(BaseHTTPRequestHandler):
         try:
             self._declared_length()
         except RequestError as exc:
-            logger.warning("rejected POST %s: %d %s", self.path, exc.status, exc.message)
-            self._send_json(exc.status, {"error": exc.message}, close=True)
+            self._reject(exc)
             return False
         return super().handle_expect_100()
+
+    def _reject(self, error: RequestError) -> None:
+        """Log and send a rejection. The connection closes unless the body was read."""
+        logger.warning("rejected POST %s: %d %s", self.path, error.status, error.message)
+        self._send_json(error.status, {"error": error.message}, close=not self._body_read)
 
     def do_GET(self) -> None:
         """Serve ``/health`` and ``/metrics``.
@@ -231,7 +234,7 @@ class IntakeHandler(BaseHTTPRequestHandler):
         return body
 
     def _declared_length(self) -> int:
-        """Return the Content-Length; raise when it is missing, invalid or over the limit."""
+        """Return the Content-Length, or raise when it is missing, invalid or over the limit."""
         if "Transfer-Encoding" in self.headers:
             # A proxy that honors Transfer-Encoding over Content-Length would
             # frame the body differently from this server.
@@ -269,7 +272,7 @@ class IntakeHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def finish(self) -> None:
-        """Flush the response; after an early response, read what the client still sends.
+        """Flush the response, then discard what the client still sends after an early response.
 
         Closing a socket with unread input makes the kernel send a reset,
         which can discard the response before the client reads it, so a

@@ -66,6 +66,11 @@ def test_invalid_project_names_location(
     assert phrase in matching[0]
 
 
+def with_setting(section: str, key: str, value: str) -> str:
+    """Return the base project with ``key: value`` in a ``section`` of its own, on line 3."""
+    return BASE.replace("name: test\n", f"name: test\n{section}:\n  {key}: {value}\n", 1)
+
+
 @pytest.mark.parametrize(
     ("limit", "phrase"),
     [
@@ -85,7 +90,7 @@ def test_invalid_project_names_location(
     ],
 )
 def test_memory_limit_rejected(tmp_path: Path, limit: str, phrase: str) -> None:
-    text = BASE.replace("name: test\n", f"name: test\nstore:\n  memory_limit: {limit}\n", 1)
+    text = with_setting("store", "memory_limit", limit)
     path = write_project(tmp_path, text)
     problems = problems_of(path)
     assert len(problems) == 1, problems
@@ -98,7 +103,7 @@ def test_memory_limit_rejected(tmp_path: Path, limit: str, phrase: str) -> None:
     [("64MB", "64MB"), ("61.1MiB", "61.1MiB"), ("2 gib", "2 gib"), ("8GB", "8GB"), ("null", None)],
 )
 def test_memory_limit_accepted(tmp_path: Path, limit: str, expected: str | None) -> None:
-    text = BASE.replace("name: test\n", f"name: test\nstore:\n  memory_limit: {limit}\n", 1)
+    text = with_setting("store", "memory_limit", limit)
     loaded = load_project(write_project(tmp_path, text))
     assert loaded.project.store.memory_limit == expected
 
@@ -115,7 +120,7 @@ def test_memory_limit_accepted(tmp_path: Path, limit: str, expected: str | None)
     ],
 )
 def test_max_block_pairs_rejected(tmp_path: Path, value: str, phrase: str) -> None:
-    text = BASE.replace("name: test\n", f"name: test\nmatching:\n  max_block_pairs: {value}\n", 1)
+    text = with_setting("matching", "max_block_pairs", value)
     problems = problems_of(write_project(tmp_path, text))
     assert len(problems) == 1, problems
     assert "'matching.max_block_pairs'" in problems[0]
@@ -124,7 +129,7 @@ def test_max_block_pairs_rejected(tmp_path: Path, value: str, phrase: str) -> No
 
 @pytest.mark.parametrize(("value", "expected"), [("null", None), ("1", 1), ("250000", 250_000)])
 def test_max_block_pairs_accepted(tmp_path: Path, value: str, expected: int | None) -> None:
-    text = BASE.replace("name: test\n", f"name: test\nmatching:\n  max_block_pairs: {value}\n", 1)
+    text = with_setting("matching", "max_block_pairs", value)
     loaded = load_project(write_project(tmp_path, text))
     assert loaded.project.matching.max_block_pairs == expected
 

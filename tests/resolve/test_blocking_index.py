@@ -140,7 +140,7 @@ def _all_pairs(index: BlockingIndex, records: dict[str, dict[str, Any]]) -> set[
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_crossed_blocks_hold_every_pair_the_changes_make_or_end(seed: int) -> None:
+def test_crossed_blocks_cover_changed_pairs(seed: int) -> None:
     """Pairs of two unchanged records appear or vanish only inside the blocks returned."""
     rng = random.Random(seed)
     index = BlockingIndex(CAPPED_RULES, max_pairs=6)
