@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
-from rapidfuzz.distance import JaroWinkler, Levenshtein
+from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 
 Record = dict[str, Any]
 Predicate = Callable[[Record, Record], bool]
@@ -550,11 +550,32 @@ def address() -> Comparison:
     )
 
 
-def _transposed(left: Record, right: Record) -> bool:
+def _date_parts(left: Record, right: Record) -> tuple[str, str] | None:
     a, b = left.get("birth_date"), right.get("birth_date")
     if not a or not b or len(a) != 10 or len(b) != 10:
+        return None
+    return str(a), str(b)
+
+
+def _transposed(left: Record, right: Record) -> bool:
+    dates = _date_parts(left, right)
+    if dates is None:
         return False
-    return bool(a[:4] == b[:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7])
+    a, b = dates
+    return a[:4] == b[:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7]
+
+
+def _one_typo(left: Record, right: Record) -> bool:
+    a, b = left.get("birth_date"), right.get("birth_date")
+    return bool(a and b and OSA.distance(str(a), str(b)) <= 1)
+
+
+def _two_parts_agree(left: Record, right: Record) -> bool:
+    dates = _date_parts(left, right)
+    if dates is None:
+        return False
+    a, b = dates
+    return (a[:4] == b[:4]) + (a[5:7] == b[5:7]) + (a[8:10] == b[8:10]) >= 2
 
 
 def _same_year(left: Record, right: Record) -> bool:
@@ -562,13 +583,29 @@ def _same_year(left: Record, right: Record) -> bool:
     return bool(a and b and str(a)[:4] == str(b)[:4])
 
 
+def _date_part_sql(column: str, start: int, length: int) -> str:
+    return f"substr({column}_l, {start}, {length}) = substr({column}_r, {start}, {length})"
+
+
 def birth_date() -> Comparison:
-    """Date of birth (ISO text): exact, day and month swapped, one typo, same year."""
+    """Date of birth (ISO text): exact, day and month swapped, one typo, one part wrong, year.
+
+    A typo is one inserted, deleted or replaced character, or two adjacent
+    characters swapped (``1964-11-71`` for ``1964-11-17``). A date with one
+    wrong part (``1987-10-24`` for ``1992-10-24``, ``1944-09-03`` for
+    ``1944-11-03``) agrees on the other two of year, month and day.
+    """
     column = "birth_date"
+    full_dates = f"length({column}_l) = 10 AND length({column}_r) = 10"
+    year, month, day = (_date_part_sql(column, *part) for part in ((1, 4), (6, 2), (9, 2)))
     transposed_sql = (
-        f"left({column}_l, 4) = left({column}_r, 4) AND "
+        f"{full_dates} AND {year} AND "
         f"substr({column}_l, 6, 2) = substr({column}_r, 9, 2) AND "
         f"substr({column}_l, 9, 2) = substr({column}_r, 6, 2)"
+    )
+    two_parts_sql = (
+        f"{full_dates} AND "
+        f"(CAST({year} AS INTEGER) + CAST({month} AS INTEGER) + CAST({day} AS INTEGER)) >= 2"
     )
     return Comparison(
         "birth_date",
@@ -579,11 +616,12 @@ def birth_date() -> Comparison:
             Level("day and month swapped", transposed_sql, _transposed, 0.02, 0.00001),
             Level(
                 "one typo",
-                f"levenshtein({column}_l, {column}_r) <= 1",
-                _levenshtein_within(column, 1),
+                f"damerau_levenshtein({column}_l, {column}_r) <= 1",
+                _one_typo,
                 0.07,
                 0.003,
             ),
+            Level("one part differs", two_parts_sql, _two_parts_agree, 0.03, 0.004),
             Level(
                 "same year", f"left({column}_l, 4) = left({column}_r, 4)", _same_year, 0.02, 0.013
             ),

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from accord.config.models import MatchingConfig
-from accord.resolve.comparisons import Comparison, Record, address
+from accord.resolve.comparisons import Comparison, Record, address, birth_date
 from accord.resolve.model import blocking_rules, choose_comparisons
 
 
@@ -118,6 +118,37 @@ def test_address_level_agrees_on_keys(
     for column in level.agrees:
         assert left.get(column) is not None, case
         assert left.get(column) == right.get(column), case
+
+
+def born(date: str | None) -> Record:
+    return {"birth_date": date}
+
+
+BIRTH_DATE_CASES = [
+    ("same date", born("1964-11-17"), born("1964-11-17"), "exact"),
+    ("day and month swapped", born("1964-03-11"), born("1964-11-03"), "day and month swapped"),
+    ("one digit replaced", born("1926-08-22"), born("1926-08-21"), "one typo"),
+    ("adjacent digits swapped", born("1964-11-71"), born("1964-11-17"), "one typo"),
+    ("year digits swapped", born("1985-10-14"), born("9185-10-14"), "one typo"),
+    ("wrong year", born("1992-10-24"), born("1987-10-24"), "one part differs"),
+    ("wrong month", born("1944-09-03"), born("1944-11-03"), "one part differs"),
+    ("wrong day", born("1965-02-09"), born("1965-02-20"), "one part differs"),
+    ("same year only", born("1941-04-27"), born("1941-09-13"), "same year"),
+    ("same birthday, other year", born("1930-05-07"), born("1962-05-07"), "one part differs"),
+    ("nothing in common", born("1953-01-02"), born("1978-12-30"), "else"),
+    ("partial date against full", born("1964-11"), born("1964-11-17"), "same year"),
+    ("no date on one side", born(None), born("1964-11-17"), "null"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "left", "right", "expected"), BIRTH_DATE_CASES, ids=[c[0] for c in BIRTH_DATE_CASES]
+)
+def test_birth_date_level(case: str, left: Record, right: Record, expected: str) -> None:
+    comparison = birth_date()
+    index = comparison.level_of(left, right)
+    assert comparison.levels[index].label == expected, case
+    assert sql_gamma(comparison, left, right) == comparison.gamma(index), case
 
 
 def test_address_used_without_street() -> None:
