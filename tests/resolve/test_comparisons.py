@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import duckdb
@@ -149,6 +150,57 @@ def test_birth_date_level(case: str, left: Record, right: Record, expected: str)
     index = comparison.level_of(left, right)
     assert comparison.levels[index].label == expected, case
     assert sql_gamma(comparison, left, right) == comparison.gamma(index), case
+
+
+def _typo_variant(rng: random.Random, text: str) -> str:
+    """Return ``text`` with up to two random edits: insert, delete, replace or swap.
+
+    The result is never empty, because the resolution input holds no empty dates.
+    """
+    alphabet = "0129-é"
+    chars = list(text)
+    for _ in range(rng.randint(0, 2)):
+        position = rng.randrange(len(chars) + 1)
+        edit = rng.choice(["insert", "delete", "replace", "swap"])
+        if edit == "insert":
+            chars.insert(position, rng.choice(alphabet))
+        elif len(chars) > 1 and edit == "delete":
+            del chars[min(position, len(chars) - 1)]
+        elif chars and edit == "replace":
+            chars[min(position, len(chars) - 1)] = rng.choice(alphabet)
+        elif len(chars) > 1:
+            index = min(position, len(chars) - 2)
+            chars[index], chars[index + 1] = chars[index + 1], chars[index]
+    return "".join(chars)
+
+
+def test_one_typo_sql_matches_python() -> None:
+    rng = random.Random(7)
+    pairs = []
+    for _ in range(3000):
+        text = "".join(rng.choice("0129-é") for _ in range(rng.randint(1, 8)))
+        pairs.append((text, _typo_variant(rng, text)))
+    level = next(level for level in birth_date().levels if level.label == "one typo")
+    connection = duckdb.connect()
+    try:
+        connection.register(
+            "pairs",
+            pa.table(
+                {
+                    "birth_date_l": [left for left, _ in pairs],
+                    "birth_date_r": [right for _, right in pairs],
+                }
+            ),
+        )
+        rows = connection.execute(
+            f"SELECT birth_date_l, birth_date_r, {level.sql} FROM pairs"
+        ).fetchall()
+    finally:
+        connection.close()
+    in_sql = {(left, right): typo for left, right, typo in rows}
+    in_python = {(left, right): level.test(born(left), born(right)) for left, right in pairs}
+    assert in_sql == in_python
+    assert 0 < sum(in_python.values()) < len(in_python)
 
 
 def test_address_used_without_street() -> None:
