@@ -283,7 +283,8 @@ class ResolutionState:
                 for b in bucket:
                     if a < b and b in nodes:
                         conflict = rule.guard and self._differs(guards, a, b)
-                        rows.append((a, b, rule.name, rule.guard, conflict))
+                        hint = self._hint_applies(a, b)
+                        rows.append((a, b, rule.name, rule.guard, conflict, hint))
         return sorted(rows)
 
     def _guard_comparisons(self, available: set[str]) -> list[Comparison]:
@@ -293,6 +294,14 @@ class ResolutionState:
             for comparison in build_comparisons(["name", "birth_date"])
             if comparison.name in wanted and GUARD_COLUMNS[comparison.name] in available
         ]
+
+    def _hint_applies(self, a: str, b: str) -> bool:
+        """Return whether only one record has a given name and both the same family name."""
+        left, right = self.records[a], self.records[b]
+        if (left.get("first_name_key") is None) == (right.get("first_name_key") is None):
+            return False
+        family = left.get("last_name_key")
+        return family is not None and family == right.get("last_name_key")
 
     def _differs(self, guards: list[Comparison], a: str, b: str) -> bool:
         left, right = self.records[a], self.records[b]

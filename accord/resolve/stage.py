@@ -77,8 +77,14 @@ class PairSet:
         weight: float | None,
     ) -> None:
         """Keep an accepted or guarded pair for explanations."""
-        for key, value in zip(self.log, (a, b, kind, rule, probability, weight), strict=True):
-            self.log[key].append(value)
+        # One append per column: batch resolution records close to a million pairs.
+        log = self.log
+        log["record_a"].append(a)
+        log["record_b"].append(b)
+        log["kind"].append(kind)
+        log["rule"].append(rule)
+        log["match_probability"].append(probability)
+        log["match_weight"].append(weight)
 
 
 def _now() -> datetime:
@@ -234,13 +240,17 @@ def apply_stitched(
 ) -> None:
     """Turn stitched pairs into edges, or into cannot-link pairs where the guard blocks them.
 
-    Each row is (record_a, record_b, rule, guarded rule, a distinguishing field differs).
+    Each row is (record_a, record_b, rule, guarded rule, a distinguishing field
+    differs, only one record has a given name and both have the same family
+    name). Only a guarded pair with one of the two flags can be blocked, so only
+    those pairs' records are read.
     """
     check = "first_name" in project.matching.distinguishing
-    guarded = [(a, b) for a, b, _, guard, _ in rows if guard]
-    records = _guard_records(connection, guarded) if check and guarded else {}
-    for a, b, rule, guard, conflict_flag in rows:
-        if guard and _stitch_blocked(records, a, b, bool(conflict_flag)):
+    doubtful = [(a, b) for a, b, _, guard, differ, hint in rows if guard and (differ or hint)]
+    records = _guard_records(connection, doubtful) if check and doubtful else {}
+    for a, b, rule, guard, conflict_flag, hint in rows:
+        doubt = guard and (conflict_flag or hint)
+        if doubt and _stitch_blocked(records, a, b, bool(conflict_flag)):
             pairs.cannot_link.add(ordered(a, b))
             pairs.guarded += 1
             pairs.record(a, b, "guarded", rule, None, None)
@@ -312,8 +322,10 @@ def _stitched_rows(
             FROM {table} s
             JOIN {INPUT_TABLE} l ON l.record_id = s.record_a
             JOIN {INPUT_TABLE} r ON r.record_id = s.record_b)
-        SELECT record_a, record_b, rule, guard, guard AND ({conflict}) FROM joined
-        ORDER BY record_a, record_b, rule
+        SELECT record_a, record_b, rule, guard, guard AND ({conflict}),
+               (first_name_key_l IS NULL) <> (first_name_key_r IS NULL)
+                   AND coalesce(last_name_key_l = last_name_key_r, FALSE)
+        FROM joined ORDER BY record_a, record_b, rule
         """
     ).fetchall()
 

@@ -281,6 +281,30 @@ CASES: list[tuple[str, list[list[str]], list[list[str]], list[tuple[str, str, bo
         [("crm:c1", "billing:b1", True)],
     ),
     (
+        "shared email spells one of two given names",
+        [["c1", "Ruby", "Dixon", "ruby.dixon@mail.net", "", "", "", "", ""]],
+        [["b1", "Kyle", "Dixon", "ruby.dixon@mail.net", "(503) 555-0199", "", "", "", ""]],
+        [("crm:c1", "billing:b1", True)],
+    ),
+    (
+        "shared email spells neither given name",
+        [["c1", "Ruby", "Dixon", "dixonfamily@mail.net", "", "", "", "", ""]],
+        [["b1", "Kyle", "Dixon", "dixonfamily@mail.net", "(503) 555-0199", "", "", "", ""]],
+        [("crm:c1", "billing:b1", False)],
+    ),
+    (
+        "email of a record without given name spells another",
+        [["c1", "Kate", "Smith", "jsmith@mail.net", "(503) 555-0142", "", "", "", ""]],
+        [["b1", "", "Smith", "jsmith@mail.net", "", "", "", "", ""]],
+        [("crm:c1", "billing:b1", False)],
+    ),
+    (
+        "email of a record without given name spells the same",
+        [["c1", "Kate", "Smith", "kate.smith@mail.net", "(503) 555-0142", "", "", "", ""]],
+        [["b1", "", "Smith", "kate.smith@mail.net", "", "", "", "", ""]],
+        [("crm:c1", "billing:b1", True)],
+    ),
+    (
         "role mailbox shared by two people",
         [
             [

@@ -63,6 +63,11 @@ NAMESAKES = [
     person(5),
 ]
 
+KATE = person(1, first_name="Kate", last_name="Smith", email="jsmith@x.example")
+UNNAMED_SMITH = person(2, first_name=None, last_name="Smith", email="jsmith@x.example")
+RUBY = person(1, first_name="Ruby", last_name="Dixon", email="ruby.dixon@x.example")
+KYLE = person(2, first_name="Kyle", last_name="Dixon", email="ruby.dixon@x.example")
+
 
 @pytest.mark.parametrize(
     ("name", "extra", "initial", "changes", "final"),
@@ -80,6 +85,20 @@ NAMESAKES = [
             NAMESAKES,
             [RENAMED],
             [NAMESAKES[0], RENAMED, *NAMESAKES[2:]],
+        ),
+        (
+            "email of a record without given name spells another",
+            "",
+            [KATE, person(4), person(5)],
+            [UNNAMED_SMITH],
+            [KATE, UNNAMED_SMITH, person(4), person(5)],
+        ),
+        (
+            "shared email spells one of two given names",
+            "",
+            [RUBY, person(4), person(5)],
+            [KYLE],
+            [RUBY, KYLE, person(4), person(5)],
         ),
         (
             "stitching group grows past the limit in one batch",
