@@ -141,6 +141,42 @@ def cluster_with_report(
     return ClusterResult(graph.labels_from(label_index), tuple(cuts))
 
 
+def join_singletons(
+    labels: dict[str, str],
+    links: Iterable[tuple[str, str]],
+    cannot_link: Iterable[tuple[str, str]],
+) -> dict[str, str] | None:
+    """Return ``labels`` updated for new edges that each attach a lone record elsewhere.
+
+    Each link is (lone record, other record). When every lone record is alone
+    in its cluster and in no cannot-link pair, the result equals clustering
+    again with the links added as edges: such a record joins the cluster of
+    its other end, and the greedy split of a constrained component takes the
+    same decisions as before, because no cannot-link pair involves the record.
+    Returns None when a link does not qualify; the caller then clusters again.
+    """
+    constrained = {record for pair in cannot_link for record in pair}
+    sizes: dict[str, int] = {}
+    for label in labels.values():
+        sizes[label] = sizes.get(label, 0) + 1
+    parent: dict[str, str] = {}
+
+    def root(label: str) -> str:
+        while parent.get(label, label) != label:
+            label = parent[label]
+        return label
+
+    for lone, other in links:
+        if lone in constrained or other not in labels or sizes[labels[lone]] != 1:
+            return None
+        first, second = root(labels[lone]), root(labels[other])
+        # The smallest label of a merged group is its smallest record ID.
+        parent[max(first, second)] = min(first, second)
+    if not parent:
+        return labels
+    return {record: root(label) if label in parent else label for record, label in labels.items()}
+
+
 @dataclass(frozen=True)
 class _IndexedGraph:
     """Edge list over integer node indices, where index order is record ID order."""

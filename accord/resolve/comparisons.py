@@ -385,7 +385,8 @@ def email() -> Comparison:
             exact_role,
             Level(
                 "same distinctive local part",
-                f"({local_sql}) AND {_DISTINCTIVE_SQL}",
+                # A nested CASE, because DuckDB evaluates both sides of AND on every row.
+                f"CASE WHEN {local_sql} THEN {_DISTINCTIVE_SQL} ELSE FALSE END",
                 lambda left, right: (
                     _same_local_part(left, right) and _distinctive_local(left, right)
                 ),

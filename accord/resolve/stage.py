@@ -25,7 +25,7 @@ from accord.governance.decisions import current_decisions, ordered, replace_revi
 from accord.merge.survivorship import merge_golden
 from accord.progress import Progress
 from accord.resolve import deterministic
-from accord.resolve.clustering import Edge, cluster
+from accord.resolve.clustering import Edge, cluster, join_singletons
 from accord.resolve.comparisons import INPUT_COLUMNS, build_comparisons
 from accord.resolve.entities import EntityChanges, save_entities
 from accord.resolve.guards import email_names_either, missing_given_name_conflict
@@ -205,6 +205,10 @@ def _attach_lone_records(
     for lone, other, rule in attached:
         pairs.edges.append(Edge(lone, other, DETERMINISTIC_WEIGHT))
         pairs.record(*ordered(lone, other), "deterministic", rule, None, None)
+    links = [(lone, other) for lone, other, _ in attached]
+    joined = join_singletons(labels, links, pairs.cannot_link)
+    if joined is not None:
+        return joined
     return cluster(nodes, pairs.edges, sorted(pairs.cannot_link))
 
 

@@ -14,7 +14,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from accord.resolve.clustering import ClusterResult, Edge, cluster, cluster_with_report
+from accord.resolve.clustering import (
+    ClusterResult,
+    Edge,
+    cluster,
+    cluster_with_report,
+    join_singletons,
+)
 
 WEIGHTS = [0.1, 0.5, 0.5, 0.9, math.inf]
 
@@ -355,3 +361,35 @@ def test_self_cannot_link_ignored(caplog: pytest.LogCaptureFixture) -> None:
         labels = cluster([], [Edge("a", "b", 0.7)], [("a", "a")])
     assert labels == {"a": "a", "b": "a"}
     assert "'a'" in caplog.records[0].getMessage()
+
+
+# Attaching lone records equals clustering again with the new edges.
+
+
+@settings(max_examples=300, deadline=None)
+@given(graphs(with_constraints=True), st.randoms(use_true_random=False))
+def test_join_singletons_equals_clustering_again(graph: Graph, rng: random.Random) -> None:
+    nodes, edges, cannot_link = graph
+    labels = cluster(nodes, edges, cannot_link)
+    constrained = {record for pair in cannot_link for record in pair}
+    sizes = {label: list(labels.values()).count(label) for label in labels.values()}
+    lone = [r for r in labels if sizes[labels[r]] == 1 and r not in constrained]
+    links = [(record, rng.choice(sorted(labels))) for record in rng.sample(lone, len(lone) // 2)]
+    joined = join_singletons(labels, links, cannot_link)
+    linked = [Edge(a, b, 1e6) for a, b in links]
+    assert joined == cluster(nodes, edges + linked, cannot_link)
+
+
+def test_join_singletons_rejects_constrained_lone_record() -> None:
+    labels = cluster(["a", "b", "c"], [Edge("b", "c", 1.0)], [("a", "c")])
+    assert join_singletons(labels, [("a", "b")], [("a", "c")]) is None
+
+
+def test_join_singletons_rejects_clustered_record() -> None:
+    labels = cluster(["a", "b", "c"], [Edge("b", "c", 1.0)])
+    assert join_singletons(labels, [("b", "a")], []) is None
+
+
+def test_join_singletons_relabels_with_smallest_id() -> None:
+    labels = cluster(["a", "b", "c"], [Edge("b", "c", 1.0)])
+    assert join_singletons(labels, [("a", "c")], []) == {"a": "a", "b": "a", "c": "a"}
