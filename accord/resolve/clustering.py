@@ -150,10 +150,10 @@ def join_singletons(
 
     Each link is (lone record, other record). When every lone record is alone
     in its cluster and in no cannot-link pair, the result equals clustering
-    again with the links added as edges: such a record joins the cluster of
-    its other end, and the greedy split of a constrained component takes the
-    same decisions as before, because no cannot-link pair involves the record.
-    Returns None when a link does not qualify; the caller then clusters again.
+    again with the links added as edges. Such a record joins the cluster of
+    its other end. The greedy split of a constrained component takes the same
+    decisions as before, because no cannot-link pair names the record.
+    Returns None when a link does not qualify, and the caller clusters again.
     """
     constrained = {record for pair in cannot_link for record in pair}
     sizes: dict[str, int] = {}
