@@ -86,16 +86,12 @@ def unique_candidate_links(
     sizes: dict[str, int] = defaultdict(int)
     for label in labels.values():
         sizes[label] += 1
-    rows = connection.execute(
-        f"""SELECT record_id, name_full_key,
-                   phone_key IS NULL AND street_key IS NULL AND birth_date IS NULL
-            FROM {INPUT_TABLE} WHERE name_full_key IS NOT NULL"""
-    ).fetchall()
+    rows = _records_named_like(connection, {record for pair in review for record in pair[:2]})
     names = {record: name for record, name, _ in rows}
     thin = {record for record, _, is_thin in rows if is_thin}
     clusters_by_name: dict[str, set[str]] = defaultdict(set)
-    for record, name in names.items():
-        clusters_by_name[name].add(labels[record])
+    for record, full_name in names.items():
+        clusters_by_name[full_name].add(labels[record])
     links = []
     for a, b, _, _ in sorted(review):
         for lone, other in ((a, b), (b, a)):
@@ -110,3 +106,21 @@ def unique_candidate_links(
     for lone, other in links:
         unique.setdefault(lone, other)
     return sorted(unique.items())
+
+
+def _records_named_like(
+    connection: duckdb.DuckDBPyConnection, records: set[str]
+) -> list[tuple[str, str, bool]]:
+    """Return (record, full name, is thin) of each record named like one of ``records``."""
+    ids = pa.table({"record_id": pa.array(sorted(records), pa.string())})
+    register(connection, "accord_review_records", ids)
+    try:
+        return connection.execute(
+            f"""SELECT record_id, name_full_key,
+                       phone_key IS NULL AND street_key IS NULL AND birth_date IS NULL
+                FROM {INPUT_TABLE} WHERE name_full_key IN (
+                    SELECT name_full_key FROM {INPUT_TABLE}
+                    WHERE record_id IN (SELECT record_id FROM accord_review_records))"""
+        ).fetchall()
+    finally:
+        connection.unregister("accord_review_records")
