@@ -19,7 +19,7 @@ from __future__ import annotations
 import importlib
 import logging
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
@@ -145,17 +145,23 @@ def join_singletons(
     labels: dict[str, str],
     links: Iterable[tuple[str, str]],
     cannot_link: Iterable[tuple[str, str]],
+    split: Iterable[str] = (),
 ) -> dict[str, str] | None:
     """Return ``labels`` updated for new edges that each attach a lone record elsewhere.
 
-    Each link is (lone record, other record). When every lone record is alone
-    in its cluster and in no cannot-link pair, the result equals clustering
-    again with the links added as edges. Such a record joins the cluster of
-    its other end. The greedy split of a constrained component takes the same
-    decisions as before, because no cannot-link pair names the record.
-    Returns None when a link does not qualify, and the caller clusters again.
+    Each link is (lone record, other record), and ``split`` contains the labels
+    of the clusters that a cut edge touches (see ``ClusterResult``). The
+    result equals clustering again with the links added as edges, or is None
+    when that cannot be shown, and the caller clusters again.
+
+    A lone record in no cannot-link pair joins the cluster of its other end,
+    and the greedy split of a constrained component takes the same decisions
+    as before. The links of a lone record in a cannot-link pair are kept when
+    its group of joined clusters contains no cut edge and no cannot-link pair:
+    the group is then a new connected component without constraints.
     """
-    constrained = {record for pair in cannot_link for record in pair}
+    pairs = list(cannot_link)
+    constrained = {record for pair in pairs for record in pair}
     sizes: dict[str, int] = {}
     for label in labels.values():
         sizes[label] = sizes.get(label, 0) + 1
@@ -166,15 +172,37 @@ def join_singletons(
             label = parent[label]
         return label
 
+    links = list(links)
     for lone, other in links:
-        if lone in constrained or other not in labels or sizes[labels[lone]] != 1:
+        if other not in labels or sizes[labels[lone]] != 1:
             return None
         first, second = root(labels[lone]), root(labels[other])
         # The smallest label of a merged group is its smallest record ID.
         parent[max(first, second)] = min(first, second)
+    guarded = {root(labels[lone]) for lone, _ in links if lone in constrained}
+    if guarded and _group_constrained(guarded, root, labels, pairs, split):
+        return None
     if not parent:
         return labels
     return {record: root(label) if label in parent else label for record, label in labels.items()}
+
+
+def _group_constrained(
+    groups: set[str],
+    root: Callable[[str], str],
+    labels: dict[str, str],
+    pairs: list[tuple[str, str]],
+    split: Iterable[str],
+) -> bool:
+    """Return whether a group contains a split cluster or both ends of a cannot-link pair."""
+    if any(root(label) in groups for label in split):
+        return True
+    for a, b in pairs:
+        if a in labels and b in labels:
+            group = root(labels[a])
+            if group in groups and group == root(labels[b]):
+                return True
+    return False
 
 
 @dataclass(frozen=True)

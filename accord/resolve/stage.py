@@ -25,7 +25,7 @@ from accord.governance.decisions import current_decisions, ordered, replace_revi
 from accord.merge.survivorship import merge_golden
 from accord.progress import Progress
 from accord.resolve import deterministic
-from accord.resolve.clustering import Edge, cluster, join_singletons
+from accord.resolve.clustering import Edge, cluster, cluster_with_report, join_singletons
 from accord.resolve.comparisons import INPUT_COLUMNS, build_comparisons
 from accord.resolve.entities import EntityChanges, save_entities
 from accord.resolve.guards import email_names_either, missing_given_name_conflict
@@ -181,8 +181,10 @@ def settle(
     live = set(nodes)
     decisions = {pair: d for pair, d in decisions.items() if pair[0] in live and pair[1] in live}
     _apply_decisions(decisions, pairs)
-    labels = cluster(nodes, pairs.edges, sorted(pairs.cannot_link))
-    labels = _attach_lone_records(connection, nodes, labels, pairs, decisions)
+    result = cluster_with_report(nodes, pairs.edges, sorted(pairs.cannot_link))
+    labels = result.labels
+    split = {labels[end] for cut in result.cut_edges for end in (cut.edge.a, cut.edge.b)}
+    labels = _attach_lone_records(connection, nodes, labels, pairs, decisions, split)
     _drop_settled_reviews(pairs, labels)
     return labels, _open_reviews(pairs, decisions)
 
@@ -193,8 +195,12 @@ def _attach_lone_records(
     labels: dict[str, str],
     pairs: PairSet,
     decisions: Mapping[tuple[str, str], str],
+    split: set[str],
 ) -> dict[str, str]:
-    """Join records left alone to the one customer they can be, then cluster again."""
+    """Join records left alone to the one customer they can be.
+
+    ``split`` contains the labels of the clusters that a cut edge touches.
+    """
     attached = [(a, b, THIN_RULE) for a, b in email_only_links(connection, labels)]
     reviews = _open_reviews(pairs, decisions)
     attached += [
@@ -206,7 +212,7 @@ def _attach_lone_records(
         pairs.edges.append(Edge(lone, other, DETERMINISTIC_WEIGHT))
         pairs.record(*ordered(lone, other), "deterministic", rule, None, None)
     links = [(lone, other) for lone, other, _ in attached]
-    joined = join_singletons(labels, links, pairs.cannot_link)
+    joined = join_singletons(labels, links, pairs.cannot_link, split)
     if joined is not None:
         return joined
     return cluster(nodes, pairs.edges, sorted(pairs.cannot_link))

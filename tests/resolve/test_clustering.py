@@ -366,23 +366,46 @@ def test_self_cannot_link_ignored(caplog: pytest.LogCaptureFixture) -> None:
 # Attaching lone records equals clustering again with the new edges.
 
 
-@settings(max_examples=300, deadline=None)
+def split_labels(result: ClusterResult) -> set[str]:
+    return {result.labels[end] for cut in result.cut_edges for end in (cut.edge.a, cut.edge.b)}
+
+
+@settings(max_examples=500, deadline=None)
 @given(graphs(with_constraints=True), st.randoms(use_true_random=False))
 def test_join_singletons_equals_clustering_again(graph: Graph, rng: random.Random) -> None:
     nodes, edges, cannot_link = graph
-    labels = cluster(nodes, edges, cannot_link)
-    constrained = {record for pair in cannot_link for record in pair}
+    result = cluster_with_report(nodes, edges, cannot_link)
+    labels = result.labels
     sizes = {label: list(labels.values()).count(label) for label in labels.values()}
-    lone = [r for r in labels if sizes[labels[r]] == 1 and r not in constrained]
+    lone = [record for record in labels if sizes[labels[record]] == 1]
     links = [(record, rng.choice(sorted(labels))) for record in rng.sample(lone, len(lone) // 2)]
-    joined = join_singletons(labels, links, cannot_link)
+    joined = join_singletons(labels, links, cannot_link, split_labels(result))
     linked = [Edge(a, b, 1e6) for a, b in links]
-    assert joined == cluster(nodes, edges + linked, cannot_link)
+    constrained = {record for pair in cannot_link for record in pair}
+    if not any(record in constrained for record, _ in links):
+        assert joined is not None
+    if joined is not None:
+        assert joined == cluster(nodes, edges + linked, cannot_link)
 
 
-def test_join_singletons_rejects_constrained_lone_record() -> None:
+def test_join_singletons_keeps_lone_record_apart_from_partner() -> None:
+    result = cluster_with_report(["a", "b", "c", "d"], [Edge("b", "c", 1.0)], [("a", "d")])
+    joined = join_singletons(result.labels, [("a", "b")], [("a", "d")], split_labels(result))
+    assert joined == {"a": "a", "b": "a", "c": "a", "d": "d"}
+
+
+def test_join_singletons_rejects_partner_in_group() -> None:
     labels = cluster(["a", "b", "c"], [Edge("b", "c", 1.0)], [("a", "c")])
     assert join_singletons(labels, [("a", "b")], [("a", "c")]) is None
+
+
+def test_join_singletons_rejects_split_cluster() -> None:
+    edges = [Edge("b", "c", 1.0), Edge("c", "d", 0.5)]
+    result = cluster_with_report(["a", "b", "c", "d", "e"], edges, [("b", "d"), ("a", "e")])
+    joined = join_singletons(
+        result.labels, [("a", "b")], [("b", "d"), ("a", "e")], split_labels(result)
+    )
+    assert joined is None
 
 
 def test_join_singletons_rejects_clustered_record() -> None:
