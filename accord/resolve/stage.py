@@ -50,6 +50,11 @@ from accord.store.duckdb_store import memory_shared_with
 logger = logging.getLogger(__name__)
 
 DETERMINISTIC_WEIGHT = 1e6
+# Links inferred from weaker evidence than a shared key: a shared email on records whose given
+# names differ, and a lone record joined to the one customer it can be. Where a cannot-link pair
+# splits a component, the greedy split keeps the stronger links first, so the outcome does not
+# depend on the order of record IDs.
+INFERRED_WEIGHT = 1e5
 
 
 @dataclass
@@ -209,7 +214,7 @@ def _attach_lone_records(
     if not attached:
         return labels
     for lone, other, rule in attached:
-        pairs.edges.append(Edge(lone, other, DETERMINISTIC_WEIGHT))
+        pairs.edges.append(Edge(lone, other, INFERRED_WEIGHT))
         pairs.record(*ordered(lone, other), "deterministic", rule, None, None)
     links = [(lone, other) for lone, other, _ in attached]
     joined = join_singletons(labels, links, pairs.cannot_link, split)
@@ -265,7 +270,8 @@ def apply_stitched(
             pairs.guarded += 1
             pairs.record(a, b, "guarded", rule, None, None)
         else:
-            pairs.edges.append(Edge(a, b, DETERMINISTIC_WEIGHT))
+            weight = INFERRED_WEIGHT if doubt and conflict_flag else DETERMINISTIC_WEIGHT
+            pairs.edges.append(Edge(a, b, weight))
             pairs.record(a, b, "deterministic", rule, 1.0, None)
 
 

@@ -305,6 +305,26 @@ CASES: list[tuple[str, list[list[str]], list[list[str]], list[tuple[str, str, bo
         [("crm:c1", "billing:b1", True)],
     ),
     (
+        "mailbox of one given name on three records",
+        [
+            ["k", "Kyle", "Dixon", "ruby.dixon@mail.net", "", "", "", "", ""],
+            ["r", "Ruby", "Dixon", "ruby.dixon@mail.net", "", "", "", "", ""],
+            ["u", "", "Dixon", "ruby.dixon@mail.net", "", "", "", "", ""],
+        ],
+        [],
+        [("crm:r", "crm:u", True), ("crm:k", "crm:r", False)],
+    ),
+    (
+        "mailbox of one given name on three records, other ID order",
+        [
+            ["k", "Kyle", "Dixon", "ruby.dixon@mail.net", "", "", "", "", ""],
+            ["r", "Ruby", "Dixon", "ruby.dixon@mail.net", "", "", "", "", ""],
+            ["a_u", "", "Dixon", "ruby.dixon@mail.net", "", "", "", "", ""],
+        ],
+        [],
+        [("crm:r", "crm:a_u", True), ("crm:k", "crm:r", False)],
+    ),
+    (
         "role mailbox shared by two people",
         [
             [
@@ -434,6 +454,24 @@ def test_cannot_link_splits_and_larger_part_keeps_id(tmp_path: Path) -> None:
     assert same(second, "crm:c1", "crm:c2")
     assert not same(second, "crm:c1", "billing:b1")
     assert second["crm:c1"] == original
+
+
+@pytest.mark.parametrize("rejected", ["crm:q1", "crm:q2"])
+def test_cannot_link_keeps_login_email_record_apart(tmp_path: Path, rejected: str) -> None:
+    crm = [
+        ["e", "", "", "quillonbrevik@mailbox.org", "", "", "", "", ""],
+        ["q1", "Quillon", "Brevik", "qb@work.example", "(415) 555-0100", "", "", "", ""],
+        ["q2", "Quillon", "Brevik", "qb@work.example", "(415) 555-0100", "", "", "", ""],
+        *BACKGROUND,
+    ]
+    loaded = write_sources(tmp_path, crm, [])
+    first = run_again(loaded)
+    assert same(first, "crm:e", "crm:q1")
+    with Store.open(tmp_path / "accord.duckdb") as store, store.transaction() as connection:
+        decide(connection, "crm:e", rejected, "cannot_link", now_utc())
+    second = run_again(loaded)
+    assert same(second, "crm:q1", "crm:q2")
+    assert not same(second, "crm:e", "crm:q1")
 
 
 def test_deleted_record_leaves_entity(tmp_path: Path) -> None:

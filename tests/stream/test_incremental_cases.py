@@ -67,6 +67,7 @@ KATE = person(1, first_name="Kate", last_name="Smith", email="jsmith@x.example")
 UNNAMED_SMITH = person(2, first_name=None, last_name="Smith", email="jsmith@x.example")
 RUBY = person(1, first_name="Ruby", last_name="Dixon", email="ruby.dixon@x.example")
 KYLE = person(2, first_name="Kyle", last_name="Dixon", email="ruby.dixon@x.example")
+UNNAMED_DIXON = person(3, first_name=None, last_name="Dixon", email="ruby.dixon@x.example")
 
 
 @pytest.mark.parametrize(
@@ -99,6 +100,13 @@ KYLE = person(2, first_name="Kyle", last_name="Dixon", email="ruby.dixon@x.examp
             [RUBY, person(4), person(5)],
             [KYLE],
             [RUBY, KYLE, person(4), person(5)],
+        ),
+        (
+            "mailbox of one given name reaches a third record",
+            "",
+            [RUBY, KYLE, person(4), person(5)],
+            [UNNAMED_DIXON],
+            [RUBY, KYLE, UNNAMED_DIXON, person(4), person(5)],
         ),
         (
             "stitching group grows past the limit in one batch",
