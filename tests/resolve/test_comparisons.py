@@ -30,6 +30,15 @@ def sql_gamma(comparison: Comparison, left: Record, right: Record) -> int:
     return int(result[0])
 
 
+def check_level(
+    comparison: Comparison, left: Record, right: Record, expected: str, case: str
+) -> None:
+    """Assert that the Python form picks ``expected`` and the SQL form the same gamma."""
+    index = comparison.level_of(left, right)
+    assert comparison.levels[index].label == expected, case
+    assert sql_gamma(comparison, left, right) == comparison.gamma(index), case
+
+
 def location(street: str | None, postcode: str | None, city: str | None) -> Record:
     return {"street_key": street, "postal_code_key": postcode, "city_key": city}
 
@@ -102,10 +111,7 @@ ADDRESS_CASES = [
     ("case", "left", "right", "expected"), ADDRESS_CASES, ids=[c[0] for c in ADDRESS_CASES]
 )
 def test_address_level(case: str, left: Record, right: Record, expected: str) -> None:
-    comparison = address()
-    index = comparison.level_of(left, right)
-    assert comparison.levels[index].label == expected, case
-    assert sql_gamma(comparison, left, right) == comparison.gamma(index), case
+    check_level(address(), left, right, expected, case)
 
 
 @pytest.mark.parametrize(
@@ -146,10 +152,7 @@ BIRTH_DATE_CASES = [
     ("case", "left", "right", "expected"), BIRTH_DATE_CASES, ids=[c[0] for c in BIRTH_DATE_CASES]
 )
 def test_birth_date_level(case: str, left: Record, right: Record, expected: str) -> None:
-    comparison = birth_date()
-    index = comparison.level_of(left, right)
-    assert comparison.levels[index].label == expected, case
-    assert sql_gamma(comparison, left, right) == comparison.gamma(index), case
+    check_level(birth_date(), left, right, expected, case)
 
 
 def _typo_variant(rng: random.Random, text: str) -> str:
