@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib
 import logging
 import math
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from operator import itemgetter
@@ -162,9 +163,7 @@ def join_singletons(
     """
     pairs = list(cannot_link)
     constrained = {record for pair in pairs for record in pair}
-    sizes: dict[str, int] = {}
-    for label in labels.values():
-        sizes[label] = sizes.get(label, 0) + 1
+    sizes = Counter(labels.values())
     parent: dict[str, str] = {}
 
     def root(label: str) -> str:

@@ -283,7 +283,7 @@ class ResolutionState:
                 for b in bucket:
                     if a < b and b in nodes:
                         conflict = rule.guard and self._differs(guards, a, b)
-                        hint = self._hint_applies(a, b)
+                        hint = rule.guard and self._hint_applies(a, b)
                         rows.append((a, b, rule.name, rule.guard, conflict, hint))
         return sorted(rows)
 

@@ -270,7 +270,7 @@ def apply_stitched(
             pairs.guarded += 1
             pairs.record(a, b, "guarded", rule, None, None)
         else:
-            weight = INFERRED_WEIGHT if doubt and conflict_flag else DETERMINISTIC_WEIGHT
+            weight = INFERRED_WEIGHT if guard and conflict_flag else DETERMINISTIC_WEIGHT
             pairs.edges.append(Edge(a, b, weight))
             pairs.record(a, b, "deterministic", rule, 1.0, None)
 

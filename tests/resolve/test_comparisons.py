@@ -158,7 +158,7 @@ def test_birth_date_level(case: str, left: Record, right: Record, expected: str)
 def _typo_variant(rng: random.Random, text: str) -> str:
     """Return ``text`` with up to two random edits: insert, delete, replace or swap.
 
-    The result is never empty, because the resolution input holds no empty dates.
+    The result is never empty, because the resolution input has no empty dates.
     """
     alphabet = "0129-é"
     chars = list(text)
