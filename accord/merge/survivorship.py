@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from accord.config.models import AGGREGATE_RULES, FieldSurvivorship, Project
 from accord.config.semantics import canonical_field_names
+from accord.merge.choice import ORGANIZATION_FIELDS
 from accord.store.bulk import register
 
 logger = logging.getLogger(__name__)
@@ -47,14 +48,17 @@ def golden_fields(connection: duckdb.DuckDBPyConnection, project: Project) -> li
         "SELECT DISTINCT unnest(json_keys(data)) FROM source_records WHERE deleted_at IS NULL"
     ).fetchall()
     present = {row[0] for row in rows}
-    return sorted(present & set(_golden_field_names(project)))
+    return sorted(present & set(golden_field_names(project)))
 
 
-def _golden_field_names(project: Project) -> list[str]:
+def golden_field_names(project: Project) -> list[str]:
+    """Return the canonical fields that can become golden values, sorted."""
     return sorted(canonical_field_names(project) - _NOT_GOLDEN)
 
 
-ORGANIZATION_FIELDS = ("company_name", "company_domain")
+def json_paths(fields: list[str]) -> str:
+    """Return the SQL list of the JSON paths of ``fields`` in a record's data."""
+    return "[" + ", ".join(_quote(f'$."{f}"') for f in fields) + "]"
 
 
 def build_candidates(
@@ -73,11 +77,11 @@ def build_candidates(
     org_fields = ", ".join(_quote(f) for f in ORGANIZATION_FIELDS)
     org_sources = ", ".join(_quote(s) for s in organization_sources) or "NULL"
     names = "[" + ", ".join(_quote(f) for f in fields) + "]"
-    paths = "[" + ", ".join(_quote(f'$."{f}"') for f in fields) + "]"
+    paths = json_paths(fields)
     connection.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {CANDIDATES} AS
-        WITH {_scoped_tables() if scoped else ""}
+        WITH {scoped_tables() if scoped else ""}
         members AS (
             SELECT m.entity_id, e.entity_type, r.source, r.source_key, r.version,
                    TRY_CAST(r.data->>'updated_at' AS TIMESTAMP) AS source_time,
@@ -109,7 +113,7 @@ def build_candidates(
     return int(row[0]) if row else 0
 
 
-def _scoped_tables() -> str:
+def scoped_tables() -> str:
     """Return CTEs of the members, entities and records of the entities in the merge scope.
 
     Each reads by one indexed column, so with the stream worker's indexes a
@@ -208,22 +212,26 @@ _AGGREGATES = {
 }
 
 
-def choose_aggregate(
-    connection: duckdb.DuckDBPyConnection, fields: list[str], rule: str, run_id: int
-) -> None:
-    """Insert golden values for ``fields`` that combine every candidate."""
+def aggregate_select(fields: list[str], rule: str) -> str:
+    """Return the SELECT of the golden values of ``fields`` that combine every candidate.
+
+    The query reads the candidate table and takes the run ID as its one parameter.
+    """
     field_list = ", ".join(_quote(f) for f in fields)
-    connection.execute(
-        f"""
-        INSERT INTO golden_values
+    return f"""
         SELECT entity_id, field, {_AGGREGATES[rule]}, {_quote(rule)}, NULL, NULL, NULL,
                max(observed_at), NULL,
                to_json(list(source || ':' || source_key ORDER BY source, source_key)), ?
         FROM {CANDIDATES} WHERE field IN ({field_list})
         GROUP BY entity_id, field
-        """,
-        [run_id],
-    )
+        """
+
+
+def choose_aggregate(
+    connection: duckdb.DuckDBPyConnection, fields: list[str], rule: str, run_id: int
+) -> None:
+    """Insert golden values for ``fields`` that combine every candidate."""
+    connection.execute(f"INSERT INTO golden_values {aggregate_select(fields, rule)}", [run_id])
 
 
 def merge_golden(
@@ -250,7 +258,7 @@ def merge_golden(
         _save_previous(connection, where, scoped)
         # A scoped merge covers few records; reading which fields they hold costs
         # more than extracting every field, which gives the same candidates.
-        fields = _golden_field_names(project) if scoped else golden_fields(connection, project)
+        fields = golden_field_names(project) if scoped else golden_fields(connection, project)
         if fields and scoped:
             _choose(connection, project, fields, run_id, scoped=True)
         elif fields:
@@ -316,7 +324,7 @@ def _choose(
     """Insert the golden values of every entity, or of the entities in the merge scope."""
     organization_sources = [s.name for s in project.sources if s.entity_type == "organization"]
     build_candidates(connection, fields, organization_sources, scoped)
-    for spec, group in _groups(project, fields):
+    for spec, group in field_groups(project, fields):
         rule = spec.rules[0]
         if rule in AGGREGATE_RULES:
             choose_aggregate(connection, group, rule, run_id)
@@ -349,7 +357,10 @@ def _choose_in_parts(
     connection.execute(f"DROP TABLE {SCOPE}")
 
 
-def _groups(project: Project, fields: list[str]) -> list[tuple[FieldSurvivorship, list[str]]]:
+def field_groups(
+    project: Project, fields: list[str]
+) -> list[tuple[FieldSurvivorship, list[str]]]:
+    """Return the fields grouped by their survivorship rules, each group with its rules."""
     default = FieldSurvivorship(rules=list(project.survivorship.default))
     grouped: dict[str, tuple[FieldSurvivorship, list[str]]] = {}
     members: dict[str, list[str]] = defaultdict(list)

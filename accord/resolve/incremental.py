@@ -31,7 +31,7 @@ import pyarrow as pa
 
 from accord.config.models import Project
 from accord.governance.decisions import current_decisions, replace_review_queue
-from accord.merge.survivorship import merge_golden
+from accord.merge.scoped import merge_scoped
 from accord.resolve import deterministic
 from accord.resolve.blocking_index import BlockingIndex, Key, key_of
 from accord.resolve.comparisons import Comparison, build_comparisons
@@ -556,15 +556,18 @@ def resolve_changes(
         persons_touched = result.entities_before | result.entities_after
         touched |= persons_touched
         stats.update(result.stats)
-    if state.organizations is not None:
+    organizations = state.organizations
+    if organizations is not None:
+        # Links name only live organizations, so with none before or after there is none to replace.
+        had_organizations = bool(organizations.entity_of)
         persons_touched |= resolve_organizations_in_area(
-            connection, state.organizations, changed, now, run_id, state.used_ids
+            connection, organizations, changed, now, run_id, state.used_ids
         )
-        state.used_ids.update(state.organizations.entity_of.values())
-    if state.organizations is not None and persons_touched:
-        relinked = sorted(persons_touched)
-        links = state.organizations.links_of(relinked, state.members)
-        replace_links(connection, relinked, links)
+        state.used_ids.update(organizations.entity_of.values())
+        if persons_touched and (had_organizations or organizations.entity_of):
+            relinked = sorted(persons_touched)
+            links = organizations.links_of(relinked, state.members)
+            replace_links(connection, relinked, links)
     touched |= _entities_of(connection, changed)
     touched |= {
         row[0]
@@ -575,7 +578,7 @@ def resolve_changes(
         ).fetchall()
         if row[0] is not None
     }
-    stats["golden values changed"] = merge_golden(connection, project, run_id, sorted(touched))
+    stats["golden values changed"] = merge_scoped(connection, project, run_id, sorted(touched))
     return stats
 
 

@@ -264,6 +264,9 @@ def resolve_organizations_in_area(
     """
     index.refresh(connection, changed)
     area = index.area(changed)
+    if not any(record in index.keys or record in index.entity_of for record in area):
+        # No record of the area names a company or belongs to an organization.
+        return set()
     labels = index.labels(area)
     entity_of, _ = save_entities(
         connection, "organization", labels, now, run_id, sorted(area), reserved

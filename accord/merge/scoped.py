@@ -1,0 +1,215 @@
+"""Merge the golden records of the few entities that a micro-batch touches.
+
+The result equals ``merge_golden`` with the same entity IDs, row for row,
+but without the SQL merge's window queries, whose planning dominates for a
+few dozen records. It deletes the old values, reads the member records,
+inserts the values chosen in process (``accord.merge.choice``), combines the
+aggregate fields in SQL, and logs the differences. A scope of more than
+``IN_PROCESS_ENTITIES`` entities goes to ``merge_golden``, which ranks in
+SQL instead of holding every candidate in Python memory.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+import duckdb
+import pyarrow as pa
+
+from accord.config.models import AGGREGATE_RULES, Project
+from accord.merge.choice import Candidate, Member, candidates, choose
+from accord.merge.survivorship import (
+    CANDIDATES,
+    SCOPE,
+    aggregate_select,
+    field_groups,
+    golden_field_names,
+    json_paths,
+    merge_golden,
+    scoped_tables,
+)
+from accord.store.bulk import register
+
+IN_PROCESS_ENTITIES = 5_000
+
+# (entity ID, field) to the JSON text of the value, and the value's source for a new one.
+Values = dict[tuple[str, str], str]
+NewValues = dict[tuple[str, str], tuple[str, str | None]]
+
+
+def merge_scoped(
+    connection: duckdb.DuckDBPyConnection, project: Project, run_id: int, entity_ids: list[str]
+) -> int:
+    """Replace the golden values of ``entity_ids``, log the differences, return their count.
+
+    As with ``merge_golden``, IDs of entities merged away or dissolved belong
+    in the list, so that their old values are removed.
+    """
+    scope = sorted(set(entity_ids))
+    if len(scope) > IN_PROCESS_ENTITIES:
+        return merge_golden(connection, project, run_id, scope)
+    register(connection, SCOPE, pa.table({"entity_id": pa.array(scope, pa.string())}))
+    try:
+        previous = _delete_values(connection)
+        fields = golden_field_names(project)
+        members = _read_members(connection, fields)
+    finally:
+        connection.unregister(SCOPE)
+    organization_sources = [s.name for s in project.sources if s.entity_type == "organization"]
+    grouped = candidates(members, fields, organization_sources)
+    new = _insert_ordered(connection, project, fields, grouped, run_id)
+    new |= _insert_aggregates(connection, project, fields, grouped, run_id)
+    return _log_changes(connection, run_id, previous, new)
+
+
+def _delete_values(connection: duckdb.DuckDBPyConnection) -> Values:
+    rows = connection.execute(
+        f"""DELETE FROM golden_values WHERE entity_id IN (SELECT entity_id FROM {SCOPE})
+            RETURNING entity_id, field, value"""
+    ).fetchall()
+    return {(entity, field): value for entity, field, value in rows}
+
+
+def _read_members(connection: duckdb.DuckDBPyConnection, fields: list[str]) -> list[Member]:
+    """Read the live member records of the active entities in the scope."""
+    paths = json_paths(fields)
+    rows = connection.execute(
+        f"""
+        WITH {scoped_tables()}
+        members AS (
+            SELECT m.entity_id, e.entity_type, r.source, r.source_key, r.version,
+                   TRY_CAST(r.data->>'updated_at' AS TIMESTAMP) AS source_time,
+                   coalesce(TRY_CAST(r.data->>'updated_at' AS TIMESTAMP), r.changed_at)
+                       AS observed_at,
+                   r.data
+            FROM scope_members m
+            JOIN scope_entities e ON e.entity_id = m.entity_id AND e.status = 'active'
+            JOIN scope_records r ON r.source = m.source AND r.source_key = m.source_key
+            WHERE r.deleted_at IS NULL)
+        SELECT entity_id, entity_type, source, source_key, version, epoch(source_time),
+               epoch(observed_at), observed_at, json_extract(data, {paths}),
+               json_extract_string(data, {paths})
+        FROM members
+        """
+    ).fetchall()
+    return [Member(*row) for row in rows]
+
+
+def _insert_ordered(
+    connection: duckdb.DuckDBPyConnection,
+    project: Project,
+    fields: list[str],
+    grouped: dict[tuple[str, str], list[Candidate]],
+    run_id: int,
+) -> NewValues:
+    """Insert the values of the fields with ordered rules; return them."""
+    spec_of = {field: spec for spec, group in field_groups(project, fields) for field in group}
+    choices = [
+        choose(entity, field, group, spec_of[field])
+        for (entity, field), group in sorted(grouped.items())
+        if spec_of[field].rules[0] not in AGGREGATE_RULES
+    ]
+    if not choices:
+        return {}
+    connection.complete()
+    # Read by the INSERT below through DuckDB's replacement scan of local variables.
+    accord_choices = pa.table(  # noqa: F841
+        {
+            "entity_id": pa.array([c.entity_id for c in choices], pa.string()),
+            "field": pa.array([c.field for c in choices], pa.string()),
+            "value": pa.array([c.value for c in choices], pa.string()),
+            "rule": pa.array([c.rule for c in choices], pa.string()),
+            "source": pa.array([c.source for c in choices], pa.string()),
+            "source_key": pa.array([c.source_key for c in choices], pa.string()),
+            "version": pa.array([c.version for c in choices], pa.int64()),
+            "observed_at": pa.array([c.observed_at for c in choices], pa.timestamp("us")),
+            "all_values": pa.array([c.all_values for c in choices], pa.list_(pa.string())),
+        }
+    )
+    connection.execute(
+        """INSERT INTO golden_values
+           SELECT entity_id, field, value, rule, source, source_key, version, observed_at,
+                  to_json(all_values), NULL, ?
+           FROM accord_choices""",
+        [run_id],
+    )
+    return {(c.entity_id, c.field): (c.value, c.source) for c in choices}
+
+
+def _insert_aggregates(
+    connection: duckdb.DuckDBPyConnection,
+    project: Project,
+    fields: list[str],
+    grouped: dict[tuple[str, str], list[Candidate]],
+    run_id: int,
+) -> NewValues:
+    """Insert the values of the fields with an aggregate rule, combined in SQL; return them."""
+    rules: dict[str, list[str]] = defaultdict(list)
+    for spec, group in field_groups(project, fields):
+        if spec.rules[0] in AGGREGATE_RULES:
+            rules[spec.rules[0]] += group
+    aggregated = {field for group in rules.values() for field in group}
+    rows = [(key, c) for key, group in grouped.items() if key[1] in aggregated for c in group]
+    if not rows:
+        return {}
+    table = pa.table(
+        {
+            "entity_id": pa.array([key[0] for key, _ in rows], pa.string()),
+            "field": pa.array([key[1] for key, _ in rows], pa.string()),
+            "value_text": pa.array([c.text for _, c in rows], pa.string()),
+            "observed_at": pa.array([c.member.observed_at for _, c in rows], pa.timestamp("us")),
+            "source": pa.array([c.member.source for _, c in rows], pa.string()),
+            "source_key": pa.array([c.member.source_key for _, c in rows], pa.string()),
+        }
+    )
+    new: NewValues = {}
+    register(connection, CANDIDATES, table)
+    try:
+        for rule, group in rules.items():
+            inserted = connection.execute(
+                f"INSERT INTO golden_values {aggregate_select(group, rule)} "
+                "RETURNING entity_id, field, value, source",
+                [run_id],
+            ).fetchall()
+            new |= {(entity, field): (value, source) for entity, field, value, source in inserted}
+    finally:
+        connection.unregister(CANDIDATES)
+    return new
+
+
+def _log_changes(
+    connection: duckdb.DuckDBPyConnection, run_id: int, previous: Values, new: NewValues
+) -> int:
+    """Insert a ``golden_changes`` row per value that differs from before; return the count."""
+    changed: list[tuple[tuple[str, str], str | None, str | None, str | None]] = []
+    for key in sorted(previous.keys() | new.keys()):
+        value, source = new.get(key, (None, None))
+        old = previous.get(key)
+        if old != value:
+            changed.append((key, old, value, source))
+    if not changed:
+        return 0
+    connection.complete()
+    accord_changes = _changes_table(changed)  # noqa: F841
+    connection.execute(
+        """INSERT INTO golden_changes
+           SELECT ?, entity_id, field, old_value, new_value, source, now()::TIMESTAMP
+           FROM accord_changes""",
+        [run_id],
+    )
+    return len(changed)
+
+
+def _changes_table(
+    changed: Sequence[tuple[tuple[str, str], str | None, str | None, str | None]],
+) -> pa.Table:
+    return pa.table(
+        {
+            "entity_id": pa.array([key[0] for key, _, _, _ in changed], pa.string()),
+            "field": pa.array([key[1] for key, _, _, _ in changed], pa.string()),
+            "old_value": pa.array([old for _, old, _, _ in changed], pa.string()),
+            "new_value": pa.array([new for _, _, new, _ in changed], pa.string()),
+            "source": pa.array([source for _, _, _, source in changed], pa.string()),
+        }
+    )
