@@ -24,6 +24,7 @@ from accord.config.loader import LoadedProject
 from accord.store.duckdb_store import Store
 from accord.stream.changelog import now_utc
 from accord.sync import run_sync
+from accord.sync.writers import WriterCache
 from accord.triggers import fire_triggers
 
 logger = logging.getLogger(__name__)
@@ -41,7 +42,10 @@ def undelivered(store: Store) -> list[tuple[int, list[str]]]:
 
 
 def deliver_batches(
-    loaded: LoadedProject, store: Store, batches: list[tuple[int, list[str]]]
+    loaded: LoadedProject,
+    store: Store,
+    batches: list[tuple[int, list[str]]],
+    writers: WriterCache | None = None,
 ) -> bool:
     """Fire the triggers of ``batches`` in order, sync their entities once, mark them delivered.
 
@@ -63,7 +67,7 @@ def deliver_batches(
             for run_id in runs:
                 fire_triggers(loaded, store, run_id)
         if project.destinations and entity_ids:
-            report = run_sync(loaded, store, None, entity_ids=entity_ids)
+            report = run_sync(loaded, store, None, entity_ids=entity_ids, writers=writers)
             waiting = [item for item in report.destinations if item.pending or item.error]
             if waiting:
                 # A destination that kept changes pending was not planned for these
@@ -94,7 +98,9 @@ def deliver_batches(
     return True
 
 
-def deliver_pending(loaded: LoadedProject, store: Store) -> bool:
+def deliver_pending(
+    loaded: LoadedProject, store: Store, writers: WriterCache | None = None
+) -> bool:
     """Deliver every undelivered micro-batch and resend changes a destination did not take.
 
     A destination that was down leaves its changes pending in the sync
@@ -103,12 +109,12 @@ def deliver_pending(loaded: LoadedProject, store: Store) -> bool:
     Returns:
         True when nothing is left to deliver or resend.
     """
-    if not deliver_batches(loaded, store, undelivered(store)):
+    if not deliver_batches(loaded, store, undelivered(store), writers):
         return False
     if not _outbox_pending(store):
         return True
     try:
-        run_sync(loaded, store, None, entity_ids=[])
+        run_sync(loaded, store, None, entity_ids=[], writers=writers)
     except Exception as exc:
         logger.error("resending pending changes failed: %s: %s", type(exc).__name__, exc)
         return False
@@ -136,6 +142,7 @@ class DeliveryThread:
         self.loaded = loaded
         # A cursor is a connection of its own, so this thread never shares one.
         self.store = Store(store.connection.cursor(), store.path)
+        self.writers = WriterCache()
         self.woken = threading.Event()
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, name="accord-delivery", daemon=True)
@@ -157,6 +164,7 @@ class DeliveryThread:
         if self.thread.is_alive():
             logger.warning("delivery thread did not finish within %.0f s", timeout)
         else:
+            self.writers.close()
             self.store.close()
 
     def _run(self) -> None:
@@ -165,7 +173,7 @@ class DeliveryThread:
             self.woken.clear()
             stopping = self.stopping.is_set()
             try:
-                delivered = deliver_pending(self.loaded, self.store)
+                delivered = deliver_pending(self.loaded, self.store, self.writers)
             except Exception as exc:
                 logger.error("delivery failed, retrying: %s: %s", type(exc).__name__, exc)
                 delivered = False

@@ -28,7 +28,7 @@ from accord.sync.errors import SyncError
 from accord.sync.outbox import enqueue, pending_changes, record_outcomes, replay_dead
 from accord.sync.plan import PLAN, build_plan
 from accord.sync.report import DestinationReport, FieldChanges, SyncReport
-from accord.sync.writers import Change, Outcome, Writer, open_writer
+from accord.sync.writers import Change, Outcome, Writer, WriterCache
 from accord.sync.writers.files import FileWriter
 
 logger = logging.getLogger(__name__)
@@ -66,6 +66,7 @@ def run_sync(
     retry_dead: bool = False,
     entity_ids: Collection[str] | None = None,
     examples: int = 3,
+    writers: WriterCache | None = None,
 ) -> SyncReport:
     """Sync golden records to destinations and return what was planned, sent and fixed.
 
@@ -80,6 +81,8 @@ def run_sync(
         retry_dead: Queue the dead-lettered changes of each destination again.
         entity_ids: Only these golden records (sync state of other records is untouched).
         examples: Number of example changes kept per destination in the report.
+        writers: Writers kept open between syncs; each writer is opened and
+            closed in this call when None.
 
     Raises:
         SyncError: When a destination name is unknown.
@@ -98,15 +101,19 @@ def run_sync(
         return report
     sync_id, started = _start(store)
     report = SyncReport(sync_id=sync_id, dry_run=False)
+    cache = writers if writers is not None else WriterCache()
     try:
         for destination in chosen:
             item = _sync_destination(
-                loaded, store, destination, sync_id, started, limited, retry_dead, examples
+                loaded, store, destination, sync_id, started, limited, retry_dead, examples, cache
             )
             report.destinations.append(item)
     except BaseException:
         _finish(store, sync_id, "failed", report)
         raise
+    finally:
+        if writers is None:
+            cache.close()
     _finish(store, sync_id, "succeeded" if report.ok else "incomplete", report)
     return report
 
@@ -218,10 +225,11 @@ def _sync_destination(
     limited: bool,
     retry_dead: bool,
     examples: int,
+    writers: WriterCache,
 ) -> DestinationReport:
     report = _new_report(destination)
     try:
-        writer = open_writer(
+        writer = writers.open(
             destination, loaded.root, lambda: _current_records(store, destination.name)
         )
     except AccordError as exc:
@@ -243,7 +251,7 @@ def _sync_destination(
         if isinstance(writer, FileWriter) and not writer.path.exists():
             writer.write([])
     finally:
-        writer.close()
+        writers.release(writer)
     _report_fixes(store.connection, report, started, examples)
     _log(sync_id, report)
     return report

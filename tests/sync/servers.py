@@ -47,6 +47,7 @@ class ContactsState:
     holding: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    connections: int = 0
 
     def handle(
         self, method: str, path: str, headers: dict[str, str], raw: bytes
@@ -122,6 +123,11 @@ class ContactsState:
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
+    def setup(self) -> None:
+        super().setup()
+        with self.server.state.lock:
+            self.server.state.connections += 1
+
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
@@ -142,20 +148,28 @@ class _Handler(BaseHTTPRequestHandler):
         return
 
 
+class _KeepAliveHandler(_Handler):
+    protocol_version = "HTTP/1.1"
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, state: ContactsState) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(self, state: ContactsState, handler: type[_Handler]) -> None:
+        super().__init__(("127.0.0.1", 0), handler)
         self.state = state
 
 
 class ContactsApi:
-    """A running contacts API; ``url`` is its root."""
+    """A running contacts API; ``url`` is its root.
 
-    def __init__(self) -> None:
+    With ``keep_alive`` the server speaks HTTP/1.1 and serves many requests
+    on one connection, as most production servers do.
+    """
+
+    def __init__(self, keep_alive: bool = False) -> None:
         self.state = ContactsState()
-        self.server = _Server(self.state)
+        self.server = _Server(self.state, _KeepAliveHandler if keep_alive else _Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/"

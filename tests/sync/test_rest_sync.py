@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
+from accord.sync.writers import WriterCache
 from sync.projects import BILLING, CrmProject
 from sync.servers import BAD_VALUE, ContactsApi
 
@@ -265,3 +266,28 @@ def test_webhook_bad_signature_rejected(
     assert json.loads(project.query("SELECT response_body FROM sync_dead_letters")[0][0]) == {
         "error": "bad signature"
     }
+
+
+@pytest.mark.parametrize(("cached", "reused"), [(True, True), (False, False)])
+def test_writer_cache_keeps_connections(
+    make_project: Make, monkeypatch: pytest.MonkeyPatch, cached: bool, reused: bool
+) -> None:
+    monkeypatch.setenv("ACCORD_TEST_HOOK_SECRET", "s3cret")
+    api = ContactsApi(keep_alive=True)
+    api.state.secret = "s3cret"
+    writers = WriterCache() if cached else None
+    try:
+        project = make_project(WEBHOOK.replace("URL", api.url + "hooks"))
+        project.run()
+        first = project.sync(writers=writers)
+        opened = api.state.connections
+        project.set_billing_status("b2", "canceled")
+        project.run()
+        second = project.sync(writers=writers)
+    finally:
+        if writers is not None:
+            writers.close()
+        api.close()
+    assert first.sent == 3
+    assert second.sent == 1
+    assert (api.state.connections == opened) is reused

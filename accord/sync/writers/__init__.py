@@ -18,7 +18,7 @@ from accord.sync.writers.rest import RestWriter
 from accord.sync.writers.sql import SqlWriter
 from accord.sync.writers.webhook import WebhookWriter
 
-__all__ = ["Change", "Outcome", "Writer", "open_writer"]
+__all__ = ["Change", "Outcome", "Writer", "WriterCache", "open_writer"]
 
 
 def open_writer(destination: DestinationBase, root: Path, current: CurrentRecords) -> Writer:
@@ -43,3 +43,37 @@ def open_writer(destination: DestinationBase, root: Path, current: CurrentRecord
     if isinstance(destination, FileDestination):
         return FileWriter(destination, root, current)
     raise SyncError(destination.name, f"no writer for destinations of type {type(destination)}")
+
+
+class WriterCache:
+    """Writers of HTTP destinations kept open from one sync to the next.
+
+    A long-running worker syncs every few hundred milliseconds. Reusing the
+    webhook and REST writers keeps their HTTP connections alive and their
+    sending threads running. File and SQL writers are opened for each sync,
+    because a file writer starts from the records synced so far.
+    """
+
+    def __init__(self) -> None:
+        self._writers: dict[str, Writer] = {}
+
+    def open(self, destination: DestinationBase, root: Path, current: CurrentRecords) -> Writer:
+        """Return the open writer of ``destination``, opening it when there is none."""
+        writer = self._writers.get(destination.name)
+        if writer is not None:
+            return writer
+        writer = open_writer(destination, root, current)
+        if isinstance(writer, RestWriter | WebhookWriter):
+            self._writers[destination.name] = writer
+        return writer
+
+    def release(self, writer: Writer) -> None:
+        """Close ``writer`` unless this cache keeps it open."""
+        if writer not in self._writers.values():
+            writer.close()
+
+    def close(self) -> None:
+        """Close every writer kept open."""
+        writers, self._writers = list(self._writers.values()), {}
+        for writer in writers:
+            writer.close()
