@@ -875,6 +875,12 @@ class StreamConfig(StrictModel):
         "an intake that commits changes ends the pause at once",
     )
     max_body_bytes: int = Field(10_000_000, gt=0, description="largest accepted request body")
+    query_threads: int = Field(
+        1,
+        gt=0,
+        description="DuckDB threads per query while the worker applies micro-batches; a batch "
+        "resolution that trains the first model uses every core",
+    )
     sources: dict[str, StreamSourceConfig] = Field(
         default_factory=dict,
         description="intake settings per source name; a source not listed accepts webhooks "

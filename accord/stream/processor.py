@@ -20,7 +20,8 @@ import json
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -71,6 +72,8 @@ class Processor:
         self.batch_size = batch_size
         self.state: ResolutionState | None = None
         self.ready = False
+        # DuckDB's thread count before the worker lowered it, for batch work.
+        self.all_threads: int | None = None
         # Called after each commit instead of delivering in this thread.
         self.on_commit: Callable[[], None] | None = None
 
@@ -85,6 +88,7 @@ class Processor:
             ensure_lookup_indexes(self.store.connection)
             if self.state is None:
                 self.state = load_state(self.store.connection, self.loaded.project)
+            self.limit_threads()
         except Exception as exc:
             logger.error(
                 "preparing the worker failed; the first micro-batch loads the state: %s: %s",
@@ -93,6 +97,31 @@ class Processor:
             )
         finally:
             self.ready = True
+
+    def limit_threads(self) -> None:
+        """Set DuckDB's threads per query to ``stream.query_threads`` for micro-batches.
+
+        A micro-batch runs about a hundred statements on a few dozen rows
+        each. Their parallel tasks cost more to schedule than they save, and
+        they compete with the intake and delivery threads for the cores.
+        """
+        connection = self.store.connection
+        if self.all_threads is None:
+            row = connection.execute("SELECT current_setting('threads')").fetchone()
+            self.all_threads = int(row[0]) if row else None
+        connection.execute(f"SET threads = {int(self.loaded.project.stream.query_threads)}")
+
+    @contextmanager
+    def every_thread(self, connection: duckdb.DuckDBPyConnection) -> Iterator[None]:
+        """Run the block with DuckDB's thread count from before ``limit_threads``."""
+        if self.all_threads is None:
+            yield
+            return
+        connection.execute(f"SET threads = {self.all_threads}")
+        try:
+            yield
+        finally:
+            connection.execute(f"SET threads = {int(self.loaded.project.stream.query_threads)}")
 
     def process_once(self) -> int:
         """Apply one micro-batch of pending changes and deliver it.
@@ -151,7 +180,8 @@ class Processor:
         self, connection: duckdb.DuckDBPyConnection, run_id: int, result: BatchResult
     ) -> dict[str, object]:
         if self.state is None:
-            return after_ingest(self.loaded, connection, run_id, LogProgress())
+            with self.every_thread(connection):
+                return after_ingest(self.loaded, connection, run_id, LogProgress())
         changed = sorted({f"{source}:{key}" for source, key in result.changed_keys})
         return resolve_changes(connection, self.state, changed, run_id, now_utc())
 
@@ -162,7 +192,8 @@ class Processor:
             run_id = _start_run(connection, now)
             if self.state is None:
                 # Loaded before this batch's writes, so that it contains the versions they replace.
-                self.state = load_state(connection, self.loaded.project)
+                with self.every_thread(connection):
+                    self.state = load_state(connection, self.loaded.project)
             result = BatchResult(run_id)
             by_source: dict[str, list[PendingChange]] = defaultdict(list)
             for change in pending:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from accord.pipeline import run
+from accord.resolve.stage import after_ingest
 from accord.store.duckdb_store import Store
 from accord.stream.changelog import commit_changes
 from accord.stream.changes import parse_change
@@ -116,6 +117,34 @@ def test_failed_prepare_defers_state_load(
     send(processor, [person(1)])
     assert processor.process_once() == 1
     assert sorted(live_records(store)) == ["1"]
+
+
+def _threads(store: Store) -> int:
+    row = store.connection.execute("SELECT current_setting('threads')").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_micro_batches_use_query_threads(
+    worker_parts: tuple[Processor, Store], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    processor, store = worker_parts
+    store.connection.execute("SET threads = 2")
+    processor.prepare()
+    assert _threads(store) == processor.loaded.project.stream.query_threads == 1
+    seen: list[int] = []
+    batch_resolution = after_ingest
+
+    def recording(*args: Any) -> dict[str, object]:
+        seen.append(_threads(store))
+        return batch_resolution(*args)
+
+    # No model is stored yet, so the first micro-batch resolves in batch and trains one.
+    monkeypatch.setattr("accord.stream.processor.after_ingest", recording)
+    send(processor, [person(1)])
+    processor.process_once()
+    assert seen == [2]
+    assert _threads(store) == 1
 
 
 @pytest.mark.parametrize(
