@@ -340,6 +340,15 @@ class ResolutionState:
                     columns[f"gamma_{level.comparison}"].append(level.gamma)
         return columns
 
+    def entities_of(self, record_ids: Iterable[str]) -> set[str]:
+        """Return the person and organization entities that contain any of ``record_ids``."""
+        records = list(record_ids)
+        found = {self.entity_of[r] for r in records if r in self.entity_of}
+        if self.organizations is not None:
+            organization_of = self.organizations.entity_of
+            found |= {organization_of[r] for r in records if r in organization_of}
+        return found
+
     # After a micro-batch.
 
     def settle_area(
@@ -548,7 +557,7 @@ def resolve_changes(
     project = state.project
     persons = set(state.sources)
     person_changes = sorted({r for r in changed if split_record_id(r)[0] in persons})
-    touched = _entities_of(connection, changed)
+    touched = state.entities_of(changed)
     stats: dict[str, Any] = {}
     persons_touched: set[str] = set()
     if person_changes:
@@ -568,7 +577,7 @@ def resolve_changes(
             relinked = sorted(persons_touched)
             links = organizations.links_of(relinked, state.members)
             replace_links(connection, relinked, links)
-    touched |= _entities_of(connection, changed)
+    touched |= state.entities_of(changed)
     touched |= {
         row[0]
         for row in connection.execute(
@@ -580,14 +589,3 @@ def resolve_changes(
     }
     stats["golden values changed"] = merge_scoped(connection, project, run_id, sorted(touched))
     return stats
-
-
-def _entities_of(connection: duckdb.DuckDBPyConnection, record_ids: list[str]) -> set[str]:
-    _register_ids(connection, CHANGED, record_ids)
-    try:
-        rows = connection.execute(
-            f"SELECT DISTINCT entity_id FROM entity_members WHERE {_in_area('record_id', CHANGED)}"
-        ).fetchall()
-    finally:
-        connection.unregister(CHANGED)
-    return {row[0] for row in rows}

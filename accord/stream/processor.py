@@ -422,18 +422,13 @@ def _affected_entities(
     connection: duckdb.DuckDBPyConnection, run_id: int, keys: list[tuple[str, str]]
 ) -> list[str]:
     """Return the entities that hold a changed record or changed in run ``run_id``."""
-    table = pa.table({"record_id": pa.array([f"{s}:{k}" for s, k in keys], pa.string())})
-    register(connection, "accord_changed_keys", table)
-    try:
-        rows = connection.execute(
-            """
-            SELECT entity_id FROM entity_members
-            WHERE record_id IN (SELECT record_id FROM accord_changed_keys)
-            UNION SELECT entity_id FROM golden_changes WHERE run_id = ?
-            UNION SELECT entity_id FROM entity_events WHERE run_id = ?
-            """,
-            [run_id, run_id],
-        ).fetchall()
-    finally:
-        connection.unregister("accord_changed_keys")
+    rows = connection.execute(
+        """
+        SELECT entity_id FROM entity_members
+        WHERE record_id IN (SELECT unnest(?::VARCHAR[]))
+        UNION SELECT entity_id FROM golden_changes WHERE run_id = ?
+        UNION SELECT entity_id FROM entity_events WHERE run_id = ?
+        """,
+        [[f"{source}:{key}" for source, key in keys], run_id, run_id],
+    ).fetchall()
     return sorted(row[0] for row in rows)
