@@ -570,7 +570,7 @@ def resolve_changes(
         # Links name only live organizations, so with none before or after there is none to replace.
         had_organizations = bool(organizations.entity_of)
         persons_touched |= resolve_organizations_in_area(
-            connection, organizations, changed, now, run_id, state.used_ids
+            connection, organizations, changed, now, run_id, state.used_ids, state.entity_of
         )
         state.used_ids.update(organizations.entity_of.values())
         if persons_touched and (had_organizations or organizations.entity_of):

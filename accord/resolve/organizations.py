@@ -256,11 +256,13 @@ def resolve_organizations_in_area(
     now: datetime,
     run_id: int,
     reserved: Container[str],
+    person_of: Mapping[str, str],
 ) -> set[str]:
     """Re-cluster the organizations a change can alter; return the person entities to relink.
 
-    ``changed`` lists the changed record IDs of every source, and
-    ``reserved`` contains the entity IDs and aliases in the store.
+    ``changed`` lists the changed record IDs of every source, ``reserved``
+    contains the entity IDs and aliases in the store, and ``person_of`` maps
+    each person record to its person entity.
     """
     index.refresh(connection, changed)
     area = index.area(changed)
@@ -272,15 +274,4 @@ def resolve_organizations_in_area(
         connection, "organization", labels, now, run_id, sorted(area), reserved
     )
     index.settle(area, entity_of)
-    register(connection, "accord_org_area", pa.table({"record_id": pa.array(sorted(area))}))
-    try:
-        rows = connection.execute(
-            """WITH m AS MATERIALIZED (
-                   SELECT DISTINCT entity_id FROM entity_members
-                   WHERE record_id IN (SELECT record_id FROM accord_org_area))
-               SELECT entity_id FROM entities
-               WHERE entity_id IN (SELECT entity_id FROM m) AND entity_type = 'person'"""
-        ).fetchall()
-    finally:
-        connection.unregister("accord_org_area")
-    return {row[0] for row in rows}
+    return {person_of[record] for record in area if record in person_of}
