@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -21,15 +22,14 @@ from accord.config.models import AGGREGATE_RULES, Project
 from accord.merge.choice import Candidate, Member, candidates, choose
 from accord.merge.survivorship import (
     CANDIDATES,
-    SCOPE,
     aggregate_select,
     field_groups,
     golden_field_names,
     json_paths,
     merge_golden,
-    scoped_tables,
 )
 from accord.store.bulk import register
+from accord.store.indexes import one_of
 
 IN_PROCESS_ENTITIES = 5_000
 
@@ -49,13 +49,9 @@ def merge_scoped(
     scope = sorted(set(entity_ids))
     if len(scope) > IN_PROCESS_ENTITIES:
         return merge_golden(connection, project, run_id, scope)
-    register(connection, SCOPE, pa.table({"entity_id": pa.array(scope, pa.string())}))
-    try:
-        previous = _delete_values(connection)
-        fields = golden_field_names(project)
-        members = _read_members(connection, fields)
-    finally:
-        connection.unregister(SCOPE)
+    previous = _delete_values(connection, scope)
+    fields = golden_field_names(project)
+    members = _read_members(connection, scope, fields)
     organization_sources = [s.name for s in project.sources if s.entity_type == "organization"]
     grouped = candidates(members, fields, organization_sources)
     new = _insert_ordered(connection, project, fields, grouped, run_id)
@@ -63,37 +59,64 @@ def merge_scoped(
     return _log_changes(connection, run_id, previous, new)
 
 
-def _delete_values(connection: duckdb.DuckDBPyConnection) -> Values:
+def _delete_values(connection: duckdb.DuckDBPyConnection, scope: list[str]) -> Values:
+    condition, params = one_of("entity_id", scope)
     rows = connection.execute(
-        f"""DELETE FROM golden_values WHERE entity_id IN (SELECT entity_id FROM {SCOPE})
-            RETURNING entity_id, field, value"""
+        f"DELETE FROM golden_values WHERE {condition} RETURNING entity_id, field, value", params
     ).fetchall()
     return {(entity, field): value for entity, field, value in rows}
 
 
-def _read_members(connection: duckdb.DuckDBPyConnection, fields: list[str]) -> list[Member]:
-    """Read the live member records of the active entities in the scope."""
+def _read_members(
+    connection: duckdb.DuckDBPyConnection, scope: list[str], fields: list[str]
+) -> list[Member]:
+    """Read the live member records of the active entities in ``scope``.
+
+    Memberships, entities and records are read in three statements, so that
+    each filters its table by a list of keys instead of joining whole tables.
+    """
+    memberships = connection.execute(
+        "SELECT entity_id, source, source_key FROM entity_members "
+        "WHERE entity_id IN (SELECT unnest(?::VARCHAR[]))",
+        [scope],
+    ).fetchall()
+    condition, params = one_of("entity_id", scope)
+    entity_type = dict(
+        connection.execute(
+            f"SELECT entity_id, entity_type FROM entities WHERE {condition} AND status = 'active'",
+            params,
+        ).fetchall()
+    )
+    active = [row for row in memberships if row[0] in entity_type]
+    records = _read_records(connection, sorted({key for _, _, key in active}), fields)
+    return [
+        Member(entity, entity_type[entity], source, key, *records[(source, key)])
+        for entity, source, key in active
+        if (source, key) in records
+    ]
+
+
+def _read_records(
+    connection: duckdb.DuckDBPyConnection, keys: list[str], fields: list[str]
+) -> dict[tuple[str, str], tuple[Any, ...]]:
+    """Return the version, change times and field values of the live records with ``keys``."""
     paths = json_paths(fields)
     rows = connection.execute(
         f"""
-        WITH {scoped_tables()}
-        members AS (
-            SELECT m.entity_id, e.entity_type, r.source, r.source_key, r.version,
-                   TRY_CAST(r.data->>'updated_at' AS TIMESTAMP) AS source_time,
-                   coalesce(TRY_CAST(r.data->>'updated_at' AS TIMESTAMP), r.changed_at)
-                       AS observed_at,
-                   r.data
-            FROM scope_members m
-            JOIN scope_entities e ON e.entity_id = m.entity_id AND e.status = 'active'
-            JOIN scope_records r ON r.source = m.source AND r.source_key = m.source_key
-            WHERE r.deleted_at IS NULL)
-        SELECT entity_id, entity_type, source, source_key, version, epoch(source_time),
-               epoch(observed_at), observed_at, json_extract(data, {paths}),
-               json_extract_string(data, {paths})
-        FROM members
-        """
+        WITH chosen AS (
+            SELECT source, source_key, version, data,
+                   TRY_CAST(data->>'updated_at' AS TIMESTAMP) AS source_time,
+                   coalesce(TRY_CAST(data->>'updated_at' AS TIMESTAMP), changed_at)
+                       AS observed_at
+            FROM source_records
+            WHERE source_key IN (SELECT unnest(?::VARCHAR[])) AND deleted_at IS NULL)
+        SELECT source, source_key, version, epoch(source_time), epoch(observed_at),
+               observed_at, json_extract(data, {paths}), json_extract_string(data, {paths})
+        FROM chosen
+        """,
+        [keys],
     ).fetchall()
-    return [Member(*row) for row in rows]
+    return {(row[0], row[1]): tuple(row[2:]) for row in rows}
 
 
 def _insert_ordered(

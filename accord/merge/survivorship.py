@@ -357,9 +357,7 @@ def _choose_in_parts(
     connection.execute(f"DROP TABLE {SCOPE}")
 
 
-def field_groups(
-    project: Project, fields: list[str]
-) -> list[tuple[FieldSurvivorship, list[str]]]:
+def field_groups(project: Project, fields: list[str]) -> list[tuple[FieldSurvivorship, list[str]]]:
     """Return the fields grouped by their survivorship rules, each group with its rules."""
     default = FieldSurvivorship(rules=list(project.survivorship.default))
     grouped: dict[str, tuple[FieldSurvivorship, list[str]]] = {}

@@ -14,6 +14,7 @@ import pyarrow as pa
 from accord.resolve.inputs import split_record_id
 from accord.resolve.stable_ids import IdAssignment, NewIdFunction, assign_ids
 from accord.store.bulk import insert_columns, insert_rows, register
+from accord.store.indexes import one_of
 
 logger = logging.getLogger(__name__)
 
@@ -269,13 +270,8 @@ def _touch_changed(
     changed = {entity for record, entity in entity_of.items() if previous.get(record) != entity}
     changed |= {entity for record, entity in previous.items() if entity_of.get(record) != entity}
     if changed:
-        touched = pa.table({"entity_id": pa.array(sorted(changed), pa.string())})
-        register(connection, "accord_touched", touched)
-        try:
-            connection.execute(
-                "UPDATE entities SET updated_at = ? WHERE status = 'active' AND entity_id IN "
-                "(SELECT entity_id FROM accord_touched)",
-                [now],
-            )
-        finally:
-            connection.unregister("accord_touched")
+        condition, params = one_of("entity_id", sorted(changed))
+        connection.execute(
+            f"UPDATE entities SET updated_at = ? WHERE status = 'active' AND {condition}",
+            [now, *params],
+        )

@@ -9,7 +9,7 @@ import duckdb
 import pyarrow as pa
 
 from accord.resolve.comparisons import INPUT_COLUMNS
-from accord.store.bulk import register
+from accord.store.indexes import one_of
 
 INPUT_TABLE = "accord_input"
 
@@ -113,17 +113,13 @@ def build_input(
     deterministic rules); ``record_ids``, when given, limits the table to
     those records. Returns the number of records.
     """
-    scope = ""
-    if record_ids is not None:
-        scope = register_record_keys(connection, "accord_wanted", record_ids)
+    scope, params = record_filter(record_ids) if record_ids is not None else ("", [])
     # A scoped build chooses its records before it reads any JSON.
     query = _input_query(sources, extra, scope, materialized=record_ids is not None)
     # add_nickname_sets rewrites the table sorted by record_id.
-    try:
-        connection.execute(f"CREATE OR REPLACE TEMP TABLE {INPUT_TABLE} AS {query}", sources)
-    finally:
-        if record_ids is not None:
-            connection.unregister("accord_wanted")
+    connection.execute(
+        f"CREATE OR REPLACE TEMP TABLE {INPUT_TABLE} AS {query}", [*sources, *params]
+    )
     add_nickname_sets(connection)
     row = connection.execute(f"SELECT count(*) FROM {INPUT_TABLE}").fetchone()
     return int(row[0]) if row else 0
@@ -140,14 +136,11 @@ def input_rows(
     One statement reads the records, and the nickname sets are added in
     Python, so a few records cost one query instead of a temp table.
     """
-    scope = register_record_keys(connection, "accord_wanted", record_ids)
-    try:
-        query = _input_query(sources, extra, scope, materialized=True)
-        cursor = connection.execute(query, sources)
-        names = [column[0] for column in cursor.description or []]
-        rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
-    finally:
-        connection.unregister("accord_wanted")
+    scope, params = record_filter(record_ids)
+    query = _input_query(sources, extra, scope, materialized=True)
+    cursor = connection.execute(query, [*sources, *params])
+    names = [column[0] for column in cursor.description or []]
+    rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
     for row in rows:
         first = row.get("first_name_key")
         row["first_name_nick_keys"] = list(nickname_set(first)) if first is not None else None
@@ -202,28 +195,18 @@ def add_nickname_sets(connection: duckdb.DuckDBPyConnection) -> None:
         connection.unregister("accord_nickname_sets")
 
 
-def register_record_keys(
-    connection: duckdb.DuckDBPyConnection, name: str, record_ids: list[str]
-) -> str:
-    """Register the source and key of each record ID as view ``name``.
+def record_filter(record_ids: list[str]) -> tuple[str, list[object]]:
+    """Return the ``AND ...`` filter of the ``source_records`` rows of ``record_ids``.
 
     Returns:
-        The ``AND ...`` filter of ``source_records`` rows that selects those
-        records. Its source_key condition lets DuckDB use the stream worker's
-        index, and its pair condition decides. The caller unregisters ``name``.
+        The filter and its parameters. Its source_key condition lets DuckDB
+        use the stream worker's index (see ``one_of``), and its condition on
+        the whole record ID decides.
     """
-    keys = [split_record_id(record_id) for record_id in record_ids]
-    wanted = pa.table(
-        {
-            "source": pa.array([key[0] for key in keys], pa.string()),
-            "source_key": pa.array([key[1] for key in keys], pa.string()),
-        }
-    )
-    register(connection, name, wanted)
-    return (
-        f"AND source_key IN (SELECT source_key FROM {name}) "
-        f"AND (source, source_key) IN (SELECT (source, source_key) FROM {name})"
-    )
+    keys = sorted({split_record_id(record_id)[1] for record_id in record_ids})
+    key_condition, key_params = one_of("source_key", keys)
+    id_condition, id_params = one_of("source || ':' || source_key", sorted(set(record_ids)))
+    return f"AND {key_condition} AND {id_condition}", [*key_params, *id_params]
 
 
 def split_record_id(record_id: str) -> tuple[str, str]:

@@ -20,7 +20,7 @@ import pyarrow as pa
 from accord.config.models import Project
 from accord.resolve.clustering import Edge, cluster
 from accord.resolve.entities import save_entities
-from accord.resolve.inputs import register_record_keys
+from accord.resolve.inputs import record_filter
 from accord.store.bulk import insert_columns, register
 
 logger = logging.getLogger(__name__)
@@ -176,11 +176,8 @@ class OrganizationIndex:
 
     def refresh(self, connection: duckdb.DuckDBPyConnection, changed: list[str]) -> None:
         """Replace the keys of ``changed`` with those of their stored versions."""
-        scope = register_record_keys(connection, "accord_org_changed", changed)
-        try:
-            rows = connection.execute(_keys_query(scope)).fetchall()
-        finally:
-            connection.unregister("accord_org_changed")
+        scope, params = record_filter(changed)
+        rows = connection.execute(_keys_query(scope), params).fetchall()
         for record_id in changed:
             self._remove(record_id)
         for record_id, name_key, domain in rows:

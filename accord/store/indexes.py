@@ -9,20 +9,44 @@ these indexes when it starts. A batch run drops them in its transaction,
 because keeping them current would slow its writes, and the next worker
 start creates them again.
 
-DuckDB uses an index for an equality or ``IN (SELECT ...)`` filter on the
-indexed column; a filter on a pair of columns, such as
-``(source, source_key) IN (...)``, does not use it, so keyed reads filter on
-one indexed column and then on the pair.
+DuckDB (2.0.1) uses an index for an equality filter on the indexed column
+or for an ``IN`` list of constants or parameters, which ``one_of`` writes.
+It may plan ``IN (SELECT ...)`` over a view, a CTE or a list parameter as
+a hash join against a full scan: with 567,000 golden values (100,000
+entities), reading those of 80 entities took 19 ms that way and 11 ms with
+an ``IN`` list. A filter on a pair of columns, such as
+``(source, source_key) IN (...)``, does not use an index either, so keyed
+reads filter on one indexed column and then on the pair.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 
 import duckdb
 
 logger = logging.getLogger(__name__)
+
+# Lists longer than this are passed as one list parameter. DuckDB fetches an
+# indexed row at about 0.03 to 0.07 ms (measured at 100,000 to 500,000 rows),
+# so beyond about a hundred rows a hash join against a full scan costs less.
+INLINE_VALUES = 100
+
+
+def one_of(column: str, values: Sequence[object]) -> tuple[str, list[object]]:
+    """Return the condition that ``column`` is one of ``values``, and its parameters.
+
+    Up to ``INLINE_VALUES`` values become an ``IN`` list of parameters, which
+    DuckDB can read through an index on ``column``.
+    """
+    if not values:
+        return "FALSE", []
+    if len(values) > INLINE_VALUES:
+        return f"{column} IN (SELECT unnest(?))", [list(values)]
+    return f"{column} IN ({', '.join('?' for _ in values)})", list(values)
+
 
 LOOKUP_INDEXES = {
     "accord_source_records_key": ("source_records", "source_key"),

@@ -36,7 +36,7 @@ from accord.resolve.incremental import ResolutionState, load_state, resolve_chan
 from accord.resolve.stage import after_ingest
 from accord.store.bulk import register
 from accord.store.duckdb_store import Store
-from accord.store.indexes import ensure_lookup_indexes
+from accord.store.indexes import ensure_lookup_indexes, one_of
 from accord.store.records import mark_deleted, write_records
 from accord.stream import changelog
 from accord.stream.changelog import PendingChange, now_utc
@@ -422,13 +422,13 @@ def _affected_entities(
     connection: duckdb.DuckDBPyConnection, run_id: int, keys: list[tuple[str, str]]
 ) -> list[str]:
     """Return the entities that hold a changed record or changed in run ``run_id``."""
+    condition, params = one_of("record_id", [f"{source}:{key}" for source, key in keys])
     rows = connection.execute(
-        """
-        SELECT entity_id FROM entity_members
-        WHERE record_id IN (SELECT unnest(?::VARCHAR[]))
+        f"""
+        SELECT entity_id FROM entity_members WHERE {condition}
         UNION SELECT entity_id FROM golden_changes WHERE run_id = ?
         UNION SELECT entity_id FROM entity_events WHERE run_id = ?
         """,
-        [[f"{source}:{key}" for source, key in keys], run_id, run_id],
+        [*params, run_id, run_id],
     ).fetchall()
     return sorted(row[0] for row in rows)
