@@ -19,11 +19,28 @@ import duckdb
 
 from accord.config.models import SUPPRESSION_FIELDS, DestinationBase, Project, SourceBase
 from accord.config.semantics import canonical_field_names
+from accord.store.indexes import INLINE_VALUES
 from accord.sync.payload import canonical_json
 from accord.sync.sqltext import identifier, json_path, literal, text_list
 
 DESIRED = "accord_sync_desired"
 ENTITY_FILTER = "accord_sync_entities"
+
+
+def entity_condition(column: str, entities: list[str] | None) -> str:
+    """Return the ``AND ...`` condition that limits ``column`` to the entities being synced.
+
+    ``entities`` None means every entity. A short list is written out, so
+    that DuckDB reads the golden values through the index on entity_id (see
+    ``accord.store.indexes``); a longer one is read from ``accord_sync_entities``.
+    """
+    if entities is None:
+        return ""
+    if len(entities) <= INLINE_VALUES:
+        return f"AND {column} IN ({text_list(entities)})"
+    return f"AND {column} IN (SELECT entity_id FROM {ENTITY_FILTER})"
+
+
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -81,7 +98,10 @@ def _value_sql(column: str, values: dict[str, Any] | None) -> str:
 
 
 def _golden_subject(
-    destination: DestinationBase, fields: list[MappedField], project: Project, limited: bool
+    destination: DestinationBase,
+    fields: list[MappedField],
+    project: Project,
+    entities: list[str] | None,
 ) -> str:
     filter_fields = _filter_fields(destination, canonical_field_names(project))
     wanted = sorted({f.golden for f in fields} | set(filter_fields))
@@ -94,7 +114,7 @@ def _golden_subject(
         f"AS {identifier(name)}"
         for name in wanted
     ]
-    limit = f"AND g.entity_id IN (SELECT entity_id FROM {ENTITY_FILTER})" if limited else ""
+    limit = entity_condition("g.entity_id", entities)
     return f"""
         SELECT g.entity_id, {", ".join(json_columns + text_columns)}
         FROM golden_values g
@@ -106,7 +126,7 @@ def _golden_subject(
 
 
 def _suppression_subject(
-    destination: DestinationBase, fields: list[MappedField], limited: bool
+    destination: DestinationBase, fields: list[MappedField], entities: list[str] | None
 ) -> str:
     def as_json(name: str) -> str:
         if name == "added_at":
@@ -117,7 +137,7 @@ def _suppression_subject(
     text_columns = [
         f"CAST({identifier(n)} AS VARCHAR) AS {identifier(n)}" for n in SUPPRESSION_FIELDS
     ]
-    limit = f"AND entity_id IN (SELECT entity_id FROM {ENTITY_FILTER})" if limited else ""
+    limit = entity_condition("entity_id", entities)
     list_name = literal(destination.suppression_list or "")
     return f"""
         SELECT {", ".join(json_columns + text_columns)}
@@ -127,7 +147,7 @@ def _suppression_subject(
     """
 
 
-def _keyed(destination: DestinationBase) -> str:
+def _keyed(destination: DestinationBase, entities: list[str] | None) -> str:
     source = destination.key.source
     if source is None:
         return """
@@ -144,7 +164,8 @@ def _keyed(destination: DestinationBase) -> str:
             SELECT m.entity_id, m.source_key, r.changed_at, r.data
             FROM entity_members m
             JOIN source_records r ON r.source = m.source AND r.source_key = m.source_key
-            WHERE m.source = {literal(source)} AND r.deleted_at IS NULL) mb USING (entity_id)
+            WHERE m.source = {literal(source)} AND r.deleted_at IS NULL
+                  {entity_condition("m.entity_id", entities)}) mb USING (entity_id)
         QUALIFY row_number() OVER (PARTITION BY record_key ORDER BY member DESC, entity_id) = 1
     """
 
@@ -153,7 +174,7 @@ def build_desired(
     connection: duckdb.DuckDBPyConnection,
     project: Project,
     destination: DestinationBase,
-    limited: bool = False,
+    entities: list[str] | None = None,
 ) -> int:
     """Create the temporary table of desired records and return its row count.
 
@@ -166,13 +187,14 @@ def build_desired(
         connection: The store connection.
         project: The project.
         destination: The destination.
-        limited: Only entities listed in the temporary table ``accord_sync_entities``.
+        entities: Only these entities, which the temporary table
+            ``accord_sync_entities`` lists too; every entity when None.
     """
     fields = mapped_fields(project, destination)
     if destination.suppression_list is not None:
-        subject = _suppression_subject(destination, fields, limited)
+        subject = _suppression_subject(destination, fields, entities)
     else:
-        subject = _golden_subject(destination, fields, project, limited)
+        subject = _golden_subject(destination, fields, project, entities)
     condition = f"({destination.filter})" if destination.filter else "TRUE"
     values = ", ".join(f"{_value_sql(f'j_{f.index}', f.values)} AS v_{f.index}" for f in fields)
     record = ", ".join(f"{literal(f.tool)}, v_{f.index}" for f in fields)
@@ -187,7 +209,7 @@ def build_desired(
         CREATE OR REPLACE TEMP TABLE {DESIRED} AS
         WITH subject AS ({subject}),
         qualified AS (SELECT * FROM subject WHERE {condition}),
-        keyed AS ({_keyed(destination)}),
+        keyed AS ({_keyed(destination, entities)}),
         valued AS (SELECT *, {values} FROM keyed),
         recorded AS (SELECT *, json_object({record}) AS record FROM valued)
         SELECT record_key, entity_id, member, tool_changed_at, record,

@@ -29,7 +29,7 @@ import duckdb
 
 from accord.config.models import DestinationBase, Project
 from accord.sync.conflicts import conflicts_sql
-from accord.sync.desired import DESIRED, ENTITY_FILTER, MappedField, mapped_fields
+from accord.sync.desired import DESIRED, MappedField, entity_condition, mapped_fields
 from accord.sync.sqltext import json_path, literal
 
 PLAN = "accord_sync_plan"
@@ -66,7 +66,7 @@ def build_plan(
     connection: duckdb.DuckDBPyConnection,
     project: Project,
     destination: DestinationBase,
-    limited: bool = False,
+    entities: list[str] | None = None,
 ) -> None:
     """Create the temporary plan table from the desired records and the sync state.
 
@@ -107,16 +107,18 @@ def build_plan(
         FROM listed
         """
     )
-    _add_orphans(connection, destination, limited)
+    _add_orphans(connection, destination, entities)
     if destination.key.source is not None and any(f.comparable for f in fields):
         _mark_fixes(connection, project, destination, fields)
 
 
 def _add_orphans(
-    connection: duckdb.DuckDBPyConnection, destination: DestinationBase, limited: bool
+    connection: duckdb.DuckDBPyConnection,
+    destination: DestinationBase,
+    entities: list[str] | None,
 ) -> None:
     operation = "'delete'" if destination.mode == "mirror" else "'forget'"
-    limit = f"AND s.entity_id IN (SELECT entity_id FROM {ENTITY_FILTER})" if limited else ""
+    limit = entity_condition("s.entity_id", entities)
     name = literal(destination.name)
     connection.execute(
         f"""

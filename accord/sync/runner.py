@@ -22,6 +22,7 @@ import pyarrow as pa
 from accord.config.loader import LoadedProject
 from accord.config.models import DestinationBase, Project
 from accord.errors import AccordError
+from accord.store.bulk import register
 from accord.store.duckdb_store import Store
 from accord.sync.desired import ENTITY_FILTER, build_desired
 from accord.sync.errors import SyncError
@@ -89,14 +90,14 @@ def run_sync(
     """
     chosen = select_destinations(loaded.project, destinations)
     connection = store.connection
-    limited = entity_ids is not None
-    if limited:
-        _register_entities(connection, entity_ids or [])
+    entities = sorted(set(entity_ids)) if entity_ids is not None else None
+    if entities is not None:
+        _register_entities(connection, entities)
     if dry_run:
         report = SyncReport(sync_id=None, dry_run=True)
         for destination in chosen:
             report.destinations.append(
-                _dry_run(loaded.project, connection, destination, limited, examples)
+                _dry_run(loaded.project, connection, destination, entities, examples)
             )
         return report
     sync_id, started = _start(store)
@@ -105,7 +106,7 @@ def run_sync(
     try:
         for destination in chosen:
             item = _sync_destination(
-                loaded, store, destination, sync_id, started, limited, retry_dead, examples, cache
+                loaded, store, destination, sync_id, started, entities, retry_dead, examples, cache
             )
             report.destinations.append(item)
     except BaseException:
@@ -120,7 +121,7 @@ def run_sync(
 
 def _register_entities(connection: duckdb.DuckDBPyConnection, entity_ids: Collection[str]) -> None:
     table = pa.table({"entity_id": pa.array(sorted(set(entity_ids)), pa.string())})
-    connection.register("accord_sync_entity_list", table)
+    register(connection, "accord_sync_entity_list", table)
     try:
         connection.execute(
             f"CREATE OR REPLACE TEMP TABLE {ENTITY_FILTER} AS SELECT * FROM accord_sync_entity_list"
@@ -161,12 +162,12 @@ def _dry_run(
     project: Project,
     connection: duckdb.DuckDBPyConnection,
     destination: DestinationBase,
-    limited: bool,
+    entities: list[str] | None,
     examples: int,
 ) -> DestinationReport:
     report = _new_report(destination)
-    build_desired(connection, project, destination, limited)
-    build_plan(connection, project, destination, limited)
+    build_desired(connection, project, destination, entities)
+    build_plan(connection, project, destination, entities)
     _summarize_plan(connection, report, examples)
     return report
 
@@ -222,7 +223,7 @@ def _sync_destination(
     destination: DestinationBase,
     sync_id: int,
     started: datetime,
-    limited: bool,
+    entities: list[str] | None,
     retry_dead: bool,
     examples: int,
     writers: WriterCache,
@@ -243,8 +244,8 @@ def _sync_destination(
         report.resumed = _deliver(store, destination, writer, sync_id, report)
         if report.pending == 0:
             with store.transaction() as connection:
-                build_desired(connection, loaded.project, destination, limited)
-                build_plan(connection, loaded.project, destination, limited)
+                build_desired(connection, loaded.project, destination, entities)
+                build_plan(connection, loaded.project, destination, entities)
                 _summarize_plan(connection, report, examples)
                 enqueue(connection, destination.name, sync_id, _now())
             _deliver(store, destination, writer, sync_id, report)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from accord.sync.writers import WriterCache
-from sync.projects import BILLING, CrmProject
+from sync.projects import BILLING, CrmProject, extra_customers
 from sync.servers import BAD_VALUE, ContactsApi
 
 Make = Callable[..., CrmProject]
@@ -291,3 +291,28 @@ def test_writer_cache_keeps_connections(
     assert first.sent == 3
     assert second.sent == 1
     assert (api.state.connections == opened) is reused
+
+
+@pytest.mark.parametrize("count", [0, 40, 140])
+def test_sync_limited_to_entities(
+    make_project: Make, contacts_api: ContactsApi, monkeypatch: pytest.MonkeyPatch, count: int
+) -> None:
+    monkeypatch.setenv("ACCORD_TEST_HOOK_SECRET", "s3cret")
+    contacts_api.state.secret = "s3cret"
+    project = make_project(
+        WEBHOOK.replace("URL", contacts_api.url + "hooks"), billing=extra_customers(150)
+    )
+    project.run()
+    entities = {
+        row[0]
+        for row in project.query(
+            "SELECT entity_id FROM entities WHERE entity_type = 'person' AND status = 'active'"
+        )
+    }
+    chosen = sorted(entities)[:count]
+    limited = project.sync(entity_ids=chosen)
+    rest = project.sync()
+    sent = {body["entity_id"] for body in (item.body for item in contacts_api.state.received)}
+    assert limited.sent == count
+    assert rest.sent == len(entities) - count
+    assert sent == entities
