@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from accord.config.models import FieldSurvivorship
 
@@ -30,9 +29,11 @@ _NO_TIME = -1e18
 class Member:
     """One live member record of an entity in the merge scope.
 
-    ``values`` holds the JSON text of each golden field (None when absent)
+    ``values`` contains the JSON text of each golden field (None when absent)
     and ``texts`` the same values as plain text, in the order of the fields
-    passed to ``candidates``.
+    passed to ``candidates``; both are None for a record without data.
+    ``observed_at`` is DuckDB's text of the timestamp, because Python's
+    datetime cannot hold every timestamp DuckDB can ('infinity', year 12000).
     """
 
     entity_id: str
@@ -42,9 +43,9 @@ class Member:
     version: int
     source_epoch: float | None
     observed_epoch: float | None
-    observed_at: datetime | None
-    values: Sequence[str | None]
-    texts: Sequence[str | None]
+    observed_at: str | None
+    values: Sequence[str | None] | None
+    texts: Sequence[str | None] | None
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class Choice:
     source: str
     source_key: str
     version: int
-    observed_at: datetime | None
+    observed_at: str | None
     all_values: list[str] | None
 
 
@@ -84,6 +85,8 @@ def candidates(
     org_sources = set(organization_sources)
     grouped: dict[tuple[str, str], list[Candidate]] = defaultdict(list)
     for member in members:
+        if member.values is None or member.texts is None:
+            continue
         completeness = sum(1 for text in member.texts if text is not None and text != "")
         every_field = member.entity_type == "person" or member.source in org_sources
         for field, value, text in zip(fields, member.values, member.texts, strict=True):

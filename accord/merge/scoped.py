@@ -21,7 +21,6 @@ import pyarrow as pa
 from accord.config.models import AGGREGATE_RULES, Project
 from accord.merge.choice import Candidate, Member, candidates, choose
 from accord.merge.survivorship import (
-    CANDIDATES,
     aggregate_select,
     field_groups,
     golden_field_names,
@@ -111,7 +110,8 @@ def _read_records(
             FROM source_records
             WHERE source_key IN (SELECT unnest(?::VARCHAR[])) AND deleted_at IS NULL)
         SELECT source, source_key, version, epoch(source_time), epoch(observed_at),
-               observed_at, json_extract(data, {paths}), json_extract_string(data, {paths})
+               CAST(observed_at AS VARCHAR), json_extract(data, {paths}),
+               json_extract_string(data, {paths})
         FROM chosen
         """,
         [keys],
@@ -146,14 +146,14 @@ def _insert_ordered(
             "source": pa.array([c.source for c in choices], pa.string()),
             "source_key": pa.array([c.source_key for c in choices], pa.string()),
             "version": pa.array([c.version for c in choices], pa.int64()),
-            "observed_at": pa.array([c.observed_at for c in choices], pa.timestamp("us")),
+            "observed_at": pa.array([c.observed_at for c in choices], pa.string()),
             "all_values": pa.array([c.all_values for c in choices], pa.list_(pa.string())),
         }
     )
     connection.execute(
         """INSERT INTO golden_values
-           SELECT entity_id, field, value, rule, source, source_key, version, observed_at,
-                  to_json(all_values), NULL, ?
+           SELECT entity_id, field, value, rule, source, source_key, version,
+                  CAST(observed_at AS TIMESTAMP), to_json(all_values), NULL, ?
            FROM accord_choices""",
         [run_id],
     )
@@ -181,24 +181,31 @@ def _insert_aggregates(
             "entity_id": pa.array([key[0] for key, _ in rows], pa.string()),
             "field": pa.array([key[1] for key, _ in rows], pa.string()),
             "value_text": pa.array([c.text for _, c in rows], pa.string()),
-            "observed_at": pa.array([c.member.observed_at for _, c in rows], pa.timestamp("us")),
+            "observed_at": pa.array([c.member.observed_at for _, c in rows], pa.string()),
             "source": pa.array([c.member.source for _, c in rows], pa.string()),
             "source_key": pa.array([c.member.source_key for _, c in rows], pa.string()),
         }
     )
     new: NewValues = {}
-    register(connection, CANDIDATES, table)
+    register(connection, AGGREGATE_ROWS, table)
     try:
         for rule, group in rules.items():
+            select = aggregate_select(group, rule, _AGGREGATE_CANDIDATES)
             inserted = connection.execute(
-                f"INSERT INTO golden_values {aggregate_select(group, rule)} "
-                "RETURNING entity_id, field, value, source",
+                f"INSERT INTO golden_values {select} RETURNING entity_id, field, value, source",
                 [run_id],
             ).fetchall()
             new |= {(entity, field): (value, source) for entity, field, value, source in inserted}
     finally:
-        connection.unregister(CANDIDATES)
+        connection.unregister(AGGREGATE_ROWS)
     return new
+
+
+AGGREGATE_ROWS = "accord_aggregate_rows"
+_AGGREGATE_CANDIDATES = f"""(
+    SELECT entity_id, field, value_text, CAST(observed_at AS TIMESTAMP) AS observed_at,
+           source, source_key
+    FROM {AGGREGATE_ROWS}) AS candidates"""
 
 
 def _log_changes(

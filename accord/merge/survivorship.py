@@ -199,30 +199,38 @@ def choose_ordered(
     )
 
 
+# Numbers are combined in the order of source and source key, so that a
+# floating-point sum, or a tie between -0.0 and 0.0, does not depend on the
+# order in which DuckDB reads the rows.
+_ORDERED = "ORDER BY source, source_key"
+_NUMBER = "TRY_CAST(value_text AS DOUBLE)"
 _AGGREGATES = {
-    "sum": "CASE WHEN count(TRY_CAST(value_text AS BIGINT)) = count(*) "
-    "THEN to_json(sum(TRY_CAST(value_text AS BIGINT))) "
-    "ELSE to_json(sum(TRY_CAST(value_text AS DOUBLE))) END",
+    # An integer sum only when every value is written as an integer: DuckDB's cast of '99.99'
+    # to an integer rounds it.
+    "sum": "CASE WHEN bool_and(regexp_full_match(trim(value_text), '[+-]?[0-9]+')) "
+    f"THEN to_json(list_sum(list(TRY_CAST(value_text AS HUGEINT) {_ORDERED}))) "
+    f"ELSE to_json(list_sum(list({_NUMBER} {_ORDERED}))) END",
     "count": "to_json(count(*))",
     "union": "to_json(list(DISTINCT value_text ORDER BY value_text))",
-    "max": "CASE WHEN count(TRY_CAST(value_text AS DOUBLE)) = count(*) "
-    "THEN to_json(max(TRY_CAST(value_text AS DOUBLE))) ELSE to_json(max(value_text)) END",
-    "min": "CASE WHEN count(TRY_CAST(value_text AS DOUBLE)) = count(*) "
-    "THEN to_json(min(TRY_CAST(value_text AS DOUBLE))) ELSE to_json(min(value_text)) END",
+    "max": f"CASE WHEN count({_NUMBER}) = count(*) "
+    f"THEN to_json(list_max(list({_NUMBER} {_ORDERED}))) ELSE to_json(max(value_text)) END",
+    "min": f"CASE WHEN count({_NUMBER}) = count(*) "
+    f"THEN to_json(list_min(list({_NUMBER} {_ORDERED}))) ELSE to_json(min(value_text)) END",
 }
 
 
-def aggregate_select(fields: list[str], rule: str) -> str:
+def aggregate_select(fields: list[str], rule: str, candidates: str = CANDIDATES) -> str:
     """Return the SELECT of the golden values of ``fields`` that combine every candidate.
 
-    The query reads the candidate table and takes the run ID as its one parameter.
+    The query reads ``candidates`` (the candidate table, or a subquery with
+    its columns) and takes the run ID as its one parameter.
     """
     field_list = ", ".join(_quote(f) for f in fields)
     return f"""
         SELECT entity_id, field, {_AGGREGATES[rule]}, {_quote(rule)}, NULL, NULL, NULL,
                max(observed_at), NULL,
                to_json(list(source || ':' || source_key ORDER BY source, source_key)), ?
-        FROM {CANDIDATES} WHERE field IN ({field_list})
+        FROM {candidates} WHERE field IN ({field_list})
         GROUP BY entity_id, field
         """
 

@@ -85,8 +85,23 @@ VALUES: list[Any] = [
     True,
     None,
     {"nested": [1, "a"]},
+    0.1,
+    0.2,
+    "0.3",
+    -0.0,
+    0.0,
+    "99.99",
 ]
-TIMES = ["2024-01-01T00:00:00", "2024-01-02T00:00:00", "2024-01-02T00:00:00.5", "not a time"]
+TIMES = [
+    "2024-01-01T00:00:00",
+    "2024-01-02T00:00:00",
+    "2024-01-02T00:00:00.5",
+    "not a time",
+    # Timestamps that Python's datetime cannot hold.
+    "12000-01-02T00:00:00",
+    "infinity",
+    "-infinity",
+]
 SEEN = [datetime(2024, 1, 1), datetime(2024, 1, 3), datetime(2024, 1, 3, 12)]
 
 
@@ -97,7 +112,9 @@ def _project(folder: Path) -> Project:
     return load_project(folder / "accord.yaml").project
 
 
-def _data(rng: random.Random) -> str:
+def _data(rng: random.Random) -> str | None:
+    if rng.random() < 0.03:
+        return None
     data: dict[str, Any] = {field: rng.choice(VALUES) for field in FIELDS if rng.random() < 0.6}
     if rng.random() < 0.7:
         data["updated_at"] = rng.choice(TIMES)
@@ -289,3 +306,50 @@ def test_choose_lists_distinct_values() -> None:
         for key, text in enumerate(["b", "a", "b"])
     ]
     assert choose("per_1", "plan", group, spec).all_values == ["a", "b"]
+
+
+def _one_entity(connection: duckdb.DuckDBPyConnection, values: list[Any]) -> None:
+    """Insert one person entity whose member records carry ``values`` as open_tickets."""
+    connection.execute(
+        "INSERT INTO entities VALUES ('per_1', 'person', 1, ?, ?, 'active', NULL)",
+        [SEEN[0], SEEN[0]],
+    )
+    for key, value in enumerate(values):
+        connection.execute(
+            "INSERT INTO source_records VALUES ('crm', ?, 1, 'h', NULL, ?, ?, ?, ?, NULL, 1)",
+            [str(key), json.dumps({"open_tickets": value}), SEEN[0], SEEN[0], SEEN[0]],
+        )
+        connection.execute(
+            "INSERT INTO entity_members VALUES ('per_1', 'crm', ?, ?)", [str(key), f"crm:{key}"]
+        )
+
+
+SUM_CASES = [
+    ([1, 2], 3),
+    (["99.99", 49.5], 149.49),
+    ([" 7", "+3"], 10),
+    # Floats are added in the order of source key, whatever order the rows come in.
+    ([0.1, 0.2, 0.3], 0.6000000000000001),
+    ([0.3, 0.2, 0.1], 0.6),
+    (["n/a", 2.5], 2.5),
+]
+
+
+@pytest.mark.parametrize(("values", "expected"), SUM_CASES)
+@pytest.mark.parametrize("scoped", [False, True])
+def test_sum_rule_adds_exactly(
+    tmp_path: Path, values: list[Any], expected: float, scoped: bool
+) -> None:
+    project = _project(tmp_path)
+    with Store.open(tmp_path / "sum.duckdb") as store:
+        store.migrate()
+        _one_entity(store.connection, values)
+        if scoped:
+            merge_scoped(store.connection, project, 1, ["per_1"])
+        else:
+            merge_golden(store.connection, project, 1)
+        row = store.connection.execute(
+            "SELECT value FROM golden_values WHERE field = 'open_tickets'"
+        ).fetchone()
+    assert row is not None
+    assert json.loads(row[0]) == expected
