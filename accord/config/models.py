@@ -862,6 +862,10 @@ class StreamSourceConfig(StrictModel):
     poll: PollIntake | None = Field(None, description="polling by cursor")
 
 
+# DuckDB starts one OS thread per configured thread, whatever the core count.
+MAX_QUERY_THREADS = 256
+
+
 class StreamConfig(StrictModel):
     """Settings of the long-running worker ('accord serve')."""
 
@@ -878,6 +882,7 @@ class StreamConfig(StrictModel):
     query_threads: int = Field(
         1,
         gt=0,
+        le=MAX_QUERY_THREADS,
         description="DuckDB threads per query while the worker applies micro-batches; a batch "
         "resolution that trains the first model uses every core",
     )
@@ -886,3 +891,11 @@ class StreamConfig(StrictModel):
         description="intake settings per source name; a source not listed accepts webhooks "
         "without a signature",
     )
+
+    @field_validator("query_threads", mode="before")
+    @classmethod
+    def _threads_not_boolean(cls, value: Any) -> Any:
+        # Pydantic reads true as 1.
+        if isinstance(value, bool):
+            raise ValueError(f"expected a whole number, got {str(value).lower()}")
+        return value

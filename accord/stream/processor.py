@@ -88,11 +88,17 @@ class Processor:
             ensure_lookup_indexes(self.store.connection)
             if self.state is None:
                 self.state = load_state(self.store.connection, self.loaded.project)
-            self.limit_threads()
         except Exception as exc:
             logger.error(
                 "preparing the worker failed; the first micro-batch loads the state: %s: %s",
                 type(exc).__name__,
+                exc,
+            )
+        try:
+            self.limit_threads()
+        except duckdb.Error as exc:
+            logger.error(
+                "setting DuckDB's threads per query failed; micro-batches use every core: %s",
                 exc,
             )
         finally:

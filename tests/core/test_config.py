@@ -134,6 +134,26 @@ def test_max_block_pairs_accepted(tmp_path: Path, value: str, expected: int | No
     assert loaded.project.matching.max_block_pairs == expected
 
 
+@pytest.mark.parametrize(
+    ("value", "phrase"),
+    [
+        ("true", "expected a whole number, got true"),
+        ("0", "greater than 0"),
+        ("-1", "greater than 0"),
+        ("257", "less than or equal to 256"),
+        ("1.5", "fractional part"),
+        ("abc", "valid integer"),
+        ("null", "valid integer"),
+    ],
+)
+def test_query_threads_rejected(tmp_path: Path, value: str, phrase: str) -> None:
+    text = with_setting("stream", "query_threads", value)
+    problems = problems_of(write_project(tmp_path, text))
+    assert len(problems) == 1, problems
+    assert "'stream.query_threads'" in problems[0]
+    assert phrase in problems[0]
+
+
 def test_duplicate_source_name_reported(tmp_path: Path) -> None:
     duplicate = BASE + """\
   - name: crm

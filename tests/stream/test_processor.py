@@ -114,6 +114,7 @@ def test_failed_prepare_defers_state_load(
         processor.prepare()
     assert processor.ready
     assert processor.state is None
+    assert _threads(store) == processor.loaded.project.stream.query_threads
     send(processor, [person(1)])
     assert processor.process_once() == 1
     assert sorted(live_records(store)) == ["1"]
