@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from accord.config.models import AGGREGATE_RULES, Project
+from accord.config.models import AGGREGATE_RULES, FieldSurvivorship, Project
 from accord.merge.choice import Candidate, Member, candidates, choose
 from accord.merge.survivorship import (
     aggregate_select,
@@ -26,6 +26,7 @@ from accord.merge.survivorship import (
     golden_field_names,
     json_paths,
     merge_golden,
+    organization_sources,
 )
 from accord.store.bulk import register
 from accord.store.indexes import one_of
@@ -35,6 +36,8 @@ IN_PROCESS_ENTITIES = 5_000
 # (entity ID, field) to the JSON text of the value, and the value's source for a new one.
 Values = dict[tuple[str, str], str]
 NewValues = dict[tuple[str, str], tuple[str, str | None]]
+Grouped = dict[tuple[str, str], list[Candidate]]
+FieldGroups = list[tuple[FieldSurvivorship, list[str]]]
 
 
 def merge_scoped(
@@ -51,10 +54,10 @@ def merge_scoped(
     previous = _delete_values(connection, scope)
     fields = golden_field_names(project)
     members = _read_members(connection, scope, fields)
-    organization_sources = [s.name for s in project.sources if s.entity_type == "organization"]
-    grouped = candidates(members, fields, organization_sources)
-    new = _insert_ordered(connection, project, fields, grouped, run_id)
-    new |= _insert_aggregates(connection, project, fields, grouped, run_id)
+    grouped = candidates(members, fields, organization_sources(project))
+    groups = field_groups(project, fields)
+    new = _insert_ordered(connection, groups, grouped, run_id)
+    new |= _insert_aggregates(connection, groups, grouped, run_id)
     return _log_changes(connection, run_id, previous, new)
 
 
@@ -120,14 +123,10 @@ def _read_records(
 
 
 def _insert_ordered(
-    connection: duckdb.DuckDBPyConnection,
-    project: Project,
-    fields: list[str],
-    grouped: dict[tuple[str, str], list[Candidate]],
-    run_id: int,
+    connection: duckdb.DuckDBPyConnection, groups: FieldGroups, grouped: Grouped, run_id: int
 ) -> NewValues:
     """Insert the values of the fields with ordered rules; return them."""
-    spec_of = {field: spec for spec, group in field_groups(project, fields) for field in group}
+    spec_of = {field: spec for spec, group in groups for field in group}
     choices = [
         choose(entity, field, group, spec_of[field])
         for (entity, field), group in sorted(grouped.items())
@@ -161,15 +160,11 @@ def _insert_ordered(
 
 
 def _insert_aggregates(
-    connection: duckdb.DuckDBPyConnection,
-    project: Project,
-    fields: list[str],
-    grouped: dict[tuple[str, str], list[Candidate]],
-    run_id: int,
+    connection: duckdb.DuckDBPyConnection, groups: FieldGroups, grouped: Grouped, run_id: int
 ) -> NewValues:
     """Insert the values of the fields with an aggregate rule, combined in SQL; return them."""
     rules: dict[str, list[str]] = defaultdict(list)
-    for spec, group in field_groups(project, fields):
+    for spec, group in groups:
         if spec.rules[0] in AGGREGATE_RULES:
             rules[spec.rules[0]] += group
     aggregated = {field for group in rules.values() for field in group}

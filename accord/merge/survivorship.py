@@ -56,6 +56,11 @@ def golden_field_names(project: Project) -> list[str]:
     return sorted(canonical_field_names(project) - _NOT_GOLDEN)
 
 
+def organization_sources(project: Project) -> list[str]:
+    """Return the names of the sources whose records describe organizations."""
+    return [source.name for source in project.sources if source.entity_type == "organization"]
+
+
 def json_paths(fields: list[str]) -> str:
     """Return the SQL list of the JSON paths of ``fields`` in a record's data."""
     return "[" + ", ".join(_quote(f'$."{f}"') for f in fields) + "]"
@@ -330,8 +335,7 @@ def _choose(
     scoped: bool,
 ) -> None:
     """Insert the golden values of every entity, or of the entities in the merge scope."""
-    organization_sources = [s.name for s in project.sources if s.entity_type == "organization"]
-    build_candidates(connection, fields, organization_sources, scoped)
+    build_candidates(connection, fields, organization_sources(project), scoped)
     for spec, group in field_groups(project, fields):
         rule = spec.rules[0]
         if rule in AGGREGATE_RULES:

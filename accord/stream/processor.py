@@ -115,7 +115,7 @@ class Processor:
         if self.all_threads is None:
             row = connection.execute("SELECT current_setting('threads')").fetchone()
             self.all_threads = int(row[0]) if row else None
-        connection.execute(f"SET threads = {int(self.loaded.project.stream.query_threads)}")
+        _set_threads(connection, self.loaded.project.stream.query_threads)
 
     @contextmanager
     def every_thread(self, connection: duckdb.DuckDBPyConnection) -> Iterator[None]:
@@ -123,11 +123,11 @@ class Processor:
         if self.all_threads is None:
             yield
             return
-        connection.execute(f"SET threads = {self.all_threads}")
+        _set_threads(connection, self.all_threads)
         try:
             yield
         finally:
-            connection.execute(f"SET threads = {int(self.loaded.project.stream.query_threads)}")
+            _set_threads(connection, self.loaded.project.stream.query_threads)
 
     def process_once(self) -> int:
         """Apply one micro-batch of pending changes and deliver it.
@@ -311,6 +311,10 @@ class Processor:
             self.metrics.add(counters[status], change.source)
             latencies.append((now - change.received_at).total_seconds())
         self.metrics.observe_latencies(latencies)
+
+
+def _set_threads(connection: duckdb.DuckDBPyConnection, count: int) -> None:
+    connection.execute(f"SET threads = {int(count)}")
 
 
 def _start_run(connection: duckdb.DuckDBPyConnection, now: datetime) -> int:

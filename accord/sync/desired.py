@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from accord.config.models import SUPPRESSION_FIELDS, DestinationBase, Project, SourceBase
 from accord.config.semantics import canonical_field_names
+from accord.store.bulk import register
 from accord.store.indexes import INLINE_VALUES
 from accord.sync.payload import canonical_json
 from accord.sync.sqltext import identifier, json_path, literal, text_list
@@ -27,12 +29,30 @@ DESIRED = "accord_sync_desired"
 ENTITY_FILTER = "accord_sync_entities"
 
 
+def register_entity_filter(connection: duckdb.DuckDBPyConnection, entities: list[str]) -> None:
+    """Create the ``accord_sync_entities`` table that ``entity_condition`` reads for a long list.
+
+    A list that ``entity_condition`` writes out needs no table, so none is made.
+    """
+    if len(entities) <= INLINE_VALUES:
+        return
+    table = pa.table({"entity_id": pa.array(entities, pa.string())})
+    register(connection, "accord_sync_entity_list", table)
+    try:
+        connection.execute(
+            f"CREATE OR REPLACE TEMP TABLE {ENTITY_FILTER} AS SELECT * FROM accord_sync_entity_list"
+        )
+    finally:
+        connection.unregister("accord_sync_entity_list")
+
+
 def entity_condition(column: str, entities: list[str] | None) -> str:
     """Return the ``AND ...`` condition that limits ``column`` to the entities being synced.
 
     ``entities`` None means every entity. A short list is written out, so
     that DuckDB reads the golden values through the index on entity_id (see
-    ``accord.store.indexes``); a longer one is read from ``accord_sync_entities``.
+    ``accord.store.indexes``). A longer one is read from the table that
+    ``register_entity_filter`` creates.
     """
     if entities is None:
         return ""
@@ -196,8 +216,8 @@ def build_desired(
         connection: The store connection.
         project: The project.
         destination: The destination.
-        entities: Only these entities, which the temporary table
-            ``accord_sync_entities`` lists too; every entity when None.
+        entities: Only these entities, sorted and without repeats, after
+            ``register_entity_filter``; every entity when None.
     """
     fields = mapped_fields(project, destination)
     if destination.suppression_list is not None:

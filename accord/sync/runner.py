@@ -17,14 +17,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from accord.config.loader import LoadedProject
 from accord.config.models import DestinationBase, Project
 from accord.errors import AccordError
-from accord.store.bulk import register
 from accord.store.duckdb_store import Store
-from accord.sync.desired import ENTITY_FILTER, build_desired
+from accord.sync.desired import build_desired, register_entity_filter
 from accord.sync.errors import SyncError
 from accord.sync.outbox import enqueue, pending_changes, record_outcomes, replay_dead
 from accord.sync.plan import PLAN, build_plan
@@ -92,7 +90,7 @@ def run_sync(
     connection = store.connection
     entities = sorted(set(entity_ids)) if entity_ids is not None else None
     if entities is not None:
-        _register_entities(connection, entities)
+        register_entity_filter(connection, entities)
     if dry_run:
         report = SyncReport(sync_id=None, dry_run=True)
         for destination in chosen:
@@ -117,17 +115,6 @@ def run_sync(
             cache.close()
     _finish(store, sync_id, "succeeded" if report.ok else "incomplete", report)
     return report
-
-
-def _register_entities(connection: duckdb.DuckDBPyConnection, entity_ids: Collection[str]) -> None:
-    table = pa.table({"entity_id": pa.array(sorted(set(entity_ids)), pa.string())})
-    register(connection, "accord_sync_entity_list", table)
-    try:
-        connection.execute(
-            f"CREATE OR REPLACE TEMP TABLE {ENTITY_FILTER} AS SELECT * FROM accord_sync_entity_list"
-        )
-    finally:
-        connection.unregister("accord_sync_entity_list")
 
 
 def _start(store: Store) -> tuple[int, datetime]:
