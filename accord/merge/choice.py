@@ -31,7 +31,7 @@ class Member:
 
     ``values`` contains the JSON text of each golden field (None when absent)
     and ``texts`` the same values as plain text, in the order of the fields
-    passed to ``candidates``; both are None for a record without data.
+    passed to ``candidates``. Both are None for a record without data.
     ``observed_at`` is DuckDB's text of the timestamp, because Python's
     datetime cannot hold every timestamp DuckDB can ('infinity', year 12000).
     """
@@ -146,7 +146,7 @@ def _rule_key(rule: str, candidate: Candidate, sources: list[str], frequency: in
         return -candidate.completeness
     if rule == "longest":
         return -len(candidate.text)
-    raise ValueError(f"not an ordering rule: {rule}")
+    raise ValueError(f"unknown ordering rule {rule!r}")
 
 
 def _choice(

@@ -51,13 +51,13 @@ def test_one_of_list_uses_index_on_large_table(tmp_path: Path) -> None:
             "INSERT INTO entity_members SELECT 'per_' || i, 'crm', i::VARCHAR, 'crm:' || i "
             "FROM range(300000) r(i)"
         )
-        wanted = [f"crm:{number}" for number in range(0, 300000, 3750)]
-        condition, params = one_of("record_id", wanted)
+        record_ids = [f"crm:{number}" for number in range(0, 300000, 3750)]
+        condition, params = one_of("record_id", record_ids)
         query = f"SELECT record_id FROM entity_members WHERE {condition}"
         plan = store.connection.execute(f"EXPLAIN ANALYZE {query}", params).fetchall()
         rows = store.connection.execute(query, params).fetchall()
     assert "Index Scan" in plan[0][1]
-    assert sorted(row[0] for row in rows) == sorted(wanted)
+    assert sorted(row[0] for row in rows) == sorted(record_ids)
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """The in-process merge of a few entities writes what the SQL merge writes.
 
-Random stores hold person and organization entities whose member records
+Random stores contain person and organization entities whose member records
 carry values that tie on every rule, non-string JSON values, empty and
 non-ASCII text, invalid and missing change times, and deleted records. The
 same scope is merged by ``merge_golden`` in one copy of the store and by
@@ -97,7 +97,7 @@ TIMES = [
     "2024-01-02T00:00:00",
     "2024-01-02T00:00:00.5",
     "not a time",
-    # Timestamps that Python's datetime cannot hold.
+    # Timestamps that Python's datetime cannot represent.
     "12000-01-02T00:00:00",
     "infinity",
     "-infinity",
