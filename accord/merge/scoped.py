@@ -77,12 +77,10 @@ def _read_members(
     Memberships, entities and records are read in three statements, so that
     each filters its table by a list of keys instead of joining whole tables.
     """
-    memberships = connection.execute(
-        "SELECT entity_id, source, source_key FROM entity_members "
-        "WHERE entity_id IN (SELECT unnest(?::VARCHAR[]))",
-        [scope],
-    ).fetchall()
     condition, params = one_of("entity_id", scope)
+    memberships = connection.execute(
+        f"SELECT entity_id, source, source_key FROM entity_members WHERE {condition}", params
+    ).fetchall()
     entity_type = dict(
         connection.execute(
             f"SELECT entity_id, entity_type FROM entities WHERE {condition} AND status = 'active'",
@@ -103,6 +101,7 @@ def _read_records(
 ) -> dict[tuple[str, str], tuple[Any, ...]]:
     """Return the version, change times and field values of the live records with ``keys``."""
     paths = json_paths(fields)
+    condition, params = one_of("source_key", keys)
     rows = connection.execute(
         f"""
         WITH chosen AS (
@@ -111,13 +110,13 @@ def _read_records(
                    coalesce(TRY_CAST(data->>'updated_at' AS TIMESTAMP), changed_at)
                        AS observed_at
             FROM source_records
-            WHERE source_key IN (SELECT unnest(?::VARCHAR[])) AND deleted_at IS NULL)
+            WHERE {condition} AND deleted_at IS NULL)
         SELECT source, source_key, version, epoch(source_time), epoch(observed_at),
                CAST(observed_at AS VARCHAR), json_extract(data, {paths}),
                json_extract_string(data, {paths})
         FROM chosen
         """,
-        [keys],
+        params,
     ).fetchall()
     return {(row[0], row[1]): tuple(row[2:]) for row in rows}
 

@@ -67,16 +67,15 @@ def scoped_members(
     Members are read first and their entities second, each by one indexed
     column, so with the stream worker's indexes the cost follows the scope.
     """
+    condition, params = one_of("record_id", records)
     members = connection.execute(
-        "SELECT record_id, entity_id FROM entity_members "
-        "WHERE record_id IN (SELECT unnest(?::VARCHAR[]))",
-        [records],
+        f"SELECT record_id, entity_id FROM entity_members WHERE {condition}", params
     ).fetchall()
+    condition, params = one_of("entity_id", sorted({entity for _, entity in members}))
     rows = connection.execute(
-        "SELECT entity_id, created_seq FROM entities "
-        "WHERE entity_id IN (SELECT unnest(?::VARCHAR[])) "
+        f"SELECT entity_id, created_seq FROM entities WHERE {condition} "
         "AND status = 'active' AND entity_type = ?",
-        [sorted({entity for _, entity in members}), entity_type],
+        [*params, entity_type],
     ).fetchall()
     order = {entity: int(seq) for entity, seq in rows}
     return {record: entity for record, entity in members if entity in order}, order

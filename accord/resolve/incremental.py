@@ -477,7 +477,8 @@ def resolve_area(
     scored = state.scored_table(node_set, project.matching.review)
     apply_scored(connection, project, scored, pairs)
     decisions = {p: d for p, d in state.decisions.items() if p[0] in area and p[1] in area}
-    labels, open_reviews = settle(connection, nodes, pairs, decisions)
+    email_only = any(is_thin_email(state.records[node]) for node in nodes)
+    labels, open_reviews = settle(connection, nodes, pairs, decisions, email_only)
     before = {state.entity_of[r] for r in area if r in state.entity_of}
     _register_ids(connection, AREA, area)
     _register_ids(connection, CHANGED, changed)

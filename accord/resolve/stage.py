@@ -173,12 +173,14 @@ def settle(
     nodes: list[str],
     pairs: PairSet,
     decisions: Mapping[tuple[str, str], str] | None = None,
+    email_only: bool = True,
 ) -> tuple[dict[str, str], list[tuple[str, str, float, Any]]]:
     """Apply manual decisions, cluster ``nodes`` and attach lone records.
 
     ``nodes`` are the records of the resolution input table; ``decisions``
-    defaults to every stored decision. Returns record -> cluster label and
-    the review pairs left open.
+    defaults to every stored decision. ``email_only`` False says that no
+    node has only an email, so no email-only record is looked for. Returns
+    record -> cluster label and the review pairs left open.
     """
     if decisions is None:
         decisions = current_decisions(connection)
@@ -189,7 +191,7 @@ def settle(
     result = cluster_with_report(nodes, pairs.edges, sorted(pairs.cannot_link))
     labels = result.labels
     split = {labels[end] for cut in result.cut_edges for end in (cut.edge.a, cut.edge.b)}
-    labels = _attach_lone_records(connection, nodes, labels, pairs, decisions, split)
+    labels = _attach_lone_records(connection, nodes, labels, pairs, decisions, split, email_only)
     _drop_settled_reviews(pairs, labels)
     return labels, _open_reviews(pairs, decisions)
 
@@ -201,12 +203,14 @@ def _attach_lone_records(
     pairs: PairSet,
     decisions: Mapping[tuple[str, str], str],
     split: set[str],
+    email_only: bool,
 ) -> dict[str, str]:
     """Join records left alone to the one customer they can be.
 
     ``split`` contains the labels of the clusters that a cut edge touches.
     """
-    attached = [(a, b, THIN_RULE) for a, b in email_only_links(connection, labels)]
+    email_links = email_only_links(connection, labels) if email_only else []
+    attached = [(a, b, THIN_RULE) for a, b in email_links]
     reviews = _open_reviews(pairs, decisions)
     attached += [
         (a, b, REVIEW_RULE) for a, b in unique_candidate_links(connection, labels, reviews)

@@ -54,6 +54,8 @@ LOOKUP_INDEXES = {
     "accord_entity_members_entity": ("entity_members", "entity_id"),
     "accord_entities_entity": ("entities", "entity_id"),
     "accord_golden_values_entity": ("golden_values", "entity_id"),
+    "accord_sync_outbox_change": ("sync_outbox", "change_id"),
+    "accord_sync_state_record": ("sync_state", "record_key"),
 }
 
 

@@ -67,7 +67,9 @@ def deliver_batches(
             for run_id in runs:
                 fire_triggers(loaded, store, run_id)
         if project.destinations and entity_ids:
-            report = run_sync(loaded, store, None, entity_ids=entity_ids, writers=writers)
+            report = run_sync(
+                loaded, store, None, entity_ids=entity_ids, examples=0, writers=writers
+            )
             waiting = [item for item in report.destinations if item.pending or item.error]
             if waiting:
                 # A destination that kept changes pending was not planned for these
@@ -114,7 +116,7 @@ def deliver_pending(
     if not _outbox_pending(store):
         return True
     try:
-        run_sync(loaded, store, None, entity_ids=[], writers=writers)
+        run_sync(loaded, store, None, entity_ids=[], examples=0, writers=writers)
     except Exception as exc:
         logger.error("resending pending changes failed: %s: %s", type(exc).__name__, exc)
         return False

@@ -16,15 +16,13 @@ import json
 from datetime import datetime
 
 import duckdb
-import pyarrow as pa
 
+from accord.store.indexes import one_of
 from accord.sync.errors import truncate
 from accord.sync.payload import replay_key
 from accord.sync.plan import PLAN, SENDING_OPERATIONS
 from accord.sync.sqltext import text_list
 from accord.sync.writers.base import Change, Outcome
-
-_SENT_BATCH = "accord_sync_sent"
 
 
 def enqueue(
@@ -103,19 +101,22 @@ def record_outcomes(
     connection: duckdb.DuckDBPyConnection,
     destination: str,
     sync_id: int,
+    changes: list[Change],
     outcomes: list[Outcome],
     now: datetime,
 ) -> None:
     """Mark sent changes and update the sync state; dead-letter rejected ones.
 
-    The caller commits this in one transaction, right after the call that
-    produced ``outcomes``.
+    ``outcomes`` are those of ``changes``. The caller commits this in one
+    transaction, right after the call that produced ``outcomes``.
     """
     by_status: dict[str, list[Outcome]] = {"sent": [], "rejected": [], "pending": []}
     for outcome in outcomes:
         by_status[outcome.status].append(outcome)
     if by_status["sent"]:
-        _mark_sent(connection, destination, sync_id, [o.change_id for o in by_status["sent"]], now)
+        sent = {outcome.change_id for outcome in by_status["sent"]}
+        sent_changes = [change for change in changes if change.change_id in sent]
+        _mark_sent(connection, destination, sync_id, sent_changes, now)
     for outcome in by_status["rejected"]:
         _dead_letter(connection, sync_id, outcome, now)
     for outcome in by_status["pending"]:
@@ -129,38 +130,37 @@ def _mark_sent(
     connection: duckdb.DuckDBPyConnection,
     destination: str,
     sync_id: int,
-    change_ids: list[int],
+    changes: list[Change],
     now: datetime,
 ) -> None:
-    connection.register(_SENT_BATCH, pa.table({"change_id": pa.array(change_ids, pa.int64())}))
-    try:
-        connection.execute(
-            f"""
-            UPDATE sync_outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1,
-                   error = NULL
-            WHERE change_id IN (SELECT change_id FROM {_SENT_BATCH})
-            """,
-            [now],
-        )
-        connection.execute(
-            f"""
-            DELETE FROM sync_state WHERE destination = ? AND record_key IN (
-                SELECT o.record_key FROM sync_outbox o JOIN {_SENT_BATCH} USING (change_id))
-            """,
-            [destination],
-        )
-        connection.execute(
-            f"""
-            INSERT INTO sync_state
-            SELECT o.destination, o.record_key, o.entity_id, o.record, o.payload_hash, ?, ?
-            FROM sync_outbox o JOIN {_SENT_BATCH} USING (change_id)
-            WHERE o.operation <> 'delete'
-            QUALIFY row_number() OVER (PARTITION BY o.record_key ORDER BY o.change_id DESC) = 1
-            """,
-            [now, sync_id],
-        )
-    finally:
-        connection.unregister(_SENT_BATCH)
+    """Mark ``changes`` sent and make each record's last sent change its sync state.
+
+    The changes are named by a list of IDs, which DuckDB reads through the
+    lookup indexes of a worker's store instead of scanning the outbox.
+    """
+    sent, ids = one_of("change_id", [change.change_id for change in changes])
+    connection.execute(
+        f"""
+        UPDATE sync_outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, error = NULL
+        WHERE {sent}
+        """,
+        [now, *ids],
+    )
+    keys, key_params = one_of("record_key", sorted({change.record_key for change in changes}))
+    connection.execute(
+        f"DELETE FROM sync_state WHERE destination = ? AND {keys}", [destination, *key_params]
+    )
+    connection.execute(
+        f"""
+        INSERT INTO sync_state
+        SELECT destination, record_key, entity_id, record, payload_hash, ?, ?
+        FROM (
+            SELECT * FROM sync_outbox WHERE {sent}
+            QUALIFY row_number() OVER (PARTITION BY record_key ORDER BY change_id DESC) = 1)
+        WHERE operation <> 'delete'
+        """,
+        [now, sync_id, *ids],
+    )
 
 
 def _dead_letter(

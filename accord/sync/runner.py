@@ -181,6 +181,8 @@ def _summarize_plan(
 
 
 def _examples(connection: duckdb.DuckDBPyConnection, limit: int) -> list[dict[str, Any]]:
+    if limit <= 0:
+        return []
     rows = connection.execute(
         f"""
         SELECT operation, record_key, entity_id, record, fields FROM {PLAN}
@@ -268,7 +270,7 @@ def _deliver(
             return handled
         outcomes = writer.write(changes)
         with store.transaction() as connection:
-            record_outcomes(connection, destination.name, sync_id, outcomes, _now())
+            record_outcomes(connection, destination.name, sync_id, changes, outcomes, _now())
         handled += len(changes)
         _log_rejections(destination.name, changes, outcomes)
         statuses = [outcome.status for outcome in outcomes]
@@ -288,6 +290,9 @@ def _deliver(
                 waiting,
                 report.error,
             )
+            return handled
+        if len(changes) < writer.batch_size:
+            # A short batch was the last: only this thread queues changes of the destination.
             return handled
         after = changes[-1].change_id
 
