@@ -111,9 +111,11 @@ def deliver_pending(
     Returns:
         True when nothing is left to deliver or resend.
     """
-    if not deliver_batches(loaded, store, undelivered(store), writers):
+    batches = undelivered(store)
+    if not deliver_batches(loaded, store, batches, writers):
         return False
-    if not _outbox_pending(store):
+    if _synced(loaded, batches) or not _outbox_pending(store):
+        # A sync resends every destination's pending changes before it plans new ones.
         return True
     try:
         run_sync(loaded, store, None, entity_ids=[], examples=0, writers=writers)
@@ -121,6 +123,11 @@ def deliver_pending(
         logger.error("resending pending changes failed: %s: %s", type(exc).__name__, exc)
         return False
     return not _outbox_pending(store)
+
+
+def _synced(loaded: LoadedProject, batches: list[tuple[int, list[str]]]) -> bool:
+    """Return whether delivering ``batches`` ran a sync of every destination."""
+    return bool(loaded.project.destinations) and any(entities for _, entities in batches)
 
 
 def _outbox_pending(store: Store) -> bool:

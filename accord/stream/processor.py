@@ -318,12 +318,12 @@ def _set_threads(connection: duckdb.DuckDBPyConnection, count: int) -> None:
 
 
 def _start_run(connection: duckdb.DuckDBPyConnection, now: datetime) -> int:
-    row = connection.execute("SELECT coalesce(max(run_id), 0) + 1 FROM runs").fetchone()
-    run_id = int(row[0]) if row else 1
-    connection.execute(
-        "INSERT INTO runs (run_id, started_at, status) VALUES (?, ?, 'running')", [run_id, now]
-    )
-    return run_id
+    rows = connection.execute(
+        "INSERT INTO runs (run_id, started_at, status) "
+        "SELECT coalesce(max(run_id), 0) + 1, ?, 'running' FROM runs RETURNING run_id",
+        [now],
+    ).fetchall()
+    return int(rows[0][0])
 
 
 def _finish_run(

@@ -204,8 +204,8 @@ def build_desired(
     project: Project,
     destination: DestinationBase,
     entities: list[str] | None = None,
-) -> int:
-    """Create the temporary table of desired records and return its row count.
+) -> None:
+    """Create the temporary table of desired records.
 
     Columns: ``record_key``, ``entity_id``, ``member`` (the key is a live
     member record of the key source), ``tool_changed_at``, ``record`` (tool
@@ -246,5 +246,3 @@ def build_desired(
         FROM recorded
         """
     )
-    row = connection.execute(f"SELECT count(*) FROM {DESIRED}").fetchone()
-    return int(row[0]) if row else 0

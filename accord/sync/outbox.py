@@ -27,8 +27,8 @@ from accord.sync.writers.base import Change, Outcome
 
 def enqueue(
     connection: duckdb.DuckDBPyConnection, destination: str, sync_id: int, now: datetime
-) -> int:
-    """Move the plan into the outbox and the sync state; return the number of changes queued.
+) -> None:
+    """Move the plan into the outbox and the sync state.
 
     Sending operations become pending outbox rows. ``baseline`` rows (the
     tool already has the golden values) update the sync state directly,
@@ -64,10 +64,6 @@ def enqueue(
         """,
         [destination, now, sync_id],
     )
-    row = connection.execute(
-        f"SELECT count(*) FROM {PLAN} WHERE operation IN ({operations})"
-    ).fetchone()
-    return int(row[0]) if row else 0
 
 
 def pending_changes(
@@ -76,7 +72,8 @@ def pending_changes(
     """Return up to ``limit`` pending changes with IDs above ``after``, oldest first."""
     rows = connection.execute(
         """
-        SELECT change_id, record_key, entity_id, operation, record, fields, idempotency_key
+        SELECT change_id, record_key, entity_id, operation, record, fields, idempotency_key,
+               fixes
         FROM sync_outbox
         WHERE destination = ? AND status = 'pending' AND change_id > ?
         ORDER BY change_id LIMIT ?
@@ -92,6 +89,7 @@ def pending_changes(
             record=json.loads(row[4]),
             fields=json.loads(row[5]),
             idempotency_key=row[6],
+            fixes=tuple(json.loads(row[7])) if row[7] is not None else (),
         )
         for row in rows
     ]

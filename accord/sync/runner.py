@@ -98,13 +98,13 @@ def run_sync(
                 _dry_run(loaded.project, connection, destination, entities, examples)
             )
         return report
-    sync_id, started = _start(store)
+    sync_id = _start(store)
     report = SyncReport(sync_id=sync_id, dry_run=False)
     cache = writers if writers is not None else WriterCache()
     try:
         for destination in chosen:
             item = _sync_destination(
-                loaded, store, destination, sync_id, started, entities, retry_dead, examples, cache
+                loaded, store, destination, sync_id, entities, retry_dead, examples, cache
             )
             report.destinations.append(item)
     except BaseException:
@@ -117,7 +117,7 @@ def run_sync(
     return report
 
 
-def _start(store: Store) -> tuple[int, datetime]:
+def _start(store: Store) -> int:
     now = _now()
     with store.transaction() as connection:
         connection.execute(
@@ -129,7 +129,7 @@ def _start(store: Store) -> tuple[int, datetime]:
         connection.execute(
             "INSERT INTO sync_runs VALUES (?, ?, NULL, 'running', NULL)", [sync_id, now]
         )
-    return sync_id, now
+    return sync_id
 
 
 def _finish(store: Store, sync_id: int, status: str, report: SyncReport) -> None:
@@ -211,7 +211,6 @@ def _sync_destination(
     store: Store,
     destination: DestinationBase,
     sync_id: int,
-    started: datetime,
     entities: list[str] | None,
     retry_dead: bool,
     examples: int,
@@ -226,23 +225,24 @@ def _sync_destination(
         report.error = str(exc)
         logger.error("sync %d: %s", sync_id, exc)
         return report
+    fixed: list[tuple[str, str]] = []
     try:
         if retry_dead:
             with store.transaction() as connection:
                 report.replayed = replay_dead(connection, destination.name, sync_id, _now())
-        report.resumed = _deliver(store, destination, writer, sync_id, report)
+        report.resumed = _deliver(store, destination, writer, sync_id, report, fixed)
         if report.pending == 0:
             with store.transaction() as connection:
                 build_desired(connection, loaded.project, destination, entities)
                 build_plan(connection, loaded.project, destination, entities)
                 _summarize_plan(connection, report, examples)
                 enqueue(connection, destination.name, sync_id, _now())
-            _deliver(store, destination, writer, sync_id, report)
+            _deliver(store, destination, writer, sync_id, report, fixed)
         if isinstance(writer, FileWriter) and not writer.path.exists():
             writer.write([])
     finally:
         writers.release(writer)
-    _report_fixes(store.connection, report, started, examples)
+    _report_fixes(report, fixed, examples)
     _log(sync_id, report)
     return report
 
@@ -260,8 +260,13 @@ def _deliver(
     writer: Writer,
     sync_id: int,
     report: DestinationReport,
+    fixed: list[tuple[str, str]],
 ) -> int:
-    """Send the pending changes of ``destination`` in batches; return how many were handled."""
+    """Send the pending changes of ``destination`` in batches; return how many were handled.
+
+    Each conflict that a sent change fixes is added to ``fixed`` as (golden
+    field, record key).
+    """
     handled = 0
     after = 0
     while True:
@@ -273,6 +278,8 @@ def _deliver(
             record_outcomes(connection, destination.name, sync_id, changes, outcomes, _now())
         handled += len(changes)
         _log_rejections(destination.name, changes, outcomes)
+        sent = {outcome.change_id for outcome in outcomes if outcome.status == "sent"}
+        fixed += [(f, c.record_key) for c in changes if c.change_id in sent for f in c.fixes]
         statuses = [outcome.status for outcome in outcomes]
         report.sent += statuses.count("sent")
         report.rejected += statuses.count("rejected")
@@ -317,22 +324,9 @@ def _log_rejections(destination: str, changes: list[Change], outcomes: list[Outc
         )
 
 
-def _report_fixes(
-    connection: duckdb.DuckDBPyConnection,
-    report: DestinationReport,
-    started: datetime,
-    examples: int,
-) -> None:
-    rows = connection.execute(
-        """
-        SELECT o.record_key, f.field FROM sync_outbox o,
-               unnest(CAST(o.fixes AS VARCHAR[])) AS f(field)
-        WHERE o.destination = ? AND o.status = 'sent' AND o.sent_at >= ?
-        ORDER BY f.field, o.record_key
-        """,
-        [report.destination, started],
-    ).fetchall()
-    for record_key, field in rows:
+def _report_fixes(report: DestinationReport, fixed: list[tuple[str, str]], examples: int) -> None:
+    """Count the fixed conflicts per golden field and keep the first ``examples`` of them."""
+    for field, record_key in sorted(fixed):
         report.fixed[field] = report.fixed.get(field, 0) + 1
         if len(report.fixed_examples) < examples:
             report.fixed_examples.append({"record_key": record_key, "field": field})

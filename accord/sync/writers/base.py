@@ -14,6 +14,8 @@ class Change:
 
     ``record`` is every mapped tool field with its golden value; ``fields``
     names the ones that changed and are sent. An insert sends all of them.
+    ``fixes`` names the golden fields whose conflict with the tool the
+    change resolves.
     """
 
     change_id: int
@@ -23,6 +25,7 @@ class Change:
     record: dict[str, Any]
     fields: list[str]
     idempotency_key: str
+    fixes: tuple[str, ...] = ()
 
     def body(self) -> dict[str, Any]:
         """Return the fields to send with their values."""
