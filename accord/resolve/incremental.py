@@ -36,13 +36,20 @@ from accord.resolve import deterministic
 from accord.resolve.blocking_index import BlockingIndex, Key, key_of
 from accord.resolve.comparisons import Comparison, build_comparisons
 from accord.resolve.entities import save_entities
-from accord.resolve.inputs import INPUT_TABLE, build_input, input_rows, split_record_id
+from accord.resolve.inputs import (
+    INPUT_TABLE,
+    add_nickname_set,
+    build_input,
+    input_rows,
+    split_record_id,
+)
 from accord.resolve.model import MatchModel, choose_comparisons, load_model
 from accord.resolve.organizations import (
     OrganizationIndex,
     replace_links,
     resolve_organizations_in_area,
 )
+from accord.resolve.record_keys import Written, input_row
 from accord.resolve.scoring import score_pair
 from accord.resolve.stage import (
     GUARD_COLUMNS,
@@ -432,11 +439,25 @@ def load_state(connection: duckdb.DuckDBPyConnection, project: Project) -> Resol
 
 
 def refresh(
-    connection: duckdb.DuckDBPyConnection, state: ResolutionState, changed: list[str]
+    connection: duckdb.DuckDBPyConnection,
+    state: ResolutionState,
+    changed: list[str],
+    written: Written | None = None,
 ) -> dict[str, Record]:
-    """Load the new versions of ``changed`` into the state; return the versions replaced."""
-    rows = input_rows(connection, state.sources, state.extra, changed)
-    fresh = {row["record_id"]: row for row in rows}
+    """Load the new versions of ``changed`` into the state; return the versions replaced.
+
+    ``written`` maps each changed record that is live to its standardized
+    data, and a changed record missing from it is deleted. Without it, every
+    version is read from the store.
+    """
+    fresh: dict[str, Record] = {}
+    if written is None:
+        unread = changed
+    else:
+        unread, fresh = _written_rows(state, changed, written)
+    if unread:
+        rows = input_rows(connection, state.sources, state.extra, unread)
+        fresh.update((row["record_id"], row) for row in rows)
     previous: dict[str, Record] = {}
     for record_id in changed:
         old = state.remove(record_id)
@@ -445,6 +466,25 @@ def refresh(
         if record_id in fresh:
             state.add(record_id, fresh[record_id])
     return previous
+
+
+def _written_rows(
+    state: ResolutionState, changed: list[str], written: Written
+) -> tuple[list[str], dict[str, Record]]:
+    """Return the changed records that need the SQL path, and the input rows of the others."""
+    unread: list[str] = []
+    rows: dict[str, Record] = {}
+    for record_id in changed:
+        data = written.get(record_id)
+        if data is None:
+            continue
+        row = input_row(*split_record_id(record_id), data, state.extra)
+        if row is None:
+            unread.append(record_id)
+        else:
+            add_nickname_set(row)
+            rows[record_id] = row
+    return unread, rows
 
 
 @dataclass
@@ -463,10 +503,14 @@ def resolve_area(
     changed: list[str],
     run_id: int,
     now: datetime,
+    written: Written | None = None,
 ) -> AreaResult:
-    """Re-resolve the records that ``changed`` can affect and store the new entities."""
+    """Re-resolve the records that ``changed`` can affect and store the new entities.
+
+    ``written`` is as in ``refresh``.
+    """
     project = state.project
-    previous = refresh(connection, state, changed)
+    previous = refresh(connection, state, changed, written)
     state.decisions = current_decisions(connection)
     area = state.area(changed, previous)
     nodes = sorted(record for record in area if record in state.records)
@@ -549,11 +593,14 @@ def resolve_changes(
     changed: list[str],
     run_id: int,
     now: datetime,
+    written: Written | None = None,
 ) -> dict[str, Any]:
     """Resolve changed records incrementally, then merge the golden records they touch.
 
     ``changed`` lists the record IDs (``source:key``) written or deleted in
-    this transaction, of any source.
+    this transaction, of any source. ``written`` maps each of them that is
+    live to its standardized data, so that their keys need no query; without
+    it they are read from the store.
     """
     project = state.project
     persons = set(state.sources)
@@ -562,7 +609,7 @@ def resolve_changes(
     stats: dict[str, Any] = {}
     persons_touched: set[str] = set()
     if person_changes:
-        result = resolve_area(connection, state, person_changes, run_id, now)
+        result = resolve_area(connection, state, person_changes, run_id, now, written)
         persons_touched = result.entities_before | result.entities_after
         touched |= persons_touched
         stats.update(result.stats)
@@ -571,7 +618,14 @@ def resolve_changes(
         # Links name only live organizations, so with none before or after there is none to replace.
         had_organizations = bool(organizations.entity_of)
         persons_touched |= resolve_organizations_in_area(
-            connection, organizations, changed, now, run_id, state.used_ids, state.entity_of
+            connection,
+            organizations,
+            changed,
+            now,
+            run_id,
+            state.used_ids,
+            state.entity_of,
+            written,
         )
         state.used_ids.update(organizations.entity_of.values())
         if persons_touched and (had_organizations or organizations.entity_of):

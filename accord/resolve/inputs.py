@@ -142,9 +142,14 @@ def input_rows(
     names = [column[0] for column in cursor.description or []]
     rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
     for row in rows:
-        first = row.get("first_name_key")
-        row["first_name_nick_keys"] = list(nickname_set(first)) if first is not None else None
+        add_nickname_set(row)
     return rows
+
+
+def add_nickname_set(row: dict[str, Any]) -> None:
+    """Add ``first_name_nick_keys`` to one resolution input row, as ``add_nickname_sets`` does."""
+    first = row.get("first_name_key")
+    row["first_name_nick_keys"] = list(nickname_set(first)) if first is not None else None
 
 
 @functools.lru_cache(maxsize=1)

@@ -21,6 +21,7 @@ from accord.config.models import Project
 from accord.resolve.clustering import Edge, cluster
 from accord.resolve.entities import save_entities
 from accord.resolve.inputs import record_filter
+from accord.resolve.record_keys import Written, company_keys
 from accord.store.bulk import insert_columns, register
 
 logger = logging.getLogger(__name__)
@@ -49,6 +50,25 @@ def _keys_query(scope: str = "") -> str:
         SELECT record_id, name_key, domain FROM keys
         WHERE name_key IS NOT NULL OR has_domain
         """
+
+
+KeyRow = tuple[str, str | None, str | None]
+
+
+def _written_keys(changed: list[str], written: Written) -> tuple[list[str], list[KeyRow]]:
+    """Return the changed records that need the SQL path, and the key rows of the others."""
+    unread: list[str] = []
+    rows: list[KeyRow] = []
+    for record_id in changed:
+        data = written.get(record_id)
+        if data is None:
+            continue
+        keys = company_keys(data)
+        if keys is None:
+            unread.append(record_id)
+        else:
+            rows += [(record_id, name_key, domain) for name_key, domain in keys]
+    return unread, rows
 
 
 def _build(connection: duckdb.DuckDBPyConnection) -> None:
@@ -174,10 +194,26 @@ class OrganizationIndex:
                 if not bucket:
                     del self.buckets[key]
 
-    def refresh(self, connection: duckdb.DuckDBPyConnection, changed: list[str]) -> None:
-        """Replace the keys of ``changed`` with those of their stored versions."""
-        scope, params = record_filter(changed)
-        rows = connection.execute(_keys_query(scope), params).fetchall()
+    def refresh(
+        self,
+        connection: duckdb.DuckDBPyConnection,
+        changed: list[str],
+        written: Written | None = None,
+    ) -> None:
+        """Replace the keys of ``changed`` with those of their stored versions.
+
+        ``written`` maps each changed record that is live to its standardized
+        data, and a changed record missing from it is deleted. Without it,
+        every version is read from the store.
+        """
+        rows: list[KeyRow] = []
+        if written is None:
+            unread = changed
+        else:
+            unread, rows = _written_keys(changed, written)
+        if unread:
+            scope, params = record_filter(unread)
+            rows += connection.execute(_keys_query(scope), params).fetchall()
         for record_id in changed:
             self._remove(record_id)
         for record_id, name_key, domain in rows:
@@ -254,14 +290,16 @@ def resolve_organizations_in_area(
     run_id: int,
     reserved: Container[str],
     person_of: Mapping[str, str],
+    written: Written | None = None,
 ) -> set[str]:
     """Re-cluster the organizations a change can alter; return the person entities to relink.
 
     ``changed`` lists the changed record IDs of every source, ``reserved``
-    contains the entity IDs and aliases in the store, and ``person_of`` maps
-    each person record to its person entity.
+    contains the entity IDs and aliases in the store, ``person_of`` maps
+    each person record to its person entity, and ``written`` is as in
+    ``OrganizationIndex.refresh``.
     """
-    index.refresh(connection, changed)
+    index.refresh(connection, changed, written)
     area = index.area(changed)
     if not any(record in index.keys or record in index.entity_of for record in area):
         # No record of the area names a company or belongs to an organization.

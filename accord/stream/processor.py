@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -58,6 +59,8 @@ class BatchResult:
     outcomes: Outcomes = field(default_factory=dict)
     entity_ids: list[str] = field(default_factory=list)
     changed_keys: list[tuple[str, str]] = field(default_factory=list)
+    # Record ID -> standardized data of the records written, which are live.
+    written: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class Processor:
@@ -189,7 +192,7 @@ class Processor:
             with self.every_thread(connection):
                 return after_ingest(self.loaded, connection, run_id, LogProgress())
         changed = sorted({f"{source}:{key}" for source, key in result.changed_keys})
-        return resolve_changes(connection, self.state, changed, run_id, now_utc())
+        return resolve_changes(connection, self.state, changed, run_id, now_utc(), result.written)
 
     def _apply_batch(self, pending: list[PendingChange]) -> BatchResult:
         started = time.monotonic()
@@ -269,6 +272,10 @@ class Processor:
         rows = rows_table(source, [change.payload for change in changes])
         batch = process_rows(self.loaded.project, source, rows)
         write_records(connection, source.name, batch.accepted, run_id, now)
+        keys = batch.accepted.column("source_key").to_pylist()
+        texts = batch.accepted.column("data").to_pylist()
+        for key, text in zip(keys, texts, strict=True):
+            result.written[f"{source.name}:{key}"] = json.loads(text)
         if batch.deleted_keys:
             keys = pa.table({"source_key": pa.array(batch.deleted_keys, pa.string())})
             mark_deleted(connection, source.name, keys, run_id, now)
