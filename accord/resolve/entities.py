@@ -141,15 +141,14 @@ def _all_ids(connection: duckdb.DuckDBPyConnection) -> set[str]:
     return used
 
 
-def _apply_assignment(
-    connection: duckdb.DuckDBPyConnection,
-    entity_type: str,
-    assignment: IdAssignment,
-    now: datetime,
+def _insert_created(
+    connection: duckdb.DuckDBPyConnection, entity_type: str, created: list[str], now: datetime
 ) -> None:
+    """Insert the new entities, numbered after every existing one."""
+    if not created:
+        return
     row = connection.execute("SELECT coalesce(max(created_seq), 0) FROM entities").fetchone()
     sequence = int(row[0]) if row else 0
-    created = sorted(assignment.created)
     insert_columns(
         connection,
         "entities",
@@ -163,6 +162,15 @@ def _apply_assignment(
             "merged_into": [None] * len(created),
         },
     )
+
+
+def _apply_assignment(
+    connection: duckdb.DuckDBPyConnection,
+    entity_type: str,
+    assignment: IdAssignment,
+    now: datetime,
+) -> None:
+    _insert_created(connection, entity_type, sorted(assignment.created), now)
     for retired, survivor in sorted(assignment.merged.items()):
         connection.execute(
             "UPDATE entities SET status = 'merged', merged_into = ?, updated_at = ? "

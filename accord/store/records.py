@@ -68,16 +68,18 @@ def write_records(
     )
     del accord_staged
     counts = _count_statuses(connection)
-    _append_versions(connection, source, run_id, now)
-    _replace_current(connection, source, run_id, now)
-    connection.execute(
-        """
-        UPDATE source_records SET last_seen = ?
-        WHERE source = ? AND source_key IN
-            (SELECT source_key FROM accord_incoming WHERE status = 'unchanged')
-        """,
-        [now, source],
-    )
+    if counts.new or counts.changed:
+        _append_versions(connection, source, run_id, now)
+        _replace_current(connection, source, run_id, now, counts.changed > 0)
+    if counts.unchanged:
+        connection.execute(
+            """
+            UPDATE source_records SET last_seen = ?
+            WHERE source = ? AND source_key IN
+                (SELECT source_key FROM accord_incoming WHERE status = 'unchanged')
+            """,
+            [now, source],
+        )
     connection.execute("DROP TABLE temp.accord_incoming")
     return counts
 
@@ -108,15 +110,20 @@ def _append_versions(
 
 
 def _replace_current(
-    connection: duckdb.DuckDBPyConnection, source: str, run_id: int, now: datetime
+    connection: duckdb.DuckDBPyConnection,
+    source: str,
+    run_id: int,
+    now: datetime,
+    any_changed: bool,
 ) -> None:
-    connection.execute(
-        """
-        DELETE FROM source_records WHERE source = ? AND source_key IN
-            (SELECT source_key FROM accord_incoming WHERE status = 'changed')
-        """,
-        [source],
-    )
+    if any_changed:
+        connection.execute(
+            """
+            DELETE FROM source_records WHERE source = ? AND source_key IN
+                (SELECT source_key FROM accord_incoming WHERE status = 'changed')
+            """,
+            [source],
+        )
     connection.execute(
         """
         INSERT INTO source_records
