@@ -178,8 +178,8 @@ def settle(
     """Apply manual decisions, cluster ``nodes`` and attach lone records.
 
     ``nodes`` are the records of the resolution input table; ``decisions``
-    defaults to every stored decision. ``email_only`` False says that no
-    node has only an email, so no email-only record is looked for. Returns
+    defaults to every stored decision. With ``email_only`` False no node
+    carries only an email, and no email-only record is looked for. Returns
     record -> cluster label and the review pairs left open.
     """
     if decisions is None:
