@@ -26,13 +26,19 @@ from accord.sync.writers.base import Change, Outcome
 
 
 def enqueue(
-    connection: duckdb.DuckDBPyConnection, destination: str, sync_id: int, now: datetime
+    connection: duckdb.DuckDBPyConnection,
+    destination: str,
+    sync_id: int,
+    now: datetime,
+    settles_state: bool = True,
 ) -> None:
     """Move the plan into the outbox and the sync state.
 
     Sending operations become pending outbox rows. ``baseline`` rows (the
     tool already has the golden values) update the sync state directly,
-    and ``forget`` rows remove it. The caller commits all of it together.
+    and ``forget`` rows remove it. With ``settles_state`` False the plan has
+    neither, and the sync state is left alone. The caller commits all of it
+    together.
     """
     operations = text_list(list(SENDING_OPERATIONS))
     connection.execute(
@@ -49,6 +55,8 @@ def enqueue(
         """,
         [sync_id, destination, destination, sync_id, now],
     )
+    if not settles_state:
+        return
     connection.execute(
         f"""
         DELETE FROM sync_state WHERE destination = ? AND record_key IN

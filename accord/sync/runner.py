@@ -124,12 +124,12 @@ def _start(store: Store) -> int:
             "UPDATE sync_runs SET status = 'interrupted', finished_at = ? WHERE status = 'running'",
             [now],
         )
-        row = connection.execute("SELECT coalesce(max(sync_id), 0) + 1 FROM sync_runs").fetchone()
-        sync_id = int(row[0]) if row else 1
-        connection.execute(
-            "INSERT INTO sync_runs VALUES (?, ?, NULL, 'running', NULL)", [sync_id, now]
-        )
-    return sync_id
+        rows = connection.execute(
+            "INSERT INTO sync_runs SELECT coalesce(max(sync_id), 0) + 1, ?, NULL, 'running', NULL "
+            "FROM sync_runs RETURNING sync_id",
+            [now],
+        ).fetchall()
+    return int(rows[0][0])
 
 
 def _finish(store: Store, sync_id: int, status: str, report: SyncReport) -> None:
@@ -236,7 +236,8 @@ def _sync_destination(
                 build_desired(connection, loaded.project, destination, entities)
                 build_plan(connection, loaded.project, destination, entities)
                 _summarize_plan(connection, report, examples)
-                enqueue(connection, destination.name, sync_id, _now())
+                settles = bool(report.confirmed or report.forgotten)
+                enqueue(connection, destination.name, sync_id, _now(), settles)
             _deliver(store, destination, writer, sync_id, report, fixed)
         if isinstance(writer, FileWriter) and not writer.path.exists():
             writer.write([])

@@ -189,6 +189,8 @@ def test_upsert_forgets_record_that_stops_qualifying(make_project: Make) -> None
     rows = audience_rows(f"sqlite:///{project.folder / 'audience.sqlite'}")
     assert report.destinations[0].forgotten == 1
     assert len(rows) == 2
+    again = project.sync()
+    assert again.destinations[0].forgotten == 0
 
 
 def test_insert_mode_never_updates(make_project: Make) -> None:
