@@ -142,7 +142,9 @@ def test_random_records_match_sql(tmp_path: Path) -> None:
             [[str(n), json.dumps(data), NOW, NOW, NOW] for n, data in enumerate(records)],
         )
         ids = [f"crm:{number}" for number in range(len(records))]
-        expected = {row["record_id"]: row for row in input_rows(store.connection, ["crm"], EXTRA, ids)}
+        expected = {
+            row["record_id"]: row for row in input_rows(store.connection, ["crm"], EXTRA, ids)
+        }
         keys = store.connection.execute(_keys_query()).fetchall()
     expected_keys = {record: [(name, domain)] for record, name, domain in keys}
     computed = 0

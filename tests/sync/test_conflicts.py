@@ -138,4 +138,3 @@ def test_cli_sync_unknown_destination(make_project: Make) -> None:
     with inside(project.folder):
         result = CliRunner().invoke(app, ["sync", "nowhere"])
     assert result.exit_code == 2
-
