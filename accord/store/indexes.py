@@ -56,6 +56,7 @@ LOOKUP_INDEXES = {
     "accord_golden_values_entity": ("golden_values", "entity_id"),
     "accord_sync_outbox_change": ("sync_outbox", "change_id"),
     "accord_sync_state_record": ("sync_state", "record_key"),
+    "accord_sync_state_entity": ("sync_state", "entity_id"),
 }
 
 
