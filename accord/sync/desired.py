@@ -134,20 +134,23 @@ def _golden_subject(
         f"AS {identifier(name)}"
         for name in wanted
     ]
-    golden = "golden_values"
+    golden, entity_table = "golden_values", "entities"
     scoped = ""
     if entities is not None:
-        # Materialized, so that the field filter is not pushed into the scan: DuckDB
-        # reads golden_values through its index only for a filter on entity_id alone.
-        golden = "scoped_golden"
+        # Materialized, so that the other filters are not pushed into the scans: DuckDB
+        # reads a table through its index only for a filter on entity_id alone.
+        golden, entity_table = "scoped_golden", "scoped_entities"
         scoped = f"""WITH scoped_golden AS MATERIALIZED (
             SELECT entity_id, field, value FROM golden_values
+            WHERE TRUE {entity_condition("entity_id", entities)}),
+        scoped_entities AS MATERIALIZED (
+            SELECT entity_id, status, entity_type FROM entities
             WHERE TRUE {entity_condition("entity_id", entities)})"""
     return f"""
         {scoped}
         SELECT g.entity_id, {", ".join(json_columns + text_columns)}
         FROM {golden} g
-        JOIN entities e ON e.entity_id = g.entity_id
+        JOIN {entity_table} e ON e.entity_id = g.entity_id
         WHERE e.status = 'active' AND e.entity_type = {literal(destination.entity_type)}
           AND g.field IN ({text_list(wanted)}) {entity_condition("e.entity_id", entities)}
         GROUP BY g.entity_id
