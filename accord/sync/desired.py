@@ -21,7 +21,7 @@ import pyarrow as pa
 from accord.config.models import SUPPRESSION_FIELDS, DestinationBase, Project, SourceBase
 from accord.config.semantics import canonical_field_names
 from accord.store.bulk import register
-from accord.store.indexes import INLINE_VALUES
+from accord.store.indexes import INLINE_VALUES, one_of
 from accord.sync.payload import canonical_json
 from accord.sync.sqltext import identifier, json_path, literal, text_list
 
@@ -179,7 +179,14 @@ def _suppression_subject(
     """
 
 
-def _keyed(destination: DestinationBase, entities: list[str] | None) -> str:
+def _keyed(
+    destination: DestinationBase, entities: list[str] | None, member_keys: list[str] | None
+) -> str:
+    """Return the SELECT that gives each qualified record its key in the tool.
+
+    ``member_keys``, when given, lists the key-source records of the scoped
+    entities, so that both tables are read through their indexes.
+    """
     source = destination.key.source
     if source is None:
         return """
@@ -187,19 +194,49 @@ def _keyed(destination: DestinationBase, entities: list[str] | None) -> str:
                    NULL::TIMESTAMP AS tool_changed_at, NULL::JSON AS tool_data
             FROM qualified q
         """
+    members, records, scoped = "entity_members", "source_records", ""
+    if member_keys is not None:
+        # Materialized, so that DuckDB reads each table by its indexed column alone.
+        keys = f"source_key IN ({text_list(member_keys)})" if member_keys else "FALSE"
+        members, records = "scoped_members", "scoped_records"
+        scoped = f"""WITH scoped_members AS MATERIALIZED (
+            SELECT entity_id, source, source_key FROM entity_members
+            WHERE TRUE {entity_condition("entity_id", entities)}),
+        scoped_records AS MATERIALIZED (
+            SELECT source, source_key, changed_at, data, deleted_at FROM source_records
+            WHERE {keys})"""
     return f"""
+        {scoped}
         SELECT q.*, coalesce(mb.source_key, q.entity_id) AS record_key,
                mb.source_key IS NOT NULL AS member,
                mb.changed_at AS tool_changed_at, mb.data AS tool_data
         FROM qualified q
         LEFT JOIN (
             SELECT m.entity_id, m.source_key, r.changed_at, r.data
-            FROM entity_members m
-            JOIN source_records r ON r.source = m.source AND r.source_key = m.source_key
+            FROM {members} m
+            JOIN {records} r ON r.source = m.source AND r.source_key = m.source_key
             WHERE m.source = {literal(source)} AND r.deleted_at IS NULL
                   {entity_condition("m.entity_id", entities)}) mb USING (entity_id)
         QUALIFY row_number() OVER (PARTITION BY record_key ORDER BY member DESC, entity_id) = 1
     """
+
+
+def _member_keys(
+    connection: duckdb.DuckDBPyConnection,
+    destination: DestinationBase,
+    entities: list[str] | None,
+) -> list[str] | None:
+    """Return the key-source records of a short entity list, or None to join whole tables."""
+    source = destination.key.source
+    if source is None or entities is None or len(entities) > INLINE_VALUES:
+        return None
+    condition, params = one_of("entity_id", entities)
+    # Filtered on entity_id alone, which DuckDB reads through the index.
+    rows = connection.execute(
+        f"SELECT source, source_key FROM entity_members WHERE {condition}", params
+    ).fetchall()
+    keys = sorted({key for member_source, key in rows if member_source == source})
+    return keys if len(keys) <= INLINE_VALUES else None
 
 
 def build_desired(
@@ -230,6 +267,7 @@ def build_desired(
     condition = f"({destination.filter})" if destination.filter else "TRUE"
     values = ", ".join(f"{_value_sql(f'j_{f.index}', f.values)} AS v_{f.index}" for f in fields)
     record = ", ".join(f"{literal(f.tool)}, v_{f.index}" for f in fields)
+    member_keys = _member_keys(connection, destination, entities)
     compared = "".join(
         f", json_extract_string(tool_data, {json_path(f.golden)}) AS tool_{f.index}"
         f", json_extract_string(j_{f.index}, '$') AS golden_{f.index}"
@@ -241,7 +279,7 @@ def build_desired(
         CREATE OR REPLACE TEMP TABLE {DESIRED} AS
         WITH subject AS ({subject}),
         qualified AS (SELECT * FROM subject WHERE {condition}),
-        keyed AS ({_keyed(destination, entities)}),
+        keyed AS ({_keyed(destination, entities, member_keys)}),
         valued AS (SELECT *, {values} FROM keyed),
         recorded AS (SELECT *, json_object({record}) AS record FROM valued)
         SELECT record_key, entity_id, member, tool_changed_at, record,
