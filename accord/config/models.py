@@ -502,6 +502,17 @@ class Project(StrictModel):
         description="the long-running worker ('accord serve'): change intake per source",
     )
 
+    @field_validator("extra_fields")
+    @classmethod
+    def _valid_field_names(cls, value: dict[str, ExtraField]) -> dict[str, ExtraField]:
+        for name in value:
+            if not re.fullmatch(NAME_PATTERN, name):
+                raise ValueError(
+                    f"'{name}' is not a valid field name: use lowercase letters, digits and "
+                    "underscores, starting with a letter"
+                )
+        return value
+
     def source(self, name: str) -> CsvSource | JsonSource | ParquetSource | SqlSource | RestSource:
         """Return the source called ``name``."""
         for source in self.sources:

@@ -14,7 +14,8 @@ def _column(values: list[Any]) -> pa.Array:
         return pa.array(values, pa.string())
     try:
         return pa.array(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        # Mixed types, or an integer beyond 64 bits: every value of the column becomes text.
         return pa.array([None if value is None else str(value) for value in values], pa.string())
 
 

@@ -154,6 +154,21 @@ def test_query_threads_rejected(tmp_path: Path, value: str, phrase: str) -> None
     assert phrase in problems[0]
 
 
+@pytest.mark.parametrize("name", ["acct.id", "Acct ID", "acct'id", 'acct"id', "1st", "crm_id\\n"])
+def test_extra_field_name_rejected(tmp_path: Path, name: str) -> None:
+    text = BASE.replace("sources:", f"extra_fields:\n  {name!r}: {{type: string}}\nsources:")
+    problems = problems_of(write_project(tmp_path, text))
+    assert len(problems) == 1, problems
+    assert "not a valid field name" in problems[0]
+    assert "extra_fields" in problems[0]
+
+
+def test_extra_field_name_accepted(tmp_path: Path) -> None:
+    text = BASE.replace("sources:", "extra_fields:\n  crm_id_2: {type: string}\nsources:")
+    loaded = load_project(write_project(tmp_path, text))
+    assert list(loaded.project.extra_fields) == ["crm_id_2"]
+
+
 def test_duplicate_source_name_reported(tmp_path: Path) -> None:
     duplicate = BASE + """\
   - name: crm

@@ -185,3 +185,15 @@ def test_delete_of_unknown_key_logged(
     assert "1 deletes of source crm found no live record" in caplog.text
     assert "first keys: 77" in caplog.text
     assert live_records(store) == {}
+
+
+@pytest.mark.parametrize("field", ["phone", "plan", "first_name"])
+def test_integer_beyond_64_bits_never_fails(
+    worker_parts: tuple[Processor, Store], field: str
+) -> None:
+    processor, store = worker_parts
+    send(processor, [person(1, **{field: 10**30}), person(2)])
+    processor.process_once()
+    found = statuses(store)
+    assert found[2] == "processed"
+    assert found[1] in {"processed", "quarantined"}
