@@ -42,9 +42,10 @@ from accord.store.records import mark_deleted, write_records
 from accord.stream import changelog
 from accord.stream.changelog import PendingChange, now_utc
 from accord.stream.delivery import deliver_batches
+from accord.stream.fallback import valid_fallbacks
 from accord.stream.metrics import Metrics
 from accord.stream.ordering import plan_changes
-from accord.stream.rows import rows_table
+from accord.stream.rows import rows_table, type_groups
 
 logger = logging.getLogger(__name__)
 
@@ -251,12 +252,29 @@ class Processor:
                 name,
                 change.source_key,
             )
+        fallbacks = valid_fallbacks(self.loaded.project, source, plan)
         for change in plan.superseded:
-            result.outcomes[change.seq] = (changelog.PROCESSED, "superseded in the same batch")
-        deletes = [c for c in plan.apply if c.op == "delete"]
-        upserts = [c for c in plan.apply if c.op != "delete"]
+            if change not in fallbacks:
+                result.outcomes[change.seq] = (changelog.PROCESSED, "superseded in the same batch")
+        # A fallback is written before the invalid change that superseded it, as in sequence.
+        for changes_in_order in (fallbacks, plan.apply):
+            self._write_changes(connection, source, changes_in_order, run_id, now, result)
+
+    def _write_changes(
+        self,
+        connection: duckdb.DuckDBPyConnection,
+        source: SourceBase,
+        changes: list[PendingChange],
+        run_id: int,
+        now: datetime,
+        result: BatchResult,
+    ) -> None:
+        """Write changes of distinct records: deletes, then upserts in groups of one type."""
+        deletes = [c for c in changes if c.op == "delete"]
+        upserts = [c for c in changes if c.op != "delete"]
         _write_deletes(connection, source, deletes, run_id, now, result)
-        self._write_upserts(connection, source, upserts, run_id, now, result)
+        for group in type_groups(upserts, [change.payload for change in upserts]):
+            self._write_upserts(connection, source, group, run_id, now, result)
 
     def _write_upserts(
         self,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 import pyarrow as pa
 
@@ -40,3 +41,28 @@ def rows_table(source: SourceBase, payloads: list[dict[str, Any]]) -> pa.Table:
     names = list(dict.fromkeys(name for payload in payloads for name in payload))
     names += [name for name in required_columns(source) if name not in names]
     return pa.table({name: _column([payload.get(name) for payload in payloads]) for name in names})
+
+
+Item = TypeVar("Item")
+
+
+def type_groups(items: Sequence[Item], payloads: Sequence[dict[str, Any]]) -> list[list[Item]]:
+    """Split ``items`` into groups whose payloads give each field values of one type.
+
+    ``payloads`` are those of ``items``. A column of mixed types becomes text
+    (see ``rows_table``), so a payload processed with others of another type
+    would read differently than alone: ``true`` as 'True' instead of a boolean.
+    Within a group every non-null value of a field has one Python type, so
+    each payload reads as it would alone. Items keep their order in a group.
+    """
+    groups: list[tuple[dict[str, type], list[Item]]] = []
+    for item, payload in zip(items, payloads, strict=True):
+        kinds = {name: type(value) for name, value in payload.items() if value is not None}
+        for seen, members in groups:
+            if all(seen.get(name, kind) is kind for name, kind in kinds.items()):
+                seen.update(kinds)
+                members.append(item)
+                break
+        else:
+            groups.append((kinds, [item]))
+    return [members for _, members in groups]
