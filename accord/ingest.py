@@ -254,5 +254,5 @@ def _data_json(columns: dict[str, list[Any]], count: int) -> pa.Array:
 def _arrow_column(values: list[Any]) -> pa.Array:
     try:
         return pa.array(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
         return pa.array([None if value is None else str(value) for value in values], pa.string())

@@ -224,16 +224,27 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else str(value)
 
 
+# Integers are stored as DuckDB BIGINT and Arrow int64.
+_INT64 = range(-(2**63), 2**63)
+
+
 def cast_integer(value: Any) -> int:
-    """Convert to an integer; "12", "12.0" and "1,200" convert, "12.5" does not."""
+    """Convert to a 64-bit integer; "12", "12.0" and "1,200" convert, "12.5" does not."""
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int):
-        return value
-    number = cast_float(value)
-    if not number.is_integer():
-        raise CastError(f"cannot cast '{value}' to integer: it has a fraction")
-    return int(number)
+        number = value
+    else:
+        try:
+            parsed = cast_float(value)
+        except CastError:
+            raise CastError(f"cannot cast '{str(value)[:80]}' to integer") from None
+        if not parsed.is_integer():
+            raise CastError(f"cannot cast '{value}' to integer: it has a fraction")
+        number = int(parsed)
+    if number not in _INT64:
+        raise CastError(f"cannot cast '{str(value)[:80]}' to integer: outside the 64-bit range")
+    return number
 
 
 def cast_float(value: Any) -> float:

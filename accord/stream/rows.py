@@ -45,6 +45,15 @@ def rows_table(source: SourceBase, payloads: list[dict[str, Any]]) -> pa.Table:
 
 Item = TypeVar("Item")
 
+_INT64 = range(-(2**63), 2**63)
+
+
+def _kind(value: Any) -> object:
+    """Return what decides a value's Arrow type: its Python type, or 'big' for wide integers."""
+    if type(value) is int and value not in _INT64:
+        return "big"
+    return type(value)
+
 
 def type_groups(items: Sequence[Item], payloads: Sequence[dict[str, Any]]) -> list[list[Item]]:
     """Split ``items`` into groups whose payloads give each field values of one type.
@@ -55,11 +64,11 @@ def type_groups(items: Sequence[Item], payloads: Sequence[dict[str, Any]]) -> li
     Within a group every non-null value of a field has one Python type, so
     each payload reads as it would alone. Items keep their order in a group.
     """
-    groups: list[tuple[dict[str, type], list[Item]]] = []
+    groups: list[tuple[dict[str, object], list[Item]]] = []
     for item, payload in zip(items, payloads, strict=True):
-        kinds = {name: type(value) for name, value in payload.items() if value is not None}
+        kinds = {name: _kind(value) for name, value in payload.items() if value is not None}
         for seen, members in groups:
-            if all(seen.get(name, kind) is kind for name, kind in kinds.items()):
+            if all(seen.get(name, kind) == kind for name, kind in kinds.items()):
                 seen.update(kinds)
                 members.append(item)
                 break

@@ -104,10 +104,28 @@ def test_cast_integer(value: Any, expected: int) -> None:
     assert cast_integer(value) == expected
 
 
-@pytest.mark.parametrize("value", ["12.5", "abc", "", "1.2.3", "nan", "inf"])
-def test_cast_integer_rejects(value: str) -> None:
-    with pytest.raises(CastError):
+@pytest.mark.parametrize(
+    ("value", "phrase"),
+    [
+        ("12.5", "fraction"),
+        ("abc", "to integer"),
+        ("", "to integer"),
+        ("1.2.3", "to integer"),
+        ("nan", "to integer"),
+        ("inf", "to integer"),
+        (2**63, "64-bit range"),
+        (-(2**63) - 1, "64-bit range"),
+        ("18446744073709551616", "64-bit range"),
+    ],
+)
+def test_cast_integer_rejects(value: Any, phrase: str) -> None:
+    with pytest.raises(CastError, match=phrase):
         cast_integer(value)
+
+
+def test_cast_integer_keeps_64_bit_limits() -> None:
+    assert cast_integer(2**63 - 1) == 2**63 - 1
+    assert cast_integer(-(2**63)) == -(2**63)
 
 
 @pytest.mark.parametrize(

@@ -47,7 +47,7 @@ def _processor(folder: Path) -> Processor:
 
 
 def _outcome(folder: Path, payloads: list[dict[str, Any]]) -> tuple[str, Any, Any]:
-    """Apply ``payloads`` as one micro-batch; return Ann's status, seats and tier."""
+    """Apply ``payloads`` as one micro-batch; return Ann's status and her seats and tier as JSON."""
     processor = _processor(folder)
     source = processor.loaded.project.source("crm")
     cursor = processor.store.connection.cursor()
@@ -57,7 +57,7 @@ def _outcome(folder: Path, payloads: list[dict[str, Any]]) -> tuple[str, Any, An
     connection = processor.store.connection
     status = connection.execute("SELECT status FROM change_log WHERE source_key = '1'").fetchall()
     stored = connection.execute(
-        "SELECT data->>'seats', data->>'tier' FROM source_records WHERE source_key = '1'"
+        "SELECT data->'seats', data->'tier' FROM source_records WHERE source_key = '1'"
     ).fetchall()
     seats, tier = stored[0] if stored else (None, None)
     processor.store.close()
@@ -73,6 +73,9 @@ def _outcome(folder: Path, payloads: list[dict[str, Any]]) -> tuple[str, Any, An
         ({"tier": 5}, {"tier": 5.5}),
         ({"tier": True}, {"tier": "gold"}),
         ({"tier": "gold"}, {"tier": ["gold"]}),
+        ({"tier": 5}, {"tier": 2**63}),
+        ({"tier": 5}, {"tier": -(2**63) - 1}),
+        ({"seats": 5}, {"seats": 2**64}),
     ],
 )
 def test_change_reads_as_alone(tmp_path: Path, ann: dict[str, Any], bob: dict[str, Any]) -> None:
@@ -82,9 +85,24 @@ def test_change_reads_as_alone(tmp_path: Path, ann: dict[str, Any], bob: dict[st
 
 
 def test_type_groups_split_only_conflicts() -> None:
-    payloads = [{"a": 1, "b": "x"}, {"a": 2}, {"a": "3"}, {"a": None, "b": "y"}, {"a": True}]
+    payloads = [
+        {"a": 1, "b": "x"},
+        {"a": 2},
+        {"a": "3"},
+        {"a": None, "b": "y"},
+        {"a": True},
+        {"a": 2**63},
+        {"a": 2**64},
+    ]
     groups = type_groups(list(range(len(payloads))), payloads)
-    assert groups == [[0, 1, 3], [2], [4]]
+    assert groups == [[0, 1, 3], [2], [4], [5, 6]]
+
+
+@pytest.mark.parametrize("seats", [2**63, 2**64, "18446744073709551616"])
+def test_integer_cast_out_of_range_quarantined(tmp_path: Path, seats: Any) -> None:
+    status, stored_seats, _ = _outcome(tmp_path / "wide", [{**ANN, "seats": seats}])
+    assert status == "quarantined"
+    assert stored_seats is None
 
 
 def _run(folder: Path, batches: list[list[dict[str, Any]]]) -> Processor:
