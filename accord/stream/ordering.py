@@ -4,7 +4,14 @@ A change whose cursor value is older than the stored record's (or than an
 earlier change of the same record in the batch) is stale and skipped, so a
 late delivery never overwrites a newer value. Of the remaining changes of
 one record, the last in sequence order is applied and the earlier ones are
-superseded by it.
+superseded by it (see :mod:`accord.stream.fallback` for an invalid last change).
+
+NOTE: a micro-batch still ends differently from applying its changes one at a
+time in three cases. An invalid change followed by a delete leaves no
+quarantine entry. A change that is later quarantined still advances the
+cursor, so a valid change after it with an older cursor is skipped as
+stale. A delete's cursor counts only within its batch, because a deleted
+record keeps the cursor of its last stored version.
 """
 
 from __future__ import annotations
