@@ -224,8 +224,8 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-# Integers are stored as DuckDB BIGINT and Arrow int64.
-_INT64 = range(-(2**63), 2**63)
+# The integers that DuckDB's BIGINT and Arrow's int64 hold.
+INT64 = range(-(2**63), 2**63)
 
 
 def cast_integer(value: Any) -> int:
@@ -242,7 +242,7 @@ def cast_integer(value: Any) -> int:
         if not parsed.is_integer():
             raise CastError(f"cannot cast '{value}' to integer: it has a fraction")
         number = int(parsed)
-    if number not in _INT64:
+    if number not in INT64:
         raise CastError(f"cannot cast '{str(value)[:80]}' to integer: outside the 64-bit range")
     return number
 

@@ -49,7 +49,7 @@ from accord.resolve.organizations import (
     replace_links,
     resolve_organizations_in_area,
 )
-from accord.resolve.record_keys import Written, input_row
+from accord.resolve.record_keys import Written, from_written, input_row
 from accord.resolve.scoring import score_pair
 from accord.resolve.stage import (
     GUARD_COLUMNS,
@@ -60,7 +60,7 @@ from accord.resolve.stage import (
     resolution_stats,
     settle,
 )
-from accord.store.bulk import insert_columns, register
+from accord.store.bulk import create_temp_table, insert_columns, register
 
 logger = logging.getLogger(__name__)
 
@@ -472,18 +472,13 @@ def _written_rows(
     state: ResolutionState, changed: list[str], written: Written
 ) -> tuple[list[str], dict[str, Record]]:
     """Return the changed records that need the SQL path, and the input rows of the others."""
-    unread: list[str] = []
-    rows: dict[str, Record] = {}
-    for record_id in changed:
-        data = written.get(record_id)
-        if data is None:
-            continue
-        row = input_row(*split_record_id(record_id), data, state.extra)
-        if row is None:
-            unread.append(record_id)
-        else:
-            add_nickname_set(row)
-            rows[record_id] = row
+
+    def derive(record_id: str, data: Mapping[str, Any]) -> Record | None:
+        return input_row(*split_record_id(record_id), data, state.extra)
+
+    unread, rows = from_written(changed, written, derive)
+    for row in rows.values():
+        add_nickname_set(row)
     return unread, rows
 
 
@@ -546,13 +541,7 @@ def _write_input(
 ) -> None:
     """Make the resolution input table hold the area's records, for the batch helpers."""
     table = pa.Table.from_pylist([state.records[node] for node in nodes], schema=state.schema)
-    register(connection, "accord_area", table)
-    try:
-        connection.execute(
-            f"CREATE OR REPLACE TEMP TABLE {INPUT_TABLE} AS SELECT * FROM accord_area"
-        )
-    finally:
-        connection.unregister("accord_area")
+    create_temp_table(connection, INPUT_TABLE, table)
 
 
 AREA = "accord_area_ids"
@@ -599,8 +588,8 @@ def resolve_changes(
 
     ``changed`` lists the record IDs (``source:key``) written or deleted in
     this transaction, of any source. ``written`` maps each of them that is
-    live to its standardized data, so that their keys need no query; without
-    it they are read from the store.
+    live to its standardized data, so their keys need no query. Without it,
+    they are read from the store.
     """
     project = state.project
     persons = set(state.sources)

@@ -13,7 +13,7 @@ from accord.store.indexes import one_of
 
 INPUT_TABLE = "accord_input"
 
-_CASTS = {"email_is_role": "BOOLEAN"}
+CASTS = {"email_is_role": "BOOLEAN"}
 _FIRST = "nullif({first_name_key}, '')"
 _LAST = "nullif({last_name_key}, '')"
 _EMAIL_LETTERS = "nullif(regexp_replace(split_part({email_key}, '@', 1), '[^a-z]', '', 'g'), '')"
@@ -22,7 +22,7 @@ _EMAIL_LETTERS = "nullif(regexp_replace(split_part({email_key}, '@', 1), '[^a-z]
 # standardized before dates had keys carry only the date.
 _BIRTH = "coalesce(nullif({birth_date_key}, ''), nullif({birth_date}, ''))"
 # SQL templates over standardized fields; {name} stands for the field's text.
-_EXPRESSIONS = {
+EXPRESSIONS = {
     # City has no key column of its own; the folded display value serves.
     "city_key": "nullif(lower(trim({city})), '')",
     # The email local part as written: jane.doe42. Pair scoring compares it
@@ -70,9 +70,9 @@ class _FieldSql(dict[str, str]):
 
 def _column_sql(column: str, fields: _FieldSql | None = None) -> str:
     fields = _FieldSql() if fields is None else fields
-    if column in _EXPRESSIONS:
-        return f"{_EXPRESSIONS[column].format_map(fields)} AS {column}"
-    cast = _CASTS.get(column)
+    if column in EXPRESSIONS:
+        return f"{EXPRESSIONS[column].format_map(fields)} AS {column}"
+    cast = CASTS.get(column)
     if cast:
         return f"TRY_CAST({fields[column]} AS {cast}) AS {column}"
     return f"nullif({fields[column]}, '') AS {column}"

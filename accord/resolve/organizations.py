@@ -21,7 +21,7 @@ from accord.config.models import Project
 from accord.resolve.clustering import Edge, cluster
 from accord.resolve.entities import save_entities
 from accord.resolve.inputs import record_filter
-from accord.resolve.record_keys import Written, company_keys
+from accord.resolve.record_keys import Written, company_keys, from_written
 from accord.store.bulk import insert_columns, register
 
 logger = logging.getLogger(__name__)
@@ -57,17 +57,12 @@ KeyRow = tuple[str, str | None, str | None]
 
 def _written_keys(changed: list[str], written: Written) -> tuple[list[str], list[KeyRow]]:
     """Return the changed records that need the SQL path, and the key rows of the others."""
-    unread: list[str] = []
-    rows: list[KeyRow] = []
-    for record_id in changed:
-        data = written.get(record_id)
-        if data is None:
-            continue
-        keys = company_keys(data)
-        if keys is None:
-            unread.append(record_id)
-        else:
-            rows += [(record_id, name_key, domain) for name_key, domain in keys]
+    unread, keys = from_written(changed, written, lambda _, data: company_keys(data))
+    rows = [
+        (record_id, name_key, domain)
+        for record_id, found in keys.items()
+        for name_key, domain in found
+    ]
     return unread, rows
 
 

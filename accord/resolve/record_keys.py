@@ -15,10 +15,11 @@ the caller then reads the record through SQL. Tests compare both paths.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from accord.resolve.comparisons import INPUT_COLUMNS
+from accord.resolve.inputs import CASTS, EXPRESSIONS
 
 
 class _NeedsSql(Exception):
@@ -102,6 +103,20 @@ def _derived(data: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _column(data: Mapping[str, Any], derived: dict[str, Any], column: str) -> Any:
+    """Return one column as the SQL input query derives, casts or reads it."""
+    if column in derived:
+        return derived[column]
+    if column in EXPRESSIONS:
+        # An expression of the input query that this module does not mirror.
+        raise _NeedsSql
+    if column in CASTS:
+        if CASTS[column] != "BOOLEAN":
+            raise _NeedsSql
+        return _boolean(data, column)
+    return _field(data, column)
+
+
 def input_row(
     source: str, source_key: str, data: Mapping[str, Any], extra: list[str]
 ) -> dict[str, Any] | None:
@@ -119,12 +134,7 @@ def input_row(
             "source_key": source_key,
         }
         for column in columns:
-            if column in derived:
-                row[column] = derived[column]
-            elif column == "email_is_role":
-                row[column] = _boolean(data, column)
-            else:
-                row[column] = _field(data, column)
+            row[column] = _column(data, derived, column)
     except _NeedsSql:
         return None
     return row
@@ -146,3 +156,31 @@ def company_keys(data: Mapping[str, Any]) -> list[tuple[str | None, str | None]]
     if name_key is None and domain is None:
         return []
     return [(name_key, None if freemail else domain)]
+
+
+Derived = TypeVar("Derived")
+
+
+def from_written(
+    changed: list[str],
+    written: Written,
+    derive: Callable[[str, Mapping[str, Any]], Derived | None],
+) -> tuple[list[str], dict[str, Derived]]:
+    """Apply ``derive`` to the record ID and written data of each changed record.
+
+    Returns the changed records for which ``derive`` returned None, which
+    need the SQL path, and the results for the others. A changed record
+    missing from ``written`` is deleted and appears in neither.
+    """
+    unread: list[str] = []
+    results: dict[str, Derived] = {}
+    for record_id in changed:
+        data = written.get(record_id)
+        if data is None:
+            continue
+        result = derive(record_id, data)
+        if result is None:
+            unread.append(record_id)
+        else:
+            results[record_id] = result
+    return unread, results

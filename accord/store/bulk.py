@@ -19,6 +19,16 @@ def register(connection: duckdb.DuckDBPyConnection, name: str, table: pa.Table) 
     connection.register(name, table)
 
 
+def create_temp_table(connection: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
+    """Create or replace the temporary table ``name`` with the rows of ``table``."""
+    view = f"{name}_rows"
+    register(connection, view, table)
+    try:
+        connection.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {view}")
+    finally:
+        connection.unregister(view)
+
+
 def insert_columns(
     connection: duckdb.DuckDBPyConnection, table: str, columns: Mapping[str, Sequence[Any]]
 ) -> int:

@@ -253,8 +253,9 @@ class Processor:
                 change.source_key,
             )
         fallbacks = valid_fallbacks(self.loaded.project, source, plan)
+        applied_early = {change.seq for change in fallbacks}
         for change in plan.superseded:
-            if change not in fallbacks:
+            if change.seq not in applied_early:
                 result.outcomes[change.seq] = (changelog.PROCESSED, "superseded in the same batch")
         # A fallback is written before the invalid change that superseded it, as in sequence.
         for changes_in_order in (fallbacks, plan.apply):
@@ -290,13 +291,13 @@ class Processor:
         rows = rows_table(source, [change.payload for change in changes])
         batch = process_rows(self.loaded.project, source, rows)
         write_records(connection, source.name, batch.accepted, run_id, now)
-        keys = batch.accepted.column("source_key").to_pylist()
+        accepted_keys = batch.accepted.column("source_key").to_pylist()
         texts = batch.accepted.column("data").to_pylist()
-        for key, text in zip(keys, texts, strict=True):
+        for key, text in zip(accepted_keys, texts, strict=True):
             result.written[f"{source.name}:{key}"] = json.loads(text)
         if batch.deleted_keys:
-            keys = pa.table({"source_key": pa.array(batch.deleted_keys, pa.string())})
-            mark_deleted(connection, source.name, keys, run_id, now)
+            deleted = pa.table({"source_key": pa.array(batch.deleted_keys, pa.string())})
+            mark_deleted(connection, source.name, deleted, run_id, now)
         _write_quarantine(connection, source.name, batch, run_id, now)
         reasons = _quarantine_reasons(batch.quarantine)
         for change in changes:

@@ -8,16 +8,14 @@ from typing import Any, TypeVar
 import pyarrow as pa
 
 from accord.config.models import SourceBase
+from accord.ingest import arrow_column
+from accord.mapping import INT64
 
 
 def _column(values: list[Any]) -> pa.Array:
     if all(value is None for value in values):
         return pa.array(values, pa.string())
-    try:
-        return pa.array(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-        # Mixed types, or an integer beyond 64 bits: every value of the column becomes text.
-        return pa.array([None if value is None else str(value) for value in values], pa.string())
+    return arrow_column(values)
 
 
 def required_columns(source: SourceBase) -> list[str]:
@@ -45,12 +43,10 @@ def rows_table(source: SourceBase, payloads: list[dict[str, Any]]) -> pa.Table:
 
 Item = TypeVar("Item")
 
-_INT64 = range(-(2**63), 2**63)
-
 
 def _kind(value: Any) -> object:
     """Return what decides a value's Arrow type: its Python type, or 'big' for wide integers."""
-    if type(value) is int and value not in _INT64:
+    if type(value) is int and value not in INT64:
         return "big"
     return type(value)
 

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from accord.config.models import SUPPRESSION_FIELDS, DestinationBase, Project, SourceBase
 from accord.config.semantics import canonical_field_names
-from accord.store.bulk import register
+from accord.store.bulk import create_temp_table
 from accord.store.indexes import INLINE_VALUES, one_of
 from accord.sync.payload import canonical_json
 from accord.sync.sqltext import identifier, json_path, literal, text_list
@@ -37,13 +37,7 @@ def register_entity_filter(connection: duckdb.DuckDBPyConnection, entities: list
     if len(entities) <= INLINE_VALUES:
         return
     table = pa.table({"entity_id": pa.array(entities, pa.string())})
-    register(connection, "accord_sync_entity_list", table)
-    try:
-        connection.execute(
-            f"CREATE OR REPLACE TEMP TABLE {ENTITY_FILTER} AS SELECT * FROM accord_sync_entity_list"
-        )
-    finally:
-        connection.unregister("accord_sync_entity_list")
+    create_temp_table(connection, ENTITY_FILTER, table)
 
 
 def entity_condition(column: str, entities: list[str] | None) -> str:
@@ -152,7 +146,7 @@ def _golden_subject(
         FROM {golden} g
         JOIN {entity_table} e ON e.entity_id = g.entity_id
         WHERE e.status = 'active' AND e.entity_type = {literal(destination.entity_type)}
-          AND g.field IN ({text_list(wanted)}) {entity_condition("e.entity_id", entities)}
+          AND g.field IN ({text_list(wanted)})
         GROUP BY g.entity_id
     """
 
@@ -195,10 +189,11 @@ def _keyed(
             FROM qualified q
         """
     members, records, scoped = "entity_members", "source_records", ""
+    limit = entity_condition("m.entity_id", entities)
     if member_keys is not None:
         # Materialized, so that DuckDB reads each table by its indexed column alone.
         keys = f"source_key IN ({text_list(member_keys)})" if member_keys else "FALSE"
-        members, records = "scoped_members", "scoped_records"
+        members, records, limit = "scoped_members", "scoped_records", ""
         scoped = f"""WITH scoped_members AS MATERIALIZED (
             SELECT entity_id, source, source_key FROM entity_members
             WHERE TRUE {entity_condition("entity_id", entities)}),
@@ -215,8 +210,8 @@ def _keyed(
             SELECT m.entity_id, m.source_key, r.changed_at, r.data
             FROM {members} m
             JOIN {records} r ON r.source = m.source AND r.source_key = m.source_key
-            WHERE m.source = {literal(source)} AND r.deleted_at IS NULL
-                  {entity_condition("m.entity_id", entities)}) mb USING (entity_id)
+            WHERE m.source = {literal(source)} AND r.deleted_at IS NULL {limit}) mb
+            USING (entity_id)
         QUALIFY row_number() OVER (PARTITION BY record_key ORDER BY member DESC, entity_id) = 1
     """
 

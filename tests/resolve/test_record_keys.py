@@ -92,7 +92,7 @@ def test_input_row_equals_sql_row(store: Store) -> None:
         {"first_name_key": ["a"]},
     ],
 )
-def test_input_row_leaves_other_semantics_to_sql(data: dict[str, Any]) -> None:
+def test_input_row_falls_back_to_sql(data: dict[str, Any]) -> None:
     assert input_row("crm", "1", data, []) is None
 
 
