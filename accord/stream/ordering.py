@@ -1,57 +1,118 @@
 """Decide which pending changes of one source to apply, by the source's cursor.
 
-A change whose cursor value is older than the stored record's (or than an
-earlier change of the same record in the batch) is stale and skipped, so a
-late delivery never overwrites a newer value. Of the remaining changes of
-one record, the last in sequence order is applied and the earlier ones are
-superseded by it (see :mod:`accord.stream.fallback` for an invalid last change).
+A micro-batch ends as its changes would, applied one at a time in sequence
+order. A change whose cursor value is older than the record's current one
+is stale and skipped, so a late delivery never overwrites a newer value.
+The current cursor is that of the stored record, or of the delete that
+removed it, and within a batch that of the record's last accepted change
+or delete; a quarantined change does not move it.
 
-NOTE: a micro-batch still ends differently from applying its changes one at a
-time in three cases. An invalid change followed by a delete leaves no
-quarantine entry. A change that is later quarantined still advances the
-cursor, so a valid change after it with an older cursor is skipped as
-stale. A delete's cursor counts only within its batch, because a deleted
-record keeps the cursor of its last stored version.
+Of the accepted changes of one record only the last is written, and
+before a final delete also the last upsert, because the deleted record
+keeps its data. The others are superseded. When a record has several
+changes in the batch, each is first mapped, standardized and validated
+alone to learn whether it would be quarantined. The last quarantined change that no
+later upsert replaces is written too, in sequence with the others, so that
+the quarantine keeps the entry that one-at-a-time would leave.
 """
 
 from __future__ import annotations
 
 import json
+from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
 
-from accord.config.models import SourceBase
+from accord.config.models import Project, SourceBase
+from accord.ingest import process_rows
+from accord.store.indexes import one_of
 from accord.store.staleness import is_older
 from accord.stream.changelog import PendingChange
+from accord.stream.rows import rows_table
+
+# Returns the reason a change would be quarantined when processed alone, or None.
+Validity = Callable[[PendingChange], str | None]
 
 
 @dataclass
 class Plan:
-    """The outcome of ordering one source's pending changes."""
+    """The outcome of ordering one source's pending changes.
 
-    apply: list[PendingChange] = field(default_factory=list)
+    ``rounds`` are written one after the other; no round holds two changes
+    of one record. ``quarantined`` contains the changes, with their reasons,
+    that are quarantined without being written, because a later change of
+    their record replaces their quarantine entry.
+    """
+
+    rounds: list[list[PendingChange]] = field(default_factory=list)
     stale: list[PendingChange] = field(default_factory=list)
     superseded: list[PendingChange] = field(default_factory=list)
+    quarantined: list[tuple[PendingChange, str]] = field(default_factory=list)
+
+
+def quarantine_reason(project: Project, source: SourceBase, change: PendingChange) -> str | None:
+    """Return why ``change``, processed alone, would be quarantined; None when it is accepted."""
+    if change.op == "delete":
+        return None
+    batch = process_rows(project, source, rows_table(source, [change.payload]))
+    for entry in batch.quarantine:
+        if entry.source_key == change.source_key:
+            return f"{entry.rule}: {entry.reason}"[:2000]
+    return None
 
 
 def stored_cursors(
     connection: duckdb.DuckDBPyConnection, source: SourceBase, keys: list[str]
 ) -> dict[str, Any]:
-    """Return the cursor value in the stored raw row of each key that has one."""
+    """Return the current cursor value of each stored key that has one.
+
+    That is the cursor in the stored raw row. A deleted record keeps the raw
+    row of its last version, so the cursors of the changes processed in the
+    run that deleted it count too. They are the delete's own and those of
+    the changes it superseded in its batch; the newest wins.
+    """
     if not source.cursor or not keys:
         return {}
-    path = json.dumps(source.cursor)
-    placeholders = ", ".join("?" for _ in keys)
+    condition, params = one_of("source_key", keys)
     rows = connection.execute(
         f"""
-        SELECT source_key, raw->>{_sql_text(path)} FROM source_records
-        WHERE source = ? AND source_key IN ({placeholders})
+        SELECT source_key, raw->>{_sql_text(json.dumps(source.cursor))},
+            CASE WHEN deleted_at IS NOT NULL THEN run_id END
+        FROM source_records WHERE source = ? AND {condition}
         """,
-        [source.name, *keys],
+        [source.name, *params],
     ).fetchall()
-    return {row[0]: row[1] for row in rows if row[1] is not None}
+    current = {row[0]: row[1] for row in rows if row[1] is not None}
+    deleting_runs = {row[0]: row[2] for row in rows if row[2] is not None}
+    for key, value in _deleting_run_cursors(connection, source, deleting_runs):
+        if is_older(current.get(key), value):
+            current[key] = value
+    return current
+
+
+def _deleting_run_cursors(
+    connection: duckdb.DuckDBPyConnection, source: SourceBase, runs: dict[str, int]
+) -> list[tuple[str, Any]]:
+    """Return key and cursor of the processed changes of each key in the run that deleted it."""
+    if not runs:
+        return []
+    condition, params = one_of("source_key", sorted(runs))
+    rows = connection.execute(
+        f"""
+        SELECT source_key, run_id, payload FROM change_log
+        WHERE source = ? AND status = 'processed' AND {condition}
+        """,
+        [source.name, *params],
+    ).fetchall()
+    cursors = [
+        (key, json.loads(payload).get(source.cursor))
+        for key, run_id, payload in rows
+        if run_id == runs[key]
+    ]
+    return [(key, value) for key, value in cursors if value is not None]
 
 
 def _sql_text(text: str) -> str:
@@ -60,22 +121,93 @@ def _sql_text(text: str) -> str:
 
 
 def plan_changes(
-    connection: duckdb.DuckDBPyConnection, source: SourceBase, changes: list[PendingChange]
+    connection: duckdb.DuckDBPyConnection,
+    source: SourceBase,
+    changes: list[PendingChange],
+    validity: Validity,
 ) -> Plan:
-    """Split one source's pending changes into applied, stale and superseded ones."""
+    """Split one source's pending changes as applying them one at a time would.
+
+    ``validity`` is asked only about records with several changes in the batch.
+    """
     plan = Plan()
     current = stored_cursors(connection, source, sorted({c.source_key for c in changes}))
-    latest: dict[str, PendingChange] = {}
+    by_key: dict[str, list[PendingChange]] = defaultdict(list)
     for change in sorted(changes, key=lambda c: c.seq):
-        value = change.payload.get(source.cursor) if source.cursor else None
-        if source.cursor and is_older(value, current.get(change.source_key)):
+        by_key[change.source_key].append(change)
+    for key, sequence in by_key.items():
+        if len(sequence) == 1:
+            _plan_single(plan, source, sequence[0], current.get(key))
+        else:
+            _plan_sequence(plan, source, sequence, current.get(key), validity)
+    for changes_in_round in plan.rounds:
+        changes_in_round.sort(key=lambda c: c.seq)
+    return plan
+
+
+def _cursor(source: SourceBase, change: PendingChange) -> Any:
+    return change.payload.get(source.cursor) if source.cursor else None
+
+
+def _plan_single(plan: Plan, source: SourceBase, change: PendingChange, current: Any) -> None:
+    if is_older(_cursor(source, change), current):
+        plan.stale.append(change)
+    elif plan.rounds:
+        plan.rounds[0].append(change)
+    else:
+        plan.rounds.append([change])
+
+
+def _plan_sequence(
+    plan: Plan,
+    source: SourceBase,
+    sequence: list[PendingChange],
+    current: Any,
+    validity: Validity,
+) -> None:
+    """Plan the changes of one record, in sequence order, as one-at-a-time would apply them."""
+    accepted: list[PendingChange] = []
+    # The last quarantined change that no later accepted upsert cleared, with its reason.
+    pending_entry: tuple[PendingChange, str] | None = None
+    for change in sequence:
+        value = _cursor(source, change)
+        if is_older(value, current):
             plan.stale.append(change)
             continue
-        if value is not None:
-            current[change.source_key] = value
-        previous = latest.get(change.source_key)
-        if previous is not None:
-            plan.superseded.append(previous)
-        latest[change.source_key] = change
-    plan.apply = sorted(latest.values(), key=lambda c: c.seq)
-    return plan
+        reason = validity(change)
+        if reason is not None:
+            if pending_entry is not None:
+                plan.quarantined.append(pending_entry)
+            pending_entry = (change, reason)
+            continue
+        accepted.append(change)
+        if change.op != "delete" or value is not None:
+            # An upsert replaces the stored raw row; a delete keeps it.
+            current = value
+        if change.op != "delete" and pending_entry is not None:
+            # An accepted upsert replaces the quarantine entry of its record.
+            plan.quarantined.append(pending_entry)
+            pending_entry = None
+    writes = _writes(accepted)
+    plan.superseded.extend(change for change in accepted if change not in writes)
+    if pending_entry is not None:
+        writes.append(pending_entry[0])
+    for number, change in enumerate(sorted(writes, key=lambda c: c.seq)):
+        while len(plan.rounds) <= number:
+            plan.rounds.append([])
+        plan.rounds[number].append(change)
+
+
+def _writes(accepted: list[PendingChange]) -> list[PendingChange]:
+    """Return the accepted changes to write: the last, and the upsert a final delete removes.
+
+    A deleted record keeps the data of its last version, so the upsert
+    before a final delete is written too.
+    """
+    if not accepted:
+        return []
+    last = accepted[-1]
+    upserts = [change for change in accepted if change.op != "delete"]
+    if last.op == "delete" and upserts:
+        return [upserts[-1], last]
+    return [last]

@@ -42,9 +42,8 @@ from accord.store.records import mark_deleted, write_records
 from accord.stream import changelog
 from accord.stream.changelog import PendingChange, now_utc
 from accord.stream.delivery import deliver_batches
-from accord.stream.fallback import valid_fallbacks
 from accord.stream.metrics import Metrics
-from accord.stream.ordering import plan_changes
+from accord.stream.ordering import plan_changes, quarantine_reason
 from accord.stream.rows import rows_table, type_groups
 
 logger = logging.getLogger(__name__)
@@ -243,7 +242,10 @@ class Processor:
                 result.outcomes[change.seq] = (changelog.FAILED, str(exc))
             logger.error("%d changes name an unknown source %s", len(changes), name)
             return
-        plan = plan_changes(connection, source, changes)
+        project = self.loaded.project
+        plan = plan_changes(
+            connection, source, changes, lambda change: quarantine_reason(project, source, change)
+        )
         for change in plan.stale:
             result.outcomes[change.seq] = (changelog.STALE, "a newer version is stored")
             logger.info(
@@ -252,13 +254,13 @@ class Processor:
                 name,
                 change.source_key,
             )
-        fallbacks = valid_fallbacks(self.loaded.project, source, plan)
-        applied_early = {change.seq for change in fallbacks}
         for change in plan.superseded:
-            if change.seq not in applied_early:
-                result.outcomes[change.seq] = (changelog.PROCESSED, "superseded in the same batch")
-        # A fallback is written before the invalid change that superseded it, as in sequence.
-        for changes_in_order in (fallbacks, plan.apply):
+            result.outcomes[change.seq] = (changelog.PROCESSED, "superseded in the same batch")
+        for change, reason in plan.quarantined:
+            result.outcomes[change.seq] = (changelog.QUARANTINED, reason)
+            _log_quarantined(change, reason)
+        # Rounds keep a record's writes in sequence order (see accord.stream.ordering).
+        for changes_in_order in plan.rounds:
             self._write_changes(connection, source, changes_in_order, run_id, now, result)
 
     def _write_changes(
@@ -307,13 +309,7 @@ class Processor:
                 result.changed_keys.append((source.name, change.source_key))
             else:
                 result.outcomes[change.seq] = (changelog.QUARANTINED, reason)
-                logger.warning(
-                    "change %d of source %s key %s quarantined: %s",
-                    change.seq,
-                    source.name,
-                    change.source_key,
-                    reason,
-                )
+                _log_quarantined(change, reason)
 
     def deliver(self, run_id: int, entity_ids: list[str]) -> None:
         """Deliver a committed micro-batch now, or wake the delivery thread when there is one."""
@@ -337,6 +333,16 @@ class Processor:
             self.metrics.add(counters[status], change.source)
             latencies.append((now - change.received_at).total_seconds())
         self.metrics.observe_latencies(latencies)
+
+
+def _log_quarantined(change: PendingChange, reason: str) -> None:
+    logger.warning(
+        "change %d of source %s key %s quarantined: %s",
+        change.seq,
+        change.source,
+        change.source_key,
+        reason,
+    )
 
 
 def _set_threads(connection: duckdb.DuckDBPyConnection, count: int) -> None:

@@ -142,7 +142,7 @@ DELETE = {"op": "delete", "record": {"id": 1}}
         ([RENAMED, INVALID], "Anna", ["processed", "processed", "quarantined"]),
         ([DELETE, INVALID], None, ["processed", "processed", "quarantined"]),
         ([RENAMED, DELETE], None, ["processed", "processed", "processed"]),
-        ([INVALID, RENAMED], "Anna", ["processed", "processed", "processed"]),
+        ([INVALID, RENAMED], "Anna", ["processed", "quarantined", "processed"]),
         ([INVALID], "Ann", ["processed", "quarantined"]),
     ],
 )
