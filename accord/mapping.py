@@ -6,6 +6,8 @@ Python once per distinct value, so that every failure carries a precise
 reason. A failed cast or an unmapped enumeration value becomes a
 :class:`MappingIssue`. The pipeline quarantines the record unless the field
 mapping sets ``unmapped`` or ``on_cast_error`` to keep the value or null it.
+A list, struct or map that an expression returns always becomes an issue,
+because a canonical field takes a single value.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import pyarrow as pa
 
 from accord.config.models import FieldMapping, SourceBase
 from accord.errors import SourceError
+from accord.sources.values import json_text
 from accord.store.duckdb_store import scratch
 
 logger = logging.getLogger(__name__)
@@ -40,7 +43,7 @@ class MappingIssue:
     field: str
     value: str
     reason: str
-    rule: str  # "cast" or "value_map"
+    rule: str  # "cast", "value_map" or "value_type"
 
 
 @dataclass
@@ -133,27 +136,34 @@ def _add_absent_json_fields(source: SourceBase, rows: pa.Table) -> pa.Table:
     return rows
 
 
-def evaluate_fields(source: SourceBase, rows: pa.Table) -> dict[str, list[Any]]:
-    """Run the column, concat, split, constant and expression mappings as one query."""
+def evaluate_fields(source: SourceBase, rows: pa.Table) -> pa.Table:
+    """Run the column, concat, split, constant and expression mappings as one query.
+
+    Returns:
+        One column per field of ``source``, with the Arrow type DuckDB gave it.
+    """
     if not source.fields:
-        return {}
+        return pa.table({})
     rows = _add_absent_json_fields(source, rows)
     check_columns(source, rows.column_names)
     selects = [f"{field_sql(m)} AS {quote_identifier(name)}" for name, m in source.fields.items()]
     try:
         with scratch("batch", rows) as connection:
-            table = connection.sql(f"SELECT {', '.join(selects)} FROM batch").to_arrow_table()
+            return connection.sql(f"SELECT {', '.join(selects)} FROM batch").to_arrow_table()
     except duckdb.Error as exc:
         raise SourceError(source.name, f"a field mapping failed to evaluate: {exc}") from exc
-    return {name: table.column(name).to_pylist() for name in table.column_names}
 
 
 def map_batch(source: SourceBase, rows: pa.Table) -> MappedBatch:
     """Compute every canonical field of ``source`` for the rows of one read."""
-    columns = evaluate_fields(source, rows)
+    table = evaluate_fields(source, rows)
+    columns = {name: table.column(name).to_pylist() for name in table.column_names}
     issues: list[MappingIssue] = []
     for name, mapping in source.fields.items():
         values = columns[name]
+        arrow_type = table.schema.field(name).type
+        if pa.types.is_nested(arrow_type):
+            values = _reject_nested(values, name, _nested_kind(arrow_type), issues)
         if mapping.cast in {"integer", "float", "boolean", "string"}:
             values = _apply(
                 values, name, _CASTERS[mapping.cast], mapping.on_cast_error, "cast", issues
@@ -162,6 +172,39 @@ def map_batch(source: SourceBase, rows: pa.Table) -> MappedBatch:
             values = _apply_value_map(values, name, mapping, issues)
         columns[name] = values
     return MappedBatch(columns=columns, issues=issues)
+
+
+def _nested_kind(arrow_type: pa.DataType) -> str:
+    if pa.types.is_struct(arrow_type):
+        return "a struct"
+    if pa.types.is_map(arrow_type):
+        return "a map"
+    return "a list"
+
+
+def _reject_nested(
+    values: list[Any], field: str, kind: str, issues: list[MappingIssue]
+) -> list[Any]:
+    """Replace lists, structs and maps with None and add an issue for each.
+
+    The readers turn source lists into JSON text, so only a mapping
+    expression gives such values. Casts, value maps and the standardizers
+    take one scalar value per field.
+    """
+    out: list[Any] = []
+    for row, value in enumerate(values):
+        if not isinstance(value, list | tuple | dict):
+            out.append(value)
+            continue
+        text = json_text(value)
+        reason = (
+            f"the mapping of '{field}' gives {kind} ({text[:80]}), but a canonical field "
+            "takes a single value. Change the mapping to return text or a number, for "
+            "example with list_extract(), array_to_string() or a cast to VARCHAR"
+        )
+        issues.append(MappingIssue(row, field, text, reason, "value_type"))
+        out.append(None)
+    return out
 
 
 def _apply(

@@ -1,4 +1,10 @@
-"""Build the Arrow table that :func:`accord.ingest.process_rows` takes from change payloads."""
+"""Build the Arrow table that :func:`accord.ingest.process_rows` takes from change payloads.
+
+Payloads are converted with :func:`accord.sources.values.flatten_record`,
+as the JSON readers of the batch run convert records. Nested objects become
+dotted column names and lists become JSON text, so a change reads as the
+batch run reads the same record from a JSON Lines file.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +14,8 @@ from typing import Any, TypeVar
 import pyarrow as pa
 
 from accord.config.models import SourceBase
-from accord.ingest import arrow_column
 from accord.mapping import INT64
-
-
-def _column(values: list[Any]) -> pa.Array:
-    if all(value is None for value in values):
-        return pa.array(values, pa.string())
-    return arrow_column(values)
+from accord.sources.values import Plain, flatten_record, table_from_records
 
 
 def required_columns(source: SourceBase) -> list[str]:
@@ -34,18 +34,21 @@ def rows_table(source: SourceBase, payloads: list[dict[str, Any]]) -> pa.Table:
 
     A column that the mapping reads but no payload has is added as nulls, so
     a message may leave out empty fields. Values of one column with mixed
-    types (a number in one message, text in another) become text.
+    types (a number in one message, text in another) become text, as in
+    :func:`accord.sources.values.column_array`.
     """
-    names = list(dict.fromkeys(name for payload in payloads for name in payload))
-    names += [name for name in required_columns(source) if name not in names]
-    return pa.table({name: _column([payload.get(name) for payload in payloads]) for name in names})
+    table = table_from_records([flatten_record(payload) for payload in payloads])
+    for name in required_columns(source):
+        if name not in table.column_names:
+            table = table.append_column(name, pa.nulls(table.num_rows, pa.string()))
+    return table
 
 
 Item = TypeVar("Item")
 
 
-def _kind(value: Any) -> object:
-    """Return what decides a value's Arrow type: its Python type, or 'big' for wide integers."""
+def _kind(value: Plain) -> object:
+    """Return the Python type of a value, or 'big' for an integer outside the 64-bit range."""
     if type(value) is int and value not in INT64:
         return "big"
     return type(value)
@@ -56,13 +59,16 @@ def type_groups(items: Sequence[Item], payloads: Sequence[dict[str, Any]]) -> li
 
     ``payloads`` are those of ``items``. A column of mixed types becomes text
     (see ``rows_table``), so a payload processed with others of another type
-    would read differently than alone: ``true`` as 'True' instead of a boolean.
-    Within a group every non-null value of a field has one Python type, so
-    each payload reads as it would alone. Items keep their order in a group.
+    would read differently than alone: ``true`` as 'true' instead of a boolean.
+    Within a group every non-null value of a field has one type after the
+    conversion of ``rows_table``, so each payload reads as it would alone.
+    Lists are JSON text there, so a list is grouped with text whatever its
+    elements are. Items keep their order in a group.
     """
     groups: list[tuple[dict[str, object], list[Item]]] = []
     for item, payload in zip(items, payloads, strict=True):
-        kinds = {name: _kind(value) for name, value in payload.items() if value is not None}
+        plain = flatten_record(payload)
+        kinds = {name: _kind(value) for name, value in plain.items() if value is not None}
         for seen, members in groups:
             if all(seen.get(name, kind) == kind for name, kind in kinds.items()):
                 seen.update(kinds)
