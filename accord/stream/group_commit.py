@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -26,6 +27,11 @@ logger = logging.getLogger(__name__)
 
 # Requests per transaction at most, which bounds one INSERT's size.
 MAX_GROUP = 256
+
+# Under load a group stays open this long for more requests. Measured on two cores, a
+# commit of one change took 1.4 ms of CPU and one of eight changes 2.0 ms, so larger groups
+# leave the cores to the processor and delivery threads.
+GATHER_SECONDS = 0.01
 
 
 @dataclass
@@ -42,6 +48,7 @@ class GroupCommitter:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._queue: queue.Queue[_Request | None] = queue.Queue()
+        self._last_commit = float("-inf")
         self._thread = threading.Thread(target=self._run, name="accord-group-commit", daemon=True)
         self._thread.start()
 
@@ -65,17 +72,29 @@ class GroupCommitter:
             while True:
                 group = self._next_group()
                 self._commit(cursor, group)
+                self._last_commit = time.monotonic()
                 if group[-1] is None:
                     return
         finally:
             cursor.close()
 
     def _next_group(self) -> list[_Request | None]:
-        """Wait for one request, then take every request already waiting, up to MAX_GROUP."""
+        """Wait for one request, then gather more, up to MAX_GROUP.
+
+        A request that arrives within ``GATHER_SECONDS`` of the last commit
+        means requests are streaming in, so the group takes what arrives in
+        the next ``GATHER_SECONDS``. Otherwise it takes only what is waiting.
+        """
         group = [self._queue.get()]
+        now = time.monotonic()
+        deadline = now + GATHER_SECONDS if now - self._last_commit < GATHER_SECONDS else now
         while group[-1] is not None and len(group) < MAX_GROUP:
+            remaining = deadline - time.monotonic()
             try:
-                group.append(self._queue.get_nowait())
+                if remaining > 0:
+                    group.append(self._queue.get(timeout=remaining))
+                else:
+                    group.append(self._queue.get_nowait())
             except queue.Empty:
                 break
         return group

@@ -107,3 +107,50 @@ def test_interrupted_commit_raises_in_request(
         committer.commit([_change(1)])
     committer._thread.join(timeout=5)
     assert not committer._thread.is_alive()
+
+
+def _commit_sizes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record the number of requests of each commit the committer makes."""
+    sizes: list[int] = []
+
+    def counting(connection: Any, requests: Any, *args: Any) -> list[int]:
+        sizes.append(len(requests))
+        return commit_requests(connection, requests, *args)
+
+    monkeypatch.setattr("accord.stream.group_commit.commit_requests", counting)
+    return sizes
+
+
+def test_streaming_requests_gathered(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Requests that keep arriving right after a commit share the next one."""
+    monkeypatch.setattr("accord.stream.group_commit.GATHER_SECONDS", 0.5)
+    sizes = _commit_sizes(monkeypatch)
+    committer = GroupCommitter(store)
+    committer.commit([_change(0)])
+    threads = []
+    for number in range(1, 5):
+        thread = threading.Thread(target=committer.commit, args=([_change(number)],))
+        thread.start()
+        threads.append(thread)
+        threading.Event().wait(0.02)
+    for thread in threads:
+        thread.join()
+    committer.close()
+
+    assert sizes == [1, 4]
+    assert len(fetch_pending(store.connection, 10)) == 5
+
+
+def test_idle_request_committed_at_once(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request after a quiet spell does not wait for others."""
+    monkeypatch.setattr("accord.stream.group_commit.GATHER_SECONDS", 5.0)
+    sizes = _commit_sizes(monkeypatch)
+    committer = GroupCommitter(store)
+    done = threading.Event()
+    thread = threading.Thread(target=lambda: (committer.commit([_change(1)]), done.set()))
+    thread.start()
+
+    assert done.wait(2.0)
+    thread.join()
+    committer.close()
+    assert sizes == [1]
