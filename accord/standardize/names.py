@@ -17,6 +17,7 @@ recover.
 from __future__ import annotations
 
 import functools
+import json
 import re
 
 from nameparser import HumanName
@@ -239,7 +240,23 @@ def _name_problem(text: str) -> str | None:
         return f"invalid name {quote(text)}: no letters"
     if "@" in text:
         return f"invalid name {quote(text)}: contains '@', which suggests an email address"
+    if _is_json_container(text):
+        return (
+            f"invalid name {quote(text)}: a JSON list or object, not a name; map one element "
+            "of it (for example with list_extract in an expr) or fix the source"
+        )
     return None
+
+
+def _is_json_container(text: str) -> bool:
+    """Return whether ``text`` is a JSON array or object, as readers write list values."""
+    stripped = text.strip()
+    if (stripped[:1], stripped[-1:]) not in (("[", "]"), ("{", "}")):
+        return False
+    try:
+        return isinstance(json.loads(stripped), list | dict)
+    except ValueError:
+        return False
 
 
 def _uppercase_initial(match: re.Match[str]) -> str:

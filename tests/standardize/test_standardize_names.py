@@ -134,6 +134,9 @@ INVALID_PERSON_CASES = [
     ("", "no letters"),
     ("!!!", "no letters"),
     ("Ann " * 80, "320 characters, more than the 300"),
+    ('["Ann", "Bo"]', "a JSON list or object"),
+    ('{"first": "Ann"}', "a JSON list or object"),
+    ("[]", "no letters"),
 ]
 
 
@@ -185,9 +188,16 @@ def test_name_part_cases(text: str, family: bool, display: str, key: str, nick: 
     assert outcome.keys[1] == nick
 
 
-@pytest.mark.parametrize("text", ["123", "a@b", "J0hn", "", "---", "x" * 5_000_000])
+@pytest.mark.parametrize(
+    "text", ["123", "a@b", "J0hn", "", "---", "x" * 5_000_000, '["Ann"]', ' {"a": "Bo"} ']
+)
 def test_name_part_invalid(text: str) -> None:
     assert standardize_name_part(text).reason is not None
+
+
+@pytest.mark.parametrize("text", ["[Ann]", "Ann (Bo)", '"Bob"', "{Ann"])
+def test_name_with_brackets_kept(text: str) -> None:
+    assert standardize_name_part(text).reason is None
 
 
 NICKNAME_PAIRS = [
