@@ -148,13 +148,20 @@ def read_entities(store: Store) -> dict[str, str]:
     return {record_id: entity_id for record_id, entity_id in rows}
 
 
-def run_accord(dataset: str, folder: Path, workdir: Path) -> ToolRun:
-    """Run the Accord pipeline once on a prepared dataset and return its clusters."""
+def run_accord(
+    dataset: str, folder: Path, workdir: Path, matching: dict[str, Any] | None = None
+) -> ToolRun:
+    """Run the Accord pipeline once on a prepared dataset and return its clusters.
+
+    ``matching`` overrides settings of the project's ``matching`` section.
+    """
     store_path = workdir / "accord.duckdb"
     if dataset == GENERATED:
         project = generated_project(folder, store_path)
     else:
         project = public_project(dataset, folder, store_path)
+    if matching:
+        project["matching"] = {**(project.get("matching") or {}), **matching}
     project_file = workdir / "accord.yaml"
     project_file.write_text(yaml.safe_dump(project, sort_keys=False), "utf-8")
 

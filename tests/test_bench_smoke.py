@@ -17,7 +17,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from bench import arguments, report  # noqa: E402
+from bench import arguments, bench_threshold, report  # noqa: E402
 from bench.datasets import DATASETS, prepare_public, read_truth  # noqa: E402
 from bench.run import main, parse_args  # noqa: E402
 from bench.timing import ToolRun  # noqa: E402
@@ -299,3 +299,21 @@ def test_ratio_table_left_out_without_pair(
     assert "### Generated multi-source customers, 10,000 records" in text
     assert "Accord relative to each anchor" not in text
     assert "| dataset | anchor | pair F1 ratio" not in text
+
+
+@pytest.mark.shared_data
+def test_threshold_sweep_on_rldata500(anchors_dir: Path, tmp_path: Path) -> None:
+    rows = bench_threshold.sweep("rldata500", 0, [0.95, 0.5], tmp_path, anchors_dir)
+
+    assert len(rows) == 2
+    cells = [[cell.strip() for cell in row.strip("|").split("|")] for row in rows]
+    assert [row[:2] for row in cells] == [["rldata500", "0.95"], ["rldata500", "0.5"]]
+    recalls = [float(row[3]) for row in cells]
+    # A lower threshold never links fewer pairs.
+    assert recalls[1] >= recalls[0] > 0.5
+
+
+@pytest.mark.parametrize("text", ["", "1.5", "0.9,-0.1", "high"])
+def test_threshold_list_rejects_bad_values(text: str) -> None:
+    with pytest.raises((argparse.ArgumentTypeError, ValueError)):
+        bench_threshold.thresholds(text)
