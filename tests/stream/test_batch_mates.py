@@ -50,12 +50,7 @@ def _processor(folder: Path, project: str = PROJECT) -> Processor:
 
 def _outcome(folder: Path, payloads: list[dict[str, Any]]) -> tuple[str, Any, Any]:
     """Apply ``payloads`` as one micro-batch; return Ann's status and her seats and tier as JSON."""
-    processor = _processor(folder)
-    source = processor.loaded.project.source("crm")
-    cursor = processor.store.connection.cursor()
-    commit_changes(cursor, [parse_change(source, payload, "test") for payload in payloads])
-    cursor.close()
-    processor.process_once()
+    processor = _run(folder, [payloads])
     connection = processor.store.connection
     status = connection.execute("SELECT status FROM change_log WHERE source_key = '1'").fetchall()
     stored = connection.execute(
@@ -120,8 +115,9 @@ def test_integer_cast_out_of_range_quarantined(tmp_path: Path, seats: Any) -> No
     assert stored_seats is None
 
 
-def _run(folder: Path, batches: list[list[dict[str, Any]]]) -> Processor:
-    processor = _processor(folder)
+def _run(folder: Path, batches: list[list[dict[str, Any]]], project: str = PROJECT) -> Processor:
+    """Apply each list of ``batches`` as one micro-batch, in order."""
+    processor = _processor(folder, project)
     source = processor.loaded.project.source("crm")
     for payloads in batches:
         cursor = processor.store.connection.cursor()
@@ -175,12 +171,7 @@ def _stream_result(
     folder: Path, payloads: list[dict[str, Any]], project: str = PROJECT
 ) -> tuple[Any, ...]:
     """Apply ``payloads`` as one micro-batch and return Ann's status, data and quarantine."""
-    processor = _processor(folder, project)
-    source = processor.loaded.project.source("crm")
-    cursor = processor.store.connection.cursor()
-    commit_changes(cursor, [parse_change(source, payload, "test") for payload in payloads])
-    cursor.close()
-    processor.process_once()
+    processor = _run(folder, [payloads], project)
     connection = processor.store.connection
     status = connection.execute("SELECT status FROM change_log WHERE source_key = '1'").fetchall()
     result = (status[0][0], *_stored(processor.store))
