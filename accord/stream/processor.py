@@ -300,6 +300,7 @@ class Processor:
         if batch.deleted_keys:
             deleted = pa.table({"source_key": pa.array(batch.deleted_keys, pa.string())})
             mark_deleted(connection, source.name, deleted, run_id, now)
+            _forget_written(result, source.name, batch.deleted_keys)
         _write_quarantine(connection, source.name, batch, run_id, now)
         reasons = _quarantine_reasons(batch.quarantine)
         for change in changes:
@@ -380,6 +381,7 @@ def _write_deletes(
         return
     keys = pa.table({"source_key": pa.array([c.source_key for c in changes], pa.string())})
     marked = mark_deleted(connection, source.name, keys, run_id, now)
+    _forget_written(result, source.name, [c.source_key for c in changes])
     if marked < len(changes):
         unknown = _without_live_record(connection, source.name, changes, run_id)
         logger.info(
@@ -393,6 +395,12 @@ def _write_deletes(
     for change in changes:
         result.outcomes[change.seq] = (changelog.PROCESSED, None)
         result.changed_keys.append((source.name, change.source_key))
+
+
+def _forget_written(result: BatchResult, source: str, keys: list[str]) -> None:
+    """Drop deleted records from ``result.written``, which an earlier round may have filled."""
+    for key in keys:
+        result.written.pop(f"{source}:{key}", None)
 
 
 def _without_live_record(

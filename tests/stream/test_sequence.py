@@ -77,8 +77,24 @@ def _end_state(processor: Processor) -> dict[str, Any]:
     quarantine = connection.execute(
         "SELECT source_key, field, raw->>'updated_at' FROM quarantine ORDER BY source_key"
     ).fetchall()
+    # Entities and golden values by their members, since entity IDs may be numbered differently.
+    golden = connection.execute(
+        """
+        WITH members AS (
+            SELECT entity_id, list(record_id ORDER BY record_id) AS records
+            FROM entity_members JOIN entities USING (entity_id)
+            WHERE status = 'active' GROUP BY entity_id)
+        SELECT m.records, g.field, g.value FROM members m
+        LEFT JOIN golden_values g USING (entity_id) ORDER BY 1, 2
+        """
+    ).fetchall()
     processor.store.close()
-    return {"statuses": [row[0] for row in statuses], "records": records, "quarantine": quarantine}
+    return {
+        "statuses": [row[0] for row in statuses],
+        "records": records,
+        "quarantine": quarantine,
+        "golden": golden,
+    }
 
 
 SEQUENCES: list[tuple[str, list[dict[str, Any]]]] = [
@@ -98,12 +114,14 @@ SEQUENCES: list[tuple[str, list[dict[str, Any]]]] = [
     ("unknown key deleted then inserted", [_delete(key=3), {**BOB, "id": 3, "updated_at": 1}]),
     ("two records interleaved", [_invalid(9), {**BOB, "updated_at": 2}, _delete(), BOB]),
     ("hard delete, invalid, valid", [_delete(6), _invalid(7), _ann(8, "Anna")]),
+    ("update then delete", [_ann(6, "Anna"), _delete()]),
 ]
 
 
 @pytest.mark.parametrize("changes", [s[1] for s in SEQUENCES], ids=[s[0] for s in SEQUENCES])
 def test_batch_ends_as_one_at_a_time(tmp_path: Path, changes: list[dict[str, Any]]) -> None:
-    first = [_ann(5)]
+    # Two records let the first micro-batch train a model, so later ones resolve incrementally.
+    first = [_ann(5), {**BOB, "updated_at": 5}]
     in_one = _end_state(_run(tmp_path / "one", [first, changes]))
     one_by_one = _end_state(_run(tmp_path / "each", [first, *[[change] for change in changes]]))
     assert in_one == one_by_one
