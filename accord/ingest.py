@@ -63,7 +63,8 @@ def _row_location(row: int) -> str:
     return f"row {row + 1}"
 
 
-def _is_flagged(value: Any) -> bool:
+def is_flagged(value: Any) -> bool:
+    """Return whether a deleted-flag value marks its record deleted."""
     if value is None:
         return False
     if isinstance(value, bool):
@@ -230,7 +231,7 @@ def _flagged_rows(source: SourceBase, rows: pa.Table) -> set[int]:
     if not source.deleted_flag:
         return set()
     values = rows.column(source.deleted_flag).to_pylist()
-    return {row for row, value in enumerate(values) if _is_flagged(value)}
+    return {row for row, value in enumerate(values) if is_flagged(value)}
 
 
 def raw_json(rows: pa.Table) -> pa.Array:

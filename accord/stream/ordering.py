@@ -14,6 +14,9 @@ changes in the batch, each is first mapped, standardized and validated
 alone to learn whether it would be quarantined. The last quarantined change that no
 later upsert replaces is written too, in sequence with the others, so that
 the quarantine keeps the entry that one-at-a-time would leave.
+
+NOTE: a delete of a record that was never stored leaves no cursor behind,
+so an older insert of that record that arrives after it is applied.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from typing import Any
 import duckdb
 
 from accord.config.models import Project, SourceBase
-from accord.ingest import process_rows
+from accord.ingest import is_flagged, process_rows
 from accord.store.indexes import one_of
 from accord.store.staleness import is_older
 from accord.stream.changelog import PendingChange
@@ -66,16 +69,16 @@ def quarantine_reason(project: Project, source: SourceBase, change: PendingChang
 
 def stored_cursors(
     connection: duckdb.DuckDBPyConnection, source: SourceBase, keys: list[str]
-) -> dict[str, Any]:
-    """Return the current cursor value of each stored key that has one.
+) -> tuple[dict[str, Any], set[str]]:
+    """Return the current cursor value of each stored key that has one, and the stored keys.
 
     That is the cursor in the stored raw row. A deleted record keeps the raw
-    row of its last version, so the cursors of the changes processed in the
-    run that deleted it count too. They are the delete's own and those of
-    the changes it superseded in its batch; the newest wins.
+    row of its last version, so the cursors of the changes processed since
+    the run that deleted it count too: the delete's own, those of the changes
+    it superseded in its batch and those of later deletes. The newest wins.
     """
     if not source.cursor or not keys:
-        return {}
+        return {}, set()
     condition, params = one_of("source_key", keys)
     rows = connection.execute(
         f"""
@@ -90,13 +93,13 @@ def stored_cursors(
     for key, value in _deleting_run_cursors(connection, source, deleting_runs):
         if is_older(current.get(key), value):
             current[key] = value
-    return current
+    return current, {row[0] for row in rows}
 
 
 def _deleting_run_cursors(
     connection: duckdb.DuckDBPyConnection, source: SourceBase, runs: dict[str, int]
 ) -> list[tuple[str, Any]]:
-    """Return key and cursor of the processed changes of each key in the run that deleted it."""
+    """Return key and cursor of the processed changes of each key since the run that deleted it."""
     if not runs:
         return []
     condition, params = one_of("source_key", sorted(runs))
@@ -110,7 +113,7 @@ def _deleting_run_cursors(
     cursors = [
         (key, json.loads(payload).get(source.cursor))
         for key, run_id, payload in rows
-        if run_id == runs[key]
+        if run_id is not None and run_id >= runs[key]
     ]
     return [(key, value) for key, value in cursors if value is not None]
 
@@ -131,7 +134,8 @@ def plan_changes(
     ``validity`` is asked only about records with several changes in the batch.
     """
     plan = Plan()
-    current = stored_cursors(connection, source, sorted({c.source_key for c in changes}))
+    keys = sorted({c.source_key for c in changes})
+    current, stored = stored_cursors(connection, source, keys)
     by_key: dict[str, list[PendingChange]] = defaultdict(list)
     for change in sorted(changes, key=lambda c: c.seq):
         by_key[change.source_key].append(change)
@@ -139,7 +143,7 @@ def plan_changes(
         if len(sequence) == 1:
             _plan_single(plan, source, sequence[0], current.get(key))
         else:
-            _plan_sequence(plan, source, sequence, current.get(key), validity)
+            _plan_sequence(plan, source, sequence, current.get(key), key in stored, validity)
     for changes_in_round in plan.rounds:
         changes_in_round.sort(key=lambda c: c.seq)
     return plan
@@ -147,6 +151,14 @@ def plan_changes(
 
 def _cursor(source: SourceBase, change: PendingChange) -> Any:
     return change.payload.get(source.cursor) if source.cursor else None
+
+
+def _deletes(source: SourceBase, change: PendingChange) -> bool:
+    """Return whether ``change`` deletes its record: a delete, or an upsert with the flag set."""
+    if change.op == "delete":
+        return True
+    flag = source.deleted_flag
+    return flag is not None and is_flagged(change.payload.get(flag))
 
 
 def _plan_single(plan: Plan, source: SourceBase, change: PendingChange, current: Any) -> None:
@@ -163,9 +175,13 @@ def _plan_sequence(
     source: SourceBase,
     sequence: list[PendingChange],
     current: Any,
+    exists: bool,
     validity: Validity,
 ) -> None:
-    """Plan the changes of one record, in sequence order, as one-at-a-time would apply them."""
+    """Plan the changes of one record, in sequence order, as one-at-a-time would apply them.
+
+    ``exists`` tells whether the store has a row of the record, live or deleted.
+    """
     accepted: list[PendingChange] = []
     # The last quarantined change that no later accepted upsert cleared, with its reason.
     pending_entry: tuple[PendingChange, str] | None = None
@@ -181,14 +197,18 @@ def _plan_sequence(
             pending_entry = (change, reason)
             continue
         accepted.append(change)
-        if change.op != "delete" or value is not None:
-            # An upsert replaces the stored raw row; a delete keeps it.
+        if not _deletes(source, change):
+            # An upsert replaces the stored raw row.
+            current = value
+            exists = True
+        elif value is not None and exists:
+            # A delete keeps the raw row, and its cursor counts from the change log.
             current = value
         if change.op != "delete" and pending_entry is not None:
             # An accepted upsert replaces the quarantine entry of its record.
             plan.quarantined.append(pending_entry)
             pending_entry = None
-    writes = _writes(accepted)
+    writes = _writes(source, accepted)
     plan.superseded.extend(change for change in accepted if change not in writes)
     if pending_entry is not None:
         writes.append(pending_entry[0])
@@ -198,16 +218,16 @@ def _plan_sequence(
         plan.rounds[number].append(change)
 
 
-def _writes(accepted: list[PendingChange]) -> list[PendingChange]:
+def _writes(source: SourceBase, accepted: list[PendingChange]) -> list[PendingChange]:
     """Return the accepted changes to write: the last, and the upsert a final delete removes.
 
     A deleted record keeps the data of its last version, so the upsert
-    before a final delete is written too.
+    before a final delete (or an upsert with the deleted flag) is written too.
     """
     if not accepted:
         return []
     last = accepted[-1]
-    upserts = [change for change in accepted if change.op != "delete"]
-    if last.op == "delete" and upserts:
+    upserts = [change for change in accepted if not _deletes(source, change)]
+    if _deletes(source, last) and upserts:
         return [upserts[-1], last]
     return [last]

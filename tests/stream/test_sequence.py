@@ -25,6 +25,7 @@ sources:
     path: crm.jsonl
     primary_key: id
     cursor: updated_at
+    deleted_flag: is_deleted
     fields:
       first_name: first_name
       last_name: last_name
@@ -42,6 +43,10 @@ def _ann(cursor: int | None, first_name: str = "Ann", **extra: Any) -> dict[str,
 
 def _invalid(cursor: int | None) -> dict[str, Any]:
     return _ann(cursor, "Annie", seats="many")
+
+
+def _flagged(cursor: int | None, first_name: str = "Ann") -> dict[str, Any]:
+    return _ann(cursor, first_name, is_deleted=True)
 
 
 def _delete(cursor: int | None = None, key: int = 1) -> dict[str, Any]:
@@ -112,9 +117,19 @@ SEQUENCES: list[tuple[str, list[dict[str, Any]]]] = [
     ("older update is stale", [_ann(4, "Anna")]),
     ("invalid, older valid, newer valid", [_invalid(9), _ann(6, "Anna"), _ann(7, "Ada")]),
     ("unknown key deleted then inserted", [_delete(key=3), {**BOB, "id": 3, "updated_at": 1}]),
+    ("unknown key deleted then older", [_delete(9, key=3), {**BOB, "id": 3, "updated_at": 8}]),
     ("two records interleaved", [_invalid(9), {**BOB, "updated_at": 2}, _delete(), BOB]),
     ("hard delete, invalid, valid", [_delete(6), _invalid(7), _ann(8, "Anna")]),
     ("update then delete", [_ann(6, "Anna"), _delete()]),
+    ("delete, newer delete, older update", [_delete(6), _delete(9), _ann(8, "Anna")]),
+    ("update then flagged", [_ann(6, "Anna"), _flagged(7, "Ada")]),
+    ("flagged, newer flagged, older update", [_flagged(6), _flagged(9), _ann(8, "Anna")]),
+    ("flagged then older update", [_flagged(9), _ann(8, "Anna")]),
+    ("flagged without cursor then older", [_flagged(None), _ann(4, "Anna")]),
+    (
+        "new key inserted then flagged",
+        [{**BOB, "id": 3, "updated_at": 6}, {**BOB, "id": 3, "updated_at": 7, "is_deleted": True}],
+    ),
 ]
 
 
@@ -156,13 +171,15 @@ def test_delete_cursor_outlives_its_batch(tmp_path: Path) -> None:
 def _random_change(rng: random.Random) -> dict[str, Any]:
     key = rng.choice([1, 1, 2])
     cursor = rng.choice([None, 3, 4, 5, 6, 7, 8])
-    kind = rng.choice(["update", "update", "invalid", "delete"])
+    kind = rng.choice(["update", "update", "invalid", "delete", "flagged"])
     if kind == "delete":
         return _delete(cursor, key)
     base = ANN if key == 1 else BOB
     change = {**base, "first_name": rng.choice(["Ann", "Anna", "Bob", "Ada"]), "updated_at": cursor}
     if kind == "invalid":
         change["seats"] = "many"
+    if kind == "flagged":
+        change["is_deleted"] = True
     return change
 
 
