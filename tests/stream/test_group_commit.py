@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -121,14 +122,14 @@ def _commit_sizes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return sizes
 
 
-def test_streaming_requests_gathered(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Requests that keep arriving right after a commit share the next one."""
+def test_concurrent_requests_gathered(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a group of several requests, the next group waits for more."""
     monkeypatch.setattr("accord.stream.group_commit.GATHER_SECONDS", 0.5)
     sizes = _commit_sizes(monkeypatch)
     committer = GroupCommitter(store)
-    committer.commit([_change(0)])
+    committer._concurrent = True
     threads = []
-    for number in range(1, 5):
+    for number in range(4):
         thread = threading.Thread(target=committer.commit, args=([_change(number)],))
         thread.start()
         threads.append(thread)
@@ -137,20 +138,20 @@ def test_streaming_requests_gathered(store: Store, monkeypatch: pytest.MonkeyPat
         thread.join()
     committer.close()
 
-    assert sizes == [1, 4]
-    assert len(fetch_pending(store.connection, 10)) == 5
+    assert sizes == [4]
+    assert len(fetch_pending(store.connection, 10)) == 4
 
 
-def test_idle_request_committed_at_once(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A request after a quiet spell does not wait for others."""
+def test_serial_requests_not_delayed(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One client that sends each request after the previous answer never waits to gather."""
     monkeypatch.setattr("accord.stream.group_commit.GATHER_SECONDS", 5.0)
     sizes = _commit_sizes(monkeypatch)
     committer = GroupCommitter(store)
-    done = threading.Event()
-    thread = threading.Thread(target=lambda: (committer.commit([_change(1)]), done.set()))
-    thread.start()
-
-    assert done.wait(2.0)
-    thread.join()
+    started = time.monotonic()
+    for number in range(5):
+        committer.commit([_change(number)])
+    elapsed = time.monotonic() - started
     committer.close()
-    assert sizes == [1]
+
+    assert sizes == [1, 1, 1, 1, 1]
+    assert elapsed < 5.0
