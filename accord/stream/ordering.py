@@ -91,7 +91,7 @@ def stored_cursors(
     current = {row[0]: row[1] for row in rows if row[1] is not None}
     deleting_runs = {row[0]: row[2] for row in rows if row[2] is not None}
     for key, value in _deleting_run_cursors(connection, source, deleting_runs):
-        if is_older(current.get(key), value):
+        if key not in current or is_older(current[key], value):
             current[key] = value
     return current, {row[0] for row in rows}
 

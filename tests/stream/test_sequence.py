@@ -126,6 +126,7 @@ SEQUENCES: list[tuple[str, list[dict[str, Any]]]] = [
     ("flagged, newer flagged, older update", [_flagged(6), _flagged(9), _ann(8, "Anna")]),
     ("flagged then older update", [_flagged(9), _ann(8, "Anna")]),
     ("flagged without cursor then older", [_flagged(None), _ann(4, "Anna")]),
+    ("no cursor, delete, older update", [_ann(None, "Anna"), _delete(9), _ann(7, "Ada")]),
     (
         "new key inserted then flagged",
         [{**BOB, "id": 3, "updated_at": 6}, {**BOB, "id": 3, "updated_at": 7, "is_deleted": True}],
