@@ -4,7 +4,9 @@ A message is a JSON object of source columns (nested objects are flattened
 to dotted names, as the batch readers do), or an envelope
 ``{"op": "insert" | "update" | "delete", "record": {...}}``. A plain object
 is an ``update``, which inserts a record the store lacks. A delete needs only
-the primary key columns.
+the primary key columns. An object with an ``op`` of those three values
+that is not exactly such an envelope is rejected, because reading it as a
+record would blank the record's other fields.
 """
 
 from __future__ import annotations
@@ -60,6 +62,13 @@ def _unwrap(item: Any) -> tuple[str, dict[str, Any]]:
         if op not in OPERATIONS:
             raise InvalidChange(f"invalid op {op!r}; use one of {', '.join(OPERATIONS)}")
         return str(op), item["record"]
+    if item.get("op") in OPERATIONS:
+        # Read as a record, an attempted envelope would overwrite fields with nulls.
+        raise InvalidChange(
+            f'op {item["op"]!r} needs the envelope {{"op": ..., "record": {{...}}}} with '
+            'the record\'s columns under "record" and no other members; send a record that '
+            "has its own 'op' column inside an envelope"
+        )
     return "update", item
 
 

@@ -119,6 +119,8 @@ def test_invalid_json_rejected(worker: Worker) -> None:
         (b'{"id": Infinity, "first_name": "X"}', "not a finite number"),
         (b'{"id": 1e400, "first_name": "X"}', "not a finite number"),
         (b'{"id": NaN, "first_name": "X"}', "not a finite number"),
+        (b'{"op": "delete", "id": 1}', "needs the envelope"),
+        (b'{"op": "delete", "record": {"id": 1}, "sent_at": "2024-01-01"}', "needs the envelope"),
     ],
 )
 def test_hostile_body_rejected(worker: Worker, body: bytes, phrase: str) -> None:
@@ -294,6 +296,14 @@ def test_uppercase_signature_accepted(worker: Worker) -> None:
 def test_wrong_signature_rejected(worker: Worker) -> None:
     status, _ = signed_post(worker, json.dumps(person(1)).encode(), secret="other")
     assert status == 401
+
+
+def test_non_ascii_signature_rejected(worker: Worker) -> None:
+    body = json.dumps(person(1)).encode()
+    header = "sha256=" + "é" * 64
+    status, answer = post(url(worker, "/ingest/crm"), body, {"X-Accord-Signature": header})
+    assert status == 401
+    assert "X-Accord-Signature" in str(answer)
 
 
 def test_wrong_signature_stores_nothing(worker: Worker) -> None:
