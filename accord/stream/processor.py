@@ -164,6 +164,9 @@ class Processor:
         try:
             return self._apply([change])
         except Exception as exc:
+            if _machine_error(exc):
+                # The change is not at fault; it stays pending and the worker retries it.
+                raise
             error = f"{type(exc).__name__}: {exc}"
             logger.error(
                 "change %d of source %s key %s failed: %s",
@@ -334,6 +337,11 @@ class Processor:
             self.metrics.add(counters[status], change.source)
             latencies.append((now - change.received_at).total_seconds())
         self.metrics.observe_latencies(latencies)
+
+
+def _machine_error(exc: BaseException) -> bool:
+    """Return whether ``exc`` comes from the disk or memory rather than from a change."""
+    return isinstance(exc, OSError | MemoryError | duckdb.IOException | duckdb.OutOfMemoryException)
 
 
 def _log_quarantined(change: PendingChange, reason: str) -> None:

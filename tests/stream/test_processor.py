@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from accord.pipeline import run
@@ -197,3 +198,44 @@ def test_integer_beyond_64_bits_never_fails(
     found = statuses(store)
     assert found[2] == "processed"
     assert found[1] in {"processed", "quarantined"}
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        duckdb.IOException("could not write file: No space left on device"),
+        duckdb.OutOfMemoryException("could not allocate block"),
+        OSError(28, "No space left on device"),
+    ],
+)
+def test_disk_or_memory_error_keeps_change_pending(
+    worker_parts: tuple[Processor, Store], monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> None:
+    processor, store = worker_parts
+    send(processor, [person(1)])
+
+    def fail(pending: list[Any]) -> None:
+        raise error
+
+    with monkeypatch.context() as patch:
+        patch.setattr(processor, "_apply_batch", fail)
+        with pytest.raises(type(error)):
+            processor.process_once()
+    assert set(statuses(store).values()) == {"pending"}
+
+    assert processor.process_once() == 1
+    assert set(statuses(store).values()) == {"processed"}
+
+
+def test_change_error_marks_change_failed(
+    worker_parts: tuple[Processor, Store], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    processor, store = worker_parts
+    send(processor, [person(1)])
+
+    def fail(pending: list[Any]) -> None:
+        raise ValueError("bad value")
+
+    monkeypatch.setattr(processor, "_apply_batch", fail)
+    assert processor.process_once() == 1
+    assert set(statuses(store).values()) == {"failed"}
