@@ -74,6 +74,9 @@ def is_flagged(value: Any) -> bool:
 
 def source_keys(source: SourceBase, rows: pa.Table) -> list[str]:
     """Return the source key of every row."""
+    if rows.num_rows == 0:
+        # A JSON source without records has no columns at all.
+        return []
     columns = [rows.column(name).to_pylist() for name in source.key_columns]
     return [make_source_key(values) for values in zip(*columns, strict=True)]
 

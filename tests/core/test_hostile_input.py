@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from accord.config.loader import load_project
 from accord.pipeline import run
 from accord.store.duckdb_store import Store
@@ -70,3 +72,15 @@ def test_starter_sample_keeps_its_emails(tmp_path: Path) -> None:
         ).fetchall()
     assert summary.sources[0].warnings == {}
     assert all(email is not None for (email,) in emails)
+
+
+@pytest.mark.parametrize(("kind", "text"), [("jsonl", ""), ("jsonl", "\n\n"), ("json", "[]")])
+def test_source_without_records_runs(tmp_path: Path, kind: str, text: str) -> None:
+    project = PROJECT.replace("kind: jsonl", f"kind: {kind}").replace("desk.jsonl", f"desk.{kind}")
+    (tmp_path / f"desk.{kind}").write_text(text, encoding="utf-8")
+    (tmp_path / "accord.yaml").write_text(project, encoding="utf-8")
+    loaded = load_project(tmp_path / "accord.yaml")
+    with Store.open(tmp_path / "accord.duckdb") as store:
+        summary = run(loaded, store)
+    assert summary.sources[0].stored == 0
+    assert summary.sources[0].quarantined == 0
