@@ -272,8 +272,17 @@ class IntakeHandler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
             self.close_connection = True
             self._linger = self._has_body() and not self._body_read
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            # The change, if any, is already stored; only the answer is lost.
+            logger.info(
+                "%s closed the connection before its %d answer was sent",
+                self.address_string(),
+                status,
+            )
+            self.close_connection = True
 
     def finish(self) -> None:
         """Flush the response, then discard what the client still sends after an early response.
