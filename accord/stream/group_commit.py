@@ -85,7 +85,7 @@ class GroupCommitter:
 
         After a group that showed concurrent requests, the group takes what
         arrives in the next ``GATHER_SECONDS``. Otherwise it takes only what
-        is waiting, so one client that sends a request after each answer
+        is waiting, so one client that sends a request after each response
         never waits.
         """
         group = [self._queue.get()]

@@ -140,8 +140,8 @@ def _verify(secret_env: str, body: bytes, header: str | None) -> None:
     if header is None:
         raise RequestError(401, f"missing {SIGNATURE_HEADER} header")
     # Hex digits compare without case: some senders write the digest in capitals.
-    given = header.strip().lower().encode("utf-8", "surrogateescape")
-    if not hmac.compare_digest(given, signature(secret, body).encode()):
+    received = header.strip().lower().encode("utf-8", "surrogateescape")
+    if not hmac.compare_digest(received, signature(secret, body).encode()):
         raise RequestError(401, f"invalid {SIGNATURE_HEADER}: expected sha256=<hex HMAC of body>")
 
 
@@ -276,9 +276,9 @@ class IntakeHandler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
-            # The change, if any, is already stored; only the answer is lost.
+            # The change, if any, is already stored, so only the response is lost.
             logger.info(
-                "%s closed the connection before its %d answer was sent",
+                "%s closed the connection before its %d response was sent",
                 self.address_string(),
                 status,
             )
