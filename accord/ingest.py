@@ -251,11 +251,11 @@ def _data_json(columns: dict[str, list[Any]], count: int) -> pa.Array:
         return pa.array([], pa.string())
     if not columns:
         return pa.array(["{}"] * count, pa.string())
-    table = pa.table({name: arrow_column(values) for name, values in sorted(columns.items())})
+    table = pa.table({name: _arrow_column(values) for name, values in sorted(columns.items())})
     return raw_json(table)
 
 
-def arrow_column(values: list[Any]) -> pa.Array:
+def _arrow_column(values: list[Any]) -> pa.Array:
     """Return ``values`` as one Arrow array, as text when they mix types or exceed 64 bits."""
     try:
         return pa.array(values)

@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from accord.config.models import FieldMapping, SourceBase
 from accord.errors import SourceError
-from accord.sources.values import json_text
+from accord.sources.values import INT64, json_text
 from accord.store.duckdb_store import scratch
 
 logger = logging.getLogger(__name__)
@@ -271,10 +271,6 @@ def _apply_value_map(
 
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else str(value)
-
-
-# The integers that DuckDB's BIGINT and Arrow's int64 hold.
-INT64 = range(-(2**63), 2**63)
 
 
 def cast_integer(value: Any) -> int:

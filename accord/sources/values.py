@@ -21,8 +21,8 @@ from accord.sources.base import value_text
 
 Plain = str | int | float | bool | None
 
-_INT64_MIN = -(2**63)
-_INT64_MAX = 2**63 - 1
+# The integers that DuckDB's BIGINT and Arrow's int64 hold.
+INT64 = range(-(2**63), 2**63)
 
 
 def _json_default(value: object) -> object:
@@ -95,7 +95,7 @@ def column_array(values: Sequence[Plain]) -> pa.Array:
 
 
 def _fits_int64(values: Iterable[Plain]) -> bool:
-    return all(v is None or _INT64_MIN <= v <= _INT64_MAX for v in values)  # type: ignore[operator]
+    return all(v is None or v in INT64 for v in values)
 
 
 def _common_type(types: set[pa.DataType]) -> pa.DataType:

@@ -11,9 +11,10 @@ Of the accepted changes of one record only the last is written, and
 before a final delete also the last upsert, because the deleted record
 keeps its data. The others are superseded. When a record has several
 changes in the batch, each is first mapped, standardized and validated
-alone to learn whether it would be quarantined. The last quarantined change that no
-later upsert replaces is written too, in sequence with the others, so that
-the quarantine keeps the entry that one-at-a-time would leave.
+alone to learn whether it would be quarantined. The last quarantined
+change that no later upsert replaces is written too, in sequence with the
+others, so that the quarantine keeps the entry that one-at-a-time would
+leave.
 
 NOTE: a delete of a record that was never stored leaves no cursor behind,
 so an older insert of that record that arrives after it is applied.
@@ -44,8 +45,8 @@ Validity = Callable[[PendingChange], str | None]
 class Plan:
     """The outcome of ordering one source's pending changes.
 
-    ``rounds`` are written one after the other; no round holds two changes
-    of one record. ``quarantined`` contains the changes, with their reasons,
+    ``rounds`` are written one after the other, and no round contains two
+    changes of one record. ``quarantined`` contains the changes, with their reasons,
     that are quarantined without being written, because a later change of
     their record replaces their quarantine entry.
     """
@@ -74,8 +75,9 @@ def stored_cursors(
 
     That is the cursor in the stored raw row. A deleted record keeps the raw
     row of its last version, so the cursors of the changes processed since
-    the run that deleted it count too: the delete's own, those of the changes
-    it superseded in its batch and those of later deletes. The newest wins.
+    the run that deleted it count too. They are the delete's own, those of
+    the changes it superseded in its batch and those of later deletes, and
+    the newest wins.
     """
     if not source.cursor or not keys:
         return {}, set()
@@ -164,10 +166,8 @@ def _deletes(source: SourceBase, change: PendingChange) -> bool:
 def _plan_single(plan: Plan, source: SourceBase, change: PendingChange, current: Any) -> None:
     if is_older(_cursor(source, change), current):
         plan.stale.append(change)
-    elif plan.rounds:
-        plan.rounds[0].append(change)
     else:
-        plan.rounds.append([change])
+        _add_writes(plan, [change])
 
 
 def _plan_sequence(
@@ -180,7 +180,7 @@ def _plan_sequence(
 ) -> None:
     """Plan the changes of one record, in sequence order, as one-at-a-time would apply them.
 
-    ``exists`` tells whether the store has a row of the record, live or deleted.
+    ``exists`` is whether the store has a row of the record, live or deleted.
     """
     accepted: list[PendingChange] = []
     # The last quarantined change that no later accepted upsert cleared, with its reason.
@@ -212,8 +212,13 @@ def _plan_sequence(
     plan.superseded.extend(change for change in accepted if change not in writes)
     if pending_entry is not None:
         writes.append(pending_entry[0])
+    _add_writes(plan, writes)
+
+
+def _add_writes(plan: Plan, writes: list[PendingChange]) -> None:
+    """Put the writes of one record into consecutive rounds, in sequence order."""
     for number, change in enumerate(sorted(writes, key=lambda c: c.seq)):
-        while len(plan.rounds) <= number:
+        if len(plan.rounds) <= number:
             plan.rounds.append([])
         plan.rounds[number].append(change)
 

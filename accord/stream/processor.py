@@ -301,9 +301,7 @@ class Processor:
         for key, text in zip(accepted_keys, texts, strict=True):
             result.written[f"{source.name}:{key}"] = json.loads(text)
         if batch.deleted_keys:
-            deleted = pa.table({"source_key": pa.array(batch.deleted_keys, pa.string())})
-            mark_deleted(connection, source.name, deleted, run_id, now)
-            _forget_written(result, source.name, batch.deleted_keys)
+            _delete_records(connection, source.name, batch.deleted_keys, run_id, now, result)
         _write_quarantine(connection, source.name, batch, run_id, now)
         reasons = _quarantine_reasons(batch.quarantine)
         for change in changes:
@@ -387,9 +385,8 @@ def _write_deletes(
 ) -> None:
     if not changes:
         return
-    keys = pa.table({"source_key": pa.array([c.source_key for c in changes], pa.string())})
-    marked = mark_deleted(connection, source.name, keys, run_id, now)
-    _forget_written(result, source.name, [c.source_key for c in changes])
+    keys = [change.source_key for change in changes]
+    marked = _delete_records(connection, source.name, keys, run_id, now, result)
     if marked < len(changes):
         unknown = _without_live_record(connection, source.name, changes, run_id)
         logger.info(
@@ -405,10 +402,23 @@ def _write_deletes(
         result.changed_keys.append((source.name, change.source_key))
 
 
-def _forget_written(result: BatchResult, source: str, keys: list[str]) -> None:
-    """Drop deleted records from ``result.written``, which an earlier round may have filled."""
+def _delete_records(
+    connection: duckdb.DuckDBPyConnection,
+    source: str,
+    keys: list[str],
+    run_id: int,
+    now: datetime,
+    result: BatchResult,
+) -> int:
+    """Mark the live records of ``keys`` deleted and return how many were live.
+
+    They also leave ``result.written``, which an earlier round of the batch may have filled.
+    """
+    table = pa.table({"source_key": pa.array(keys, pa.string())})
+    marked = mark_deleted(connection, source, table, run_id, now)
     for key in keys:
         result.written.pop(f"{source}:{key}", None)
+    return marked
 
 
 def _without_live_record(

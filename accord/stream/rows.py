@@ -14,8 +14,7 @@ from typing import Any, TypeVar
 import pyarrow as pa
 
 from accord.config.models import SourceBase
-from accord.mapping import INT64
-from accord.sources.values import Plain, flatten_record, table_from_records
+from accord.sources.values import INT64, Plain, flatten_record, table_from_records
 
 
 def required_columns(source: SourceBase) -> list[str]:
