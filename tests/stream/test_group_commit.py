@@ -143,7 +143,7 @@ def test_concurrent_requests_gathered(store: Store, monkeypatch: pytest.MonkeyPa
 
 
 def test_serial_requests_not_delayed(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    """One client that sends each request after the previous answer never waits to gather."""
+    """One client that sends each request after the previous response never waits to gather."""
     monkeypatch.setattr("accord.stream.group_commit.GATHER_SECONDS", 5.0)
     sizes = _commit_sizes(monkeypatch)
     committer = GroupCommitter(store)
