@@ -15,9 +15,10 @@ from typing import Any
 import pyarrow as pa
 
 from accord.config.models import Project, SourceBase
-from accord.mapping import map_batch
+from accord.mapping import case_clashes, map_batch
 from accord.quality import check_rules
 from accord.sources.base import ReadIssue, make_source_key
+from accord.sources.values import json_text
 from accord.standardize.parallel import StandardizePool
 from accord.standardize.stage import SourceContext, standardize_columns
 from accord.store.duckdb_store import scratch
@@ -241,6 +242,10 @@ def raw_json(rows: pa.Table) -> pa.Array:
     """Return every row as a JSON object text, keyed by column name, in an Arrow string array."""
     if rows.num_rows == 0:
         return pa.array([], pa.string())
+    if case_clashes(rows.column_names):
+        # DuckDB would rename one of two names that differ only in case.
+        texts = [json_text(row, compact=True) for row in rows.to_pylist()]
+        return pa.array(texts, pa.string())
     with scratch("batch", rows) as connection:
         result = connection.sql("SELECT to_json(b)::VARCHAR AS raw FROM batch b").to_arrow_table()
     return result.column(0).combine_chunks().cast(pa.string())

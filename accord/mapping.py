@@ -7,7 +7,12 @@ reason. A failed cast or an unmapped enumeration value becomes a
 :class:`MappingIssue`. The pipeline quarantines the record unless the field
 mapping sets ``unmapped`` or ``on_cast_error`` to keep the value or null it.
 A list, struct or map that an expression returns always becomes an issue,
-because a canonical field takes a single value.
+because a canonical field takes a single value. Dates, timestamps, decimals
+and other typed results become the plain values that readers return.
+
+DuckDB binds column names without regard to case, so source columns whose
+names differ only in case (``email`` and ``EMAIL``) are given positional
+names for the query, and column mappings reach each by its exact name.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +30,7 @@ import pyarrow as pa
 
 from accord.config.models import FieldMapping, SourceBase
 from accord.errors import SourceError
-from accord.sources.values import INT64, json_text
+from accord.sources.values import INT64, json_text, normalize_column
 from accord.store.duckdb_store import scratch
 
 logger = logging.getLogger(__name__)
@@ -77,17 +83,22 @@ def _as_text(column: str) -> str:
     return f"CAST({quote_identifier(column)} AS VARCHAR)"
 
 
-def field_sql(mapping: FieldMapping) -> str:
-    """Return the DuckDB SQL expression that computes one canonical field."""
+def field_sql(mapping: FieldMapping, names: Mapping[str, str] | None = None) -> str:
+    """Return the DuckDB SQL expression that computes one canonical field.
+
+    ``names`` maps a source column to its name in the query where the two differ.
+    """
+    names = names or {}
     if mapping.from_ is not None:
-        return quote_identifier(mapping.from_)
+        return quote_identifier(names.get(mapping.from_, mapping.from_))
     if mapping.concat is not None:
-        parts = ", ".join(f"NULLIF(trim({_as_text(c)}), '')" for c in mapping.concat)
+        parts = ", ".join(f"NULLIF(trim({_as_text(names.get(c, c))}), '')" for c in mapping.concat)
         return f"NULLIF(concat_ws({_literal(mapping.separator)}, {parts}), '')"
     if mapping.split is not None:
         spec = mapping.split
         index = spec.index + 1 if spec.index >= 0 else spec.index
-        parts = f"string_split(trim({_as_text(spec.from_)}), {_literal(spec.separator)})"
+        column = _as_text(names.get(spec.from_, spec.from_))
+        parts = f"string_split(trim({column}), {_literal(spec.separator)})"
         return f"NULLIF(trim({parts}[{index}]), '')"
     if mapping.expr is not None:
         return f"({mapping.expr})"
@@ -142,22 +153,66 @@ def _add_absent_json_fields(source: SourceBase, rows: pa.Table) -> pa.Table:
     return rows
 
 
+def case_clashes(columns: list[str]) -> dict[str, str]:
+    """Return a positional query name for each column that differs from another only in case."""
+    counts = Counter(name.lower() for name in columns)
+    return {
+        name: f"__accord_column_{position}"
+        for position, name in enumerate(columns)
+        if counts[name.lower()] > 1
+    }
+
+
+def _check_expressions(source: SourceBase, clashes: Mapping[str, str]) -> None:
+    """Raise when an expression may name a column that another differs from only in case."""
+    for target, mapping in source.fields.items():
+        if mapping.expr is None:
+            continue
+        text = mapping.expr.lower()
+        named = sorted(name for name in clashes if name.lower() in text)
+        if named:
+            raise SourceError(
+                source.name,
+                f"the expression of '{target}' may use one of the columns "
+                f"{', '.join(repr(name) for name in named)}, whose names differ only in case. "
+                "SQL names ignore case, so the expression cannot tell them apart. Map these "
+                "columns with 'from', 'concat' or 'split', or rename one of them in the source",
+            )
+
+
+def _plain_fields(table: pa.Table) -> pa.Table:
+    """Convert typed expression results (dates, decimals, UUIDs) to the readers' plain types."""
+    columns = [
+        column if pa.types.is_nested(column.type) else normalize_column(column)
+        for column in table.columns
+    ]
+    return pa.Table.from_arrays(columns, names=table.column_names)
+
+
 def evaluate_fields(source: SourceBase, rows: pa.Table) -> pa.Table:
     """Run the column, concat, split, constant and expression mappings as one query.
 
     Returns:
-        One column per field of ``source``, with the Arrow type DuckDB gave it.
+        One column per field of ``source``: strings, 64-bit integers and
+        floats, booleans, or the lists, structs and maps an expression gives.
     """
     if not source.fields:
         return pa.table({})
     rows = _add_absent_json_fields(source, rows)
     check_columns(source, rows.column_names)
-    selects = [f"{field_sql(m)} AS {quote_identifier(name)}" for name, m in source.fields.items()]
+    clashes = case_clashes(rows.column_names)
+    if clashes:
+        _check_expressions(source, clashes)
+        rows = rows.rename_columns([clashes.get(name, name) for name in rows.column_names])
+    selects = [
+        f"{field_sql(m, clashes)} AS {quote_identifier(name)}" for name, m in source.fields.items()
+    ]
     try:
         with scratch("batch", rows) as connection:
-            return connection.sql(f"SELECT {', '.join(selects)} FROM batch").to_arrow_table()
+            table = connection.sql(f"SELECT {', '.join(selects)} FROM batch").to_arrow_table()
     except duckdb.Error as exc:
         raise SourceError(source.name, f"a field mapping failed to evaluate: {exc}") from exc
+    return _plain_fields(table)
 
 
 def map_batch(source: SourceBase, rows: pa.Table) -> MappedBatch:

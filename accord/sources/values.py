@@ -31,9 +31,13 @@ def _json_default(value: object) -> object:
     return value_text(value)
 
 
-def json_text(value: object) -> str:
-    """Return ``value`` as JSON text, with dates and bytes as strings and decimals as numbers."""
-    return json.dumps(value, ensure_ascii=False, default=_json_default)
+def json_text(value: object, compact: bool = False) -> str:
+    """Return ``value`` as JSON text, with dates and bytes as strings and decimals as numbers.
+
+    ``compact`` leaves out the spaces after commas and colons.
+    """
+    separators = (",", ":") if compact else None
+    return json.dumps(value, ensure_ascii=False, default=_json_default, separators=separators)
 
 
 def to_plain(value: object) -> Plain:
@@ -161,14 +165,15 @@ def normalize_table(table: pa.Table) -> pa.Table:
     """
     while any(pa.types.is_struct(field.type) for field in table.schema):
         table = table.flatten()
-    columns = [_normalize_column(table.column(i)) for i in range(table.num_columns)]
+    columns = [normalize_column(table.column(i)) for i in range(table.num_columns)]
     return pa.Table.from_arrays(columns, names=table.column_names)
 
 
-def _normalize_column(column: pa.ChunkedArray) -> pa.ChunkedArray:
+def normalize_column(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Convert one Arrow column to a plain type, as :func:`normalize_table` does."""
     kind = column.type
     if pa.types.is_dictionary(kind):
-        return _normalize_column(pc.cast(column, kind.value_type))
+        return normalize_column(pc.cast(column, kind.value_type))
     if pa.types.is_null(kind):
         return pa.chunked_array([pa.nulls(len(column), type=pa.string())])
     if pa.types.is_boolean(kind) or kind == pa.int64() or kind == pa.float64():

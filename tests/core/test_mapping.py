@@ -9,6 +9,7 @@ import pytest
 
 from accord.config.models import CsvSource
 from accord.errors import SourceError
+from accord.ingest import raw_json
 from accord.mapping import CastError, cast_boolean, cast_float, cast_integer, map_batch
 
 
@@ -147,3 +148,65 @@ def test_cast_boolean(value: str, expected: bool) -> None:
 def test_cast_boolean_rejects_other_words() -> None:
     with pytest.raises(CastError, match="true/false"):
         cast_boolean("maybe")
+
+
+CASE_ROWS = pa.table({
+    "id": ["1"],
+    "email": ["ann@example.org"],
+    "EMAIL": ["ANN@WORK.EXAMPLE"],
+    "Email": ["a.b@home.example"],
+})
+
+
+@pytest.mark.parametrize(
+    ("mapping", "expected"),
+    [
+        ("email", "ann@example.org"),
+        ("EMAIL", "ANN@WORK.EXAMPLE"),
+        ("Email", "a.b@home.example"),
+        ({"concat": ["EMAIL", "email"], "separator": " "}, "ANN@WORK.EXAMPLE ann@example.org"),
+        ({"split": {"from": "Email", "separator": "@", "index": 0}}, "a.b"),
+    ],
+)
+def test_case_clashing_columns_keep_values(mapping: Any, expected: str) -> None:
+    result = map_batch(make_source({"value": mapping}), CASE_ROWS)
+    assert result.columns["value"] == [expected]
+
+
+def test_expression_on_case_clash_raises() -> None:
+    with pytest.raises(SourceError) as caught:
+        map_batch(make_source({"value": {"expr": "lower(EMAIL)"}}), CASE_ROWS)
+    message = str(caught.value)
+    assert "'EMAIL', 'Email', 'email'" in message
+    assert "differ only in case" in message
+
+
+def test_expression_beside_case_clashes_runs() -> None:
+    result = map_batch(make_source({"value": {"expr": "id || '!'"}}), CASE_ROWS)
+    assert result.columns["value"] == ["1!"]
+
+
+def test_raw_keeps_case_clashing_columns() -> None:
+    assert raw_json(CASE_ROWS).to_pylist() == [
+        '{"id":"1","email":"ann@example.org","EMAIL":"ANN@WORK.EXAMPLE","Email":"a.b@home.example"}'
+    ]
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ("DATE '2024-01-02'", "2024-01-02"),
+        ("TIMESTAMP '2024-01-02 03:04:05'", "2024-01-02T03:04:05"),
+        ("TIME '03:04:05'", "03:04:05"),
+        ("1.5::DECIMAL(4, 2)", 1.5),
+        ("4915112345678::DECIMAL(15, 0)", 4915112345678.0),
+        ("'3f1c6a2e-1d2b-4c3d-8e9f-001122334455'::UUID", "3f1c6a2e-1d2b-4c3d-8e9f-001122334455"),
+        ("7::TINYINT", 7),
+        ("2.5::REAL", 2.5),
+        ("NULL", None),
+    ],
+)
+def test_typed_expressions_give_plain_values(expression: str, expected: Any) -> None:
+    result = map_batch(make_source({"value": {"expr": expression}}), ROWS.slice(0, 1))
+    assert result.columns["value"] == [expected]
+    assert result.issues == []
