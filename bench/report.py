@@ -327,8 +327,10 @@ def render(results: list[dict[str, Any]]) -> str:
         "Written by `python -m bench` (`bench/run.py`); the next run replaces everything "
         "between these markers. Every tool runs in its own process; peak MB is that "
         "process's maximum resident set size. Phase times are wall-clock seconds, and the "
-        "total excludes starting Python and importing the tool. All accuracy figures come "
-        "from `accord.evaluation.score` on the same record IDs.",
+        "total excludes starting Python and importing the tool. Accord's `other` phase "
+        "covers opening, committing and closing the store; closing writes the run into the "
+        "store file. All accuracy figures come from `accord.evaluation.score` on the same "
+        "record IDs.",
         "",
         f"Machine: {machine()}",
         "",

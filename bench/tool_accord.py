@@ -170,9 +170,11 @@ def run_accord(
     loaded = load_project(project_file)
     with Store.open(store_path) as store:
         summary = run(loaded, store, progress=PhaseProgress(result))
-        total = time.perf_counter() - start
-        # Opening the store, validating and committing the transaction.
-        result.phases["other"] = max(0.0, total - sum(result.phases.values()))
+    # Closing the store writes the committed run from DuckDB's log into the store file.
+    total = time.perf_counter() - start
+    # Opening, validating, committing and closing the store.
+    result.phases["other"] = max(0.0, total - sum(result.phases.values()))
+    with Store.open(store_path, read_only=True) as store:
         result.predicted.update(read_entities(store))
     quarantined = sum(source.quarantined for source in summary.sources)
     if quarantined:
