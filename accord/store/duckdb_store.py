@@ -122,7 +122,12 @@ def memory_shared_with(connection: duckdb.DuckDBPyConnection) -> Iterator[None]:
         yield
     finally:
         _settings["memory_limit"] = limit
-        connection.execute("SET memory_limit = ?", [limit])
+        try:
+            connection.execute("SET memory_limit = ?", [limit])
+        except duckdb.TransactionException:
+            # An error in the block aborted the transaction, which takes no SET
+            # until it is rolled back; Store.transaction sets the cap again then.
+            logger.debug("memory limit %s waits for the rollback of the aborted transaction", limit)
 
 
 def set_memory_limit(limit: str | None) -> None:
@@ -192,6 +197,9 @@ class Store:
             yield self.connection
         except BaseException:
             self.connection.execute("ROLLBACK")
+            if _settings["memory_limit"]:
+                # A block that lowered the cap may have failed before it could restore it.
+                self.connection.execute("SET memory_limit = ?", [_settings["memory_limit"]])
             raise
         self.connection.execute("COMMIT")
 

@@ -95,3 +95,17 @@ def test_staged_rows_freed_inside_transaction(tmp_path: Path) -> None:
 
         assert counts.new == len(keys)
         assert pa.total_allocated_bytes() - baseline < size // 2
+
+
+def test_shared_cap_keeps_error_of_aborted_block(two_gigabyte_cap: None, tmp_path: Path) -> None:
+    with Store.open(tmp_path / "store.duckdb") as store:
+        before = current_limit(store.connection)
+
+        with (
+            pytest.raises(duckdb.CatalogException, match="missing_table"),
+            store.transaction() as connection,
+            memory_shared_with(connection),
+        ):
+            connection.execute("SELECT * FROM missing_table")
+
+        assert current_limit(store.connection) == before
