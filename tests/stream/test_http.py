@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from accord.store.duckdb_store import Store
-from accord.stream.http_intake import drain, signature
+from accord.stream.http_intake import IntakeHandler, drain, signature
 from accord.stream.worker import Worker
 from stream.helpers import get, live_records, load, person, post, write_project
 
@@ -425,3 +425,47 @@ def test_expect_continue_checks_length_first(
         first = connection.recv(65536)
     assert first.startswith(status)
     assert logged_changes(worker) == 0
+
+
+def test_intake_sockets_send_without_nagle(worker: Worker, monkeypatch: pytest.MonkeyPatch) -> None:
+    options: list[int] = []
+    original = IntakeHandler.setup
+
+    def setup(handler: IntakeHandler) -> None:
+        original(handler)
+        options.append(handler.connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+    monkeypatch.setattr(IntakeHandler, "setup", setup)
+    status, _ = signed_post(worker, json.dumps(person(1)).encode())
+
+    assert status == 202
+    assert options
+    assert all(options)
+
+
+class HungUpClient:
+    """A response stream whose client has closed the connection."""
+
+    def write(self, data: bytes) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self) -> None:
+        return None
+
+
+def test_hung_up_client_logs_one_line(caplog: pytest.LogCaptureFixture) -> None:
+    handler = IntakeHandler.__new__(IntakeHandler)
+    handler.wfile = HungUpClient()  # type: ignore[assignment]
+    handler.request_version = "HTTP/1.1"
+    handler.requestline = "POST /ingest/crm HTTP/1.1"
+    handler.command = "POST"
+    handler.client_address = ("127.0.0.1", 50000)
+    handler.close_connection = False
+
+    with caplog.at_level("INFO", logger="accord.stream.http_intake"):
+        handler._send(202, b'{"accepted": 1}', "application/json")
+
+    assert handler.close_connection
+    assert [record.getMessage() for record in caplog.records] == [
+        "127.0.0.1 closed the connection before its 202 response was sent"
+    ]
