@@ -168,8 +168,7 @@ def _check_expressions(source: SourceBase, clashes: Mapping[str, str]) -> None:
     for target, mapping in source.fields.items():
         if mapping.expr is None:
             continue
-        text = mapping.expr.lower()
-        named = sorted(name for name in clashes if name.lower() in text)
+        named = sorted(name for name in clashes if _mentions(mapping.expr, name))
         if named:
             raise SourceError(
                 source.name,
@@ -178,6 +177,11 @@ def _check_expressions(source: SourceBase, clashes: Mapping[str, str]) -> None:
                 "SQL names ignore case, so the expression cannot tell them apart. Map these "
                 "columns with 'from', 'concat' or 'split', or rename one of them in the source",
             )
+
+
+def _mentions(expression: str, name: str) -> bool:
+    """Return whether ``name`` occurs in ``expression`` as a whole word, in any case."""
+    return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", expression, re.IGNORECASE) is not None
 
 
 def _plain_fields(table: pa.Table) -> pa.Table:

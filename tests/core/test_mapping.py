@@ -186,6 +186,12 @@ def test_expression_beside_case_clashes_runs() -> None:
     assert result.columns["value"] == ["1!"]
 
 
+def test_expression_naming_longer_column_runs() -> None:
+    rows = pa.table({"id": ["1"], "ID": ["2"], "valid": ["yes"], "id_card": ["X9"]})
+    result = map_batch(make_source({"value": {"expr": "valid || id_card"}}), rows)
+    assert result.columns["value"] == ["yesX9"]
+
+
 def test_raw_keeps_case_clashing_columns() -> None:
     assert raw_json(CASE_ROWS).to_pylist() == [
         '{"id":"1","email":"ann@example.org","EMAIL":"ANN@WORK.EXAMPLE","Email":"a.b@home.example"}'
