@@ -382,7 +382,6 @@ def bench_end_to_end(
     log: IO[str] | int = subprocess.DEVNULL
     if worker_log:
         log = worker_log.open("w", encoding="utf-8")
-    env["COLUMNS"] = "200"
     worker = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
     base = f"http://127.0.0.1:{worker_port}"
     try:

@@ -68,6 +68,18 @@ def main(
     logging.getLogger("accord").setLevel(level)
 
 
+# A service's log goes to files and collectors, which take one line per record,
+# with the time and the thread that wrote it.
+SERVICE_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"
+
+
+def _log_plain_lines() -> None:
+    """Replace the terminal log handler with one that writes one plain line per record."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(SERVICE_LOG_FORMAT))
+    logging.getLogger().handlers = [handler]
+
+
 def fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:
     """Print an error and return the exit to raise."""
     errors.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
@@ -467,6 +479,7 @@ def serve(
     """Run the long-running worker: take changes from every intake and apply them until SIGTERM."""
     from accord.stream.worker import serve as serve_worker
 
+    _log_plain_lines()
     loaded = _load()
     with _open_store(loaded) as store:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import time
@@ -27,6 +28,8 @@ from stream.helpers import (
 
 KEYS = 30
 VERSIONS = 4
+# Time, level and logger name begin every line of the worker's log.
+LOG_LINE = r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR|CRITICAL) "
 
 
 def project(folder: Path, port: int) -> Path:
@@ -82,7 +85,8 @@ def test_sigterm_exits_cleanly(tmp_path: Path) -> None:
     log = (tmp_path / "worker.log").read_text()
     assert status == 202
     assert code == 0
-    assert "worker stopped" in log
+    assert re.search(LOG_LINE + r"accord\.stream\.worker \[MainThread\] worker stopped$", log, re.M)
+    assert all(re.match(LOG_LINE, line) for line in log.splitlines())
 
 
 @pytest.mark.slow
