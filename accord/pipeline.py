@@ -27,7 +27,7 @@ from accord.sources import open_reader
 from accord.sources.base import ReadResult
 from accord.standardize.parallel import StandardizePool
 from accord.store.bulk import register
-from accord.store.duckdb_store import Store, set_memory_limit
+from accord.store.duckdb_store import Store, original_error, set_memory_limit
 from accord.store.indexes import drop_lookup_indexes
 from accord.store.records import WriteCounts, mark_absent_deleted, mark_deleted, write_records
 from accord.store.staleness import stale_keys
@@ -127,20 +127,21 @@ def run(
             summary.extra.update(after_ingest(loaded, connection, run_id, progress))
             summary.finished_at = now_utc()
             _finish_run(connection, run_id, "succeeded", summary.to_json())
-    except AccordError as exc:
-        _record_failure(store, run_id, exc)
-        raise
-    except duckdb.OutOfMemoryException as exc:
-        _record_failure(store, run_id, exc)
-        limit = loaded.project.store.memory_limit
-        raise RunError(
-            f"run {run_id} failed: DuckDB ran out of memory under store.memory_limit ({limit}); "
-            "raise store.memory_limit in the project file, or set it to null for DuckDB's "
-            f"default of 80% of the machine's memory: {exc}"
-        ) from exc
     except Exception as exc:
-        _record_failure(store, run_id, exc)
-        raise RunError(f"run {run_id} failed: {type(exc).__name__}: {exc}") from exc
+        cause = original_error(exc)
+        _record_failure(store, run_id, cause)
+        if cause is exc and isinstance(exc, AccordError):
+            raise
+        if isinstance(cause, AccordError):
+            raise cause from None
+        if isinstance(cause, duckdb.OutOfMemoryException):
+            limit = loaded.project.store.memory_limit
+            raise RunError(
+                f"run {run_id} failed: DuckDB ran out of memory under store.memory_limit "
+                f"({limit}); raise store.memory_limit in the project file, or set it to null "
+                f"for DuckDB's default of 80% of the machine's memory: {cause}"
+            ) from cause
+        raise RunError(f"run {run_id} failed: {type(cause).__name__}: {cause}") from cause
     _log_summary(summary)
     return summary
 

@@ -130,6 +130,18 @@ def memory_shared_with(connection: duckdb.DuckDBPyConnection) -> Iterator[None]:
             logger.debug("memory limit %s waits for the rollback of the aborted transaction", limit)
 
 
+def original_error(exc: BaseException) -> BaseException:
+    """Return the error that aborted the transaction when ``exc`` only reports the abort.
+
+    After a failed statement, every later statement of the transaction, such
+    as a clean-up in a ``finally`` block, fails with "transaction is aborted",
+    and that error would hide the first one.
+    """
+    while isinstance(exc, duckdb.TransactionException) and exc.__context__ is not None:
+        exc = exc.__context__
+    return exc
+
+
 def set_memory_limit(limit: str | None) -> None:
     """Cap the memory of each DuckDB connection opened from now on; None keeps DuckDB's default.
 

@@ -36,7 +36,7 @@ from accord.progress import LogProgress
 from accord.resolve.incremental import ResolutionState, load_state, resolve_changes
 from accord.resolve.stage import after_ingest
 from accord.store.bulk import register
-from accord.store.duckdb_store import Store
+from accord.store.duckdb_store import Store, original_error
 from accord.store.indexes import ensure_lookup_indexes, one_of
 from accord.store.records import mark_deleted, write_records
 from accord.stream import changelog
@@ -338,8 +338,15 @@ class Processor:
 
 
 def _machine_error(exc: BaseException) -> bool:
-    """Return whether ``exc`` comes from the disk or memory rather than from a change."""
-    return isinstance(exc, OSError | MemoryError | duckdb.IOException | duckdb.OutOfMemoryException)
+    """Return whether the disk or memory caused ``exc``, rather than the change.
+
+    An error that only reports an aborted transaction is judged by the error
+    that aborted it.
+    """
+    cause = original_error(exc)
+    return isinstance(
+        cause, OSError | MemoryError | duckdb.IOException | duckdb.OutOfMemoryException
+    )
 
 
 def _log_quarantined(change: PendingChange, reason: str) -> None:

@@ -236,6 +236,29 @@ def test_out_of_memory_names_memory_limit(tmp_path: Path, monkeypatch: pytest.Mo
     assert query(loaded, "SELECT status FROM runs ORDER BY run_id") == [("failed",)]
 
 
+def test_out_of_memory_behind_clean_up_names_memory_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loaded = make_project(tmp_path)
+
+    def exhaust_then_clean_up(connection: duckdb.DuckDBPyConnection, *args: Any) -> int:
+        with pytest.raises(duckdb.CatalogException):
+            connection.execute("SELECT * FROM no_such_table")
+        try:
+            raise duckdb.OutOfMemoryException("could not allocate block of size 256.0 KiB")
+        finally:
+            connection.execute("SELECT 1")
+
+    monkeypatch.setattr("accord.resolve.stage.merge_golden", exhaust_then_clean_up)
+    with pytest.raises(RunError) as raised:
+        run_once(loaded)
+
+    message = str(raised.value)
+    assert "DuckDB ran out of memory under store.memory_limit (2GB)" in message
+    assert "could not allocate block" in message
+    assert query(loaded, "SELECT status FROM runs ORDER BY run_id") == [("failed",)]
+
+
 KILL_SCRIPT = """
 import os, signal, sys
 import accord.resolve.stage as stage
