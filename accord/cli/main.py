@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 the run or command failed, 2 invalid project file or ar
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -71,18 +72,36 @@ def main(
 # A service's log goes to files and collectors, which take one line per record,
 # with the time and the thread that wrote it.
 SERVICE_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_control(match: re.Match[str]) -> str:
+    return _ESCAPES.get(match[0], f"\\x{ord(match[0]):02x}")
+
+
+class OneLineFormatter(logging.Formatter):
+    """A log formatter that writes each record, traceback included, as one escaped line.
+
+    Control characters become escapes such as ``\\n`` and ``\\x1b``, so a value
+    from a request (a key holding a newline or a terminal escape code) can
+    neither forge a log line nor change the terminal.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        return _CONTROL.sub(_escape_control, super().format(record))
 
 
 def _log_plain_lines() -> None:
     """Replace the terminal log handler with one that writes one plain line per record."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(SERVICE_LOG_FORMAT))
+    handler.setFormatter(OneLineFormatter(SERVICE_LOG_FORMAT))
     logging.getLogger().handlers = [handler]
 
 
 def fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:
     """Print an error and return the exit to raise."""
-    errors.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
+    errors.print(f"[red]error:[/red] {message}", highlight=False, markup=True, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -90,7 +109,7 @@ def _load() -> LoadedProject:
     try:
         return load_project(state.project_path)
     except ConfigError as exc:
-        errors.print(str(exc), highlight=False, markup=False)
+        errors.print(str(exc), highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_INVALID) from None
 
 
@@ -485,7 +504,7 @@ def serve(
         try:
             serve_worker(loaded, store, host, port)
         except ConfigError as exc:
-            errors.print(str(exc), highlight=False, markup=False)
+            errors.print(str(exc), highlight=False, markup=False, soft_wrap=True)
             raise typer.Exit(EXIT_INVALID) from None
         except AccordError as exc:
             raise fail(str(exc)) from None
@@ -498,7 +517,7 @@ def run_cli() -> None:
     try:
         app()
     except AccordError as exc:
-        errors.print(f"error: {exc}", markup=False)
+        errors.print(f"error: {exc}", markup=False, soft_wrap=True)
         sys.exit(EXIT_FAILED)
 
 

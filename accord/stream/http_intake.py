@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -74,7 +75,18 @@ class IntakeServer(ThreadingHTTPServer):
     def server_close(self) -> None:
         """Close the socket, then commit the changes already taken and stop the committer."""
         super().server_close()
-        self.committer.close()
+        # A failed bind closes the server before __init__ has made the committer.
+        committer: GroupCommitter | None = getattr(self, "committer", None)
+        if committer is not None:
+            committer.close()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Log a request that failed outside the handler's own checks, in place of a traceback."""
+        error = sys.exc_info()[1]
+        logger.warning(
+            "request from %s failed: %s: %s", client_address[0], type(error).__name__, error
+        )
+        logger.debug("request from %s failed", client_address[0], exc_info=True)
 
     def ingest(self, source_name: str, body: bytes, signature_header: str | None) -> int:
         """Check, parse and commit the changes of one request; return how many were new.

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import logging
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from accord.cli.main import OneLineFormatter
 
 ACCORD = shutil.which("accord") or str(Path(sys.executable).parent / "accord")
 
@@ -276,3 +280,47 @@ def test_installed_command_maps_errors_to_exit_codes() -> None:
     # run_cli prints an AccordError as one line; the bare Typer app would show a traceback.
     scripts = importlib.metadata.entry_points(group="console_scripts")
     assert scripts["accord"].value == "accord.cli.main:run_cli"
+
+
+def test_serve_on_busy_port_names_the_port(project: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = accord(project, "serve", "--host", "127.0.0.1", "--port", str(port))
+
+    assert result.returncode == 1
+    assert "cannot start the worker" in result.stderr
+    assert "Address already in use" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("key a\n2030-01-01 INFO forged", "key a\\n2030-01-01 INFO forged"),
+        ("carriage\rreturn", "carriage\\rreturn"),
+        ("tab\there", "tab\\there"),
+        ("colour \x1b[31mred", "colour \\x1b[31mred"),
+        ("c1 \x9b31m", "c1 \\x9b31m"),
+        ("plain ünïcödé", "plain ünïcödé"),
+    ],
+)
+def test_service_log_line_escapes_controls(message: str, expected: str) -> None:
+    formatter = OneLineFormatter("%(message)s")
+    record = logging.LogRecord("accord.test", logging.INFO, __file__, 1, "%s", (message,), None)
+    assert formatter.format(record) == expected
+
+
+def test_service_log_line_keeps_traceback_on_one_line() -> None:
+    formatter = OneLineFormatter("%(levelname)s %(message)s")
+    try:
+        raise ValueError("bad\nvalue")
+    except ValueError:
+        record = logging.LogRecord(
+            "accord.test", logging.ERROR, __file__, 1, "failed", (), sys.exc_info()
+        )
+    line = formatter.format(record)
+    assert "\n" not in line
+    assert line.startswith("ERROR failed\\nTraceback (most recent call last):")
+    assert line.endswith("ValueError: bad\\nvalue")

@@ -469,3 +469,18 @@ def test_hung_up_client_logs_one_line(caplog: pytest.LogCaptureFixture) -> None:
     assert [record.getMessage() for record in caplog.records] == [
         "127.0.0.1 closed the connection before its 202 response was sent"
     ]
+
+
+def test_failed_request_logs_one_warning(
+    worker: Worker, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with caplog.at_level("INFO", logger="accord.stream.http_intake"):
+        try:
+            raise ConnectionResetError(104, "Connection reset by peer")
+        except ConnectionResetError:
+            worker.server.handle_error(None, ("127.0.0.1", 50000))
+
+    assert [record.getMessage() for record in caplog.records] == [
+        "request from 127.0.0.1 failed: ConnectionResetError: [Errno 104] Connection reset by peer"
+    ]
+    assert capsys.readouterr().err == ""
