@@ -350,12 +350,14 @@ def _machine_error(exc: BaseException) -> bool:
 
 
 def _log_quarantined(change: PendingChange, reason: str) -> None:
+    # The reason quotes the rejected value, which may be personal data, so the
+    # log names only the rule; the quarantine table keeps the whole reason.
     logger.warning(
-        "change %d of source %s key %s quarantined: %s",
+        "change %d of source %s key %s quarantined by rule %s; accord quarantine shows why",
         change.seq,
         change.source,
         change.source_key,
-        reason,
+        reason.split(":", 1)[0],
     )
 
 

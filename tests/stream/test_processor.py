@@ -89,6 +89,30 @@ def test_processor_quarantines_invalid(worker_parts: tuple[Processor, Store]) ->
     assert row == [("1",)]
 
 
+STRICT_EMAIL = """\
+standardize:
+  fields:
+    email: {standardizer: email, on_invalid: quarantine}
+"""
+
+
+def test_quarantine_log_leaves_out_value(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    loaded = load(write_project(tmp_path / "stream", STRICT_EMAIL).parent)
+    store = Store.open(loaded.resolve(loaded.project.store.path))
+    processor = Processor(loaded, store, Metrics(), batch_size=1000)
+    send(processor, [person(1, email="ann.private.example.org")])
+    with caplog.at_level("WARNING", logger="accord.stream.processor"):
+        processor.process_once()
+
+    assert statuses(store) == {1: "quarantined"}
+    reason = store.connection.execute("SELECT reason FROM quarantine").fetchall()[0][0]
+    assert "ann.private.example.org" in reason
+    messages = [record.getMessage() for record in caplog.records]
+    assert len(messages) == 1
+    assert "key 1 quarantined by rule" in messages[0]
+    assert "ann.private" not in messages[0]
+
+
 def test_processor_matches_batch_run(worker_parts: tuple[Processor, Store], tmp_path: Path) -> None:
     processor, store = worker_parts
     final = [person(n, version=2) for n in range(12)]
