@@ -47,6 +47,9 @@ def scratch(name: str, table: pa.Table) -> Iterator[duckdb.DuckDBPyConnection]:
     connection = getattr(_scratch, "connection", None)
     if connection is None:
         connection = connect()
+        # Mapping expressions run here, and a TIMESTAMPTZ result must not depend on
+        # the host's time zone.
+        connection.execute("SET TimeZone = 'UTC'")
         _scratch.connection = connection
     connection.register(name, table)
     try:
