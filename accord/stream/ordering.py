@@ -31,7 +31,7 @@ from typing import Any
 import duckdb
 
 from accord.config.models import Project, SourceBase
-from accord.ingest import is_flagged, process_rows
+from accord.ingest import QuarantineEntry, is_flagged, process_rows
 from accord.store.indexes import one_of
 from accord.store.staleness import is_older
 from accord.stream.changelog import PendingChange
@@ -64,8 +64,18 @@ def quarantine_reason(project: Project, source: SourceBase, change: PendingChang
     batch = process_rows(project, source, rows_table(source, [change.payload]))
     for entry in batch.quarantine:
         if entry.source_key == change.source_key:
-            return f"{entry.rule}: {entry.reason}"[:2000]
+            return entry_reason(entry)
     return None
+
+
+def entry_reason(entry: QuarantineEntry) -> str:
+    """Return the reason a change log row gives for a quarantined change: the rule, then why."""
+    return f"{entry.rule}: {entry.reason}"[:2000]
+
+
+def reason_rule(reason: str) -> str:
+    """Return the rule of a reason that :func:`entry_reason` wrote."""
+    return reason.split(":", 1)[0]
 
 
 def stored_cursors(

@@ -43,7 +43,7 @@ from accord.stream import changelog
 from accord.stream.changelog import PendingChange, now_utc
 from accord.stream.delivery import deliver_batches
 from accord.stream.metrics import Metrics
-from accord.stream.ordering import plan_changes, quarantine_reason
+from accord.stream.ordering import entry_reason, plan_changes, quarantine_reason, reason_rule
 from accord.stream.rows import rows_table, type_groups
 
 logger = logging.getLogger(__name__)
@@ -351,13 +351,13 @@ def _machine_error(exc: BaseException) -> bool:
 
 def _log_quarantined(change: PendingChange, reason: str) -> None:
     # The reason quotes the rejected value, which may be personal data, so the
-    # log names only the rule; the quarantine table keeps the whole reason.
+    # log names only the rule. The quarantine table keeps the whole reason.
     logger.warning(
         "change %d of source %s key %s quarantined by rule %s; accord quarantine shows why",
         change.seq,
         change.source,
         change.source_key,
-        reason.split(":", 1)[0],
+        reason_rule(reason),
     )
 
 
@@ -447,7 +447,7 @@ def _quarantine_reasons(entries: list[QuarantineEntry]) -> dict[str, str]:
     reasons: dict[str, str] = {}
     for entry in entries:
         if entry.source_key is not None and entry.source_key not in reasons:
-            reasons[entry.source_key] = f"{entry.rule}: {entry.reason}"[:2000]
+            reasons[entry.source_key] = entry_reason(entry)
     return reasons
 
 

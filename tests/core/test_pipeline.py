@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -219,42 +220,32 @@ def test_error_inside_stage_keeps_previous_state(
     assert query(loaded, "SELECT status FROM runs ORDER BY run_id") == [("succeeded",), ("failed",)]
 
 
-def test_out_of_memory_names_memory_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def exhaust(*args: Any) -> int:
+    raise duckdb.OutOfMemoryException("could not allocate block of size 256.0 KiB")
+
+
+def exhaust_then_clean_up(connection: duckdb.DuckDBPyConnection, *args: Any) -> int:
+    """Abort the transaction, run out of memory, then fail in a clean-up statement."""
+    with pytest.raises(duckdb.CatalogException):
+        connection.execute("SELECT * FROM no_such_table")
+    try:
+        return exhaust()
+    finally:
+        connection.execute("SELECT 1")
+
+
+@pytest.mark.parametrize("merge", [exhaust, exhaust_then_clean_up])
+def test_out_of_memory_names_memory_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, merge: Callable[..., int]
+) -> None:
     loaded = make_project(tmp_path)
-
-    def exhaust(*args: Any, **kwargs: Any) -> int:
-        raise duckdb.OutOfMemoryException("could not allocate block of size 256.0 KiB")
-
-    monkeypatch.setattr("accord.resolve.stage.merge_golden", exhaust)
+    monkeypatch.setattr("accord.resolve.stage.merge_golden", merge)
     with pytest.raises(RunError) as raised:
         run_once(loaded)
 
     message = str(raised.value)
     assert "DuckDB ran out of memory under store.memory_limit (2GB)" in message
     assert "raise store.memory_limit in the project file" in message
-    assert "could not allocate block" in message
-    assert query(loaded, "SELECT status FROM runs ORDER BY run_id") == [("failed",)]
-
-
-def test_out_of_memory_behind_clean_up_names_memory_limit(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    loaded = make_project(tmp_path)
-
-    def exhaust_then_clean_up(connection: duckdb.DuckDBPyConnection, *args: Any) -> int:
-        with pytest.raises(duckdb.CatalogException):
-            connection.execute("SELECT * FROM no_such_table")
-        try:
-            raise duckdb.OutOfMemoryException("could not allocate block of size 256.0 KiB")
-        finally:
-            connection.execute("SELECT 1")
-
-    monkeypatch.setattr("accord.resolve.stage.merge_golden", exhaust_then_clean_up)
-    with pytest.raises(RunError) as raised:
-        run_once(loaded)
-
-    message = str(raised.value)
-    assert "DuckDB ran out of memory under store.memory_limit (2GB)" in message
     assert "could not allocate block" in message
     assert query(loaded, "SELECT status FROM runs ORDER BY run_id") == [("failed",)]
 
