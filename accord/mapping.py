@@ -180,12 +180,21 @@ def _check_expressions(source: SourceBase, clashes: Mapping[str, str]) -> None:
 
 
 def _mentions(expression: str, name: str) -> bool:
-    """Return whether ``name`` occurs in ``expression`` as a whole word, in any case."""
+    """Return whether ``name`` occurs in ``expression`` as a whole word, in any case.
+
+    NOTE: the text is not parsed, so a string literal ('no email'), a type name
+    (DATE beside a column "date") or a dotted column name ("org.id" beside "id")
+    also counts, and such an expression is rejected although it is unambiguous.
+    """
     return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", expression, re.IGNORECASE) is not None
 
 
 def _plain_fields(table: pa.Table) -> pa.Table:
-    """Convert typed expression results (dates, decimals, UUIDs) to the readers' plain types."""
+    """Convert typed expression results (dates, decimals, UUIDs) to the readers' plain types.
+
+    NOTE: decimals become float64 as in the readers, so one with more than 15
+    significant digits (a DECIMAL(20,0) account number) can lose digits silently.
+    """
     columns = [
         column if pa.types.is_nested(column.type) else normalize_column(column)
         for column in table.columns

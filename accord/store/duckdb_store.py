@@ -128,8 +128,8 @@ def memory_shared_with(connection: duckdb.DuckDBPyConnection) -> Iterator[None]:
         try:
             connection.execute("SET memory_limit = ?", [limit])
         except duckdb.TransactionException:
-            # An error in the block aborted the transaction, which takes no SET
-            # until it is rolled back; Store.transaction sets the cap again then.
+            # An error in the block aborted the transaction, which takes no SET before
+            # its rollback. Store.transaction sets the cap again after the rollback.
             logger.debug("memory limit %s waits for the rollback of the aborted transaction", limit)
 
 
