@@ -7,7 +7,6 @@ way it arrives.
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import pyarrow as pa
 
 from accord.config.models import Project, SourceBase
+from accord.logs import get_logger
 from accord.mapping import case_clashes, map_batch
 from accord.quality import check_rules
 from accord.sources.base import ReadIssue, make_source_key
@@ -23,7 +23,7 @@ from accord.standardize.parallel import StandardizePool
 from accord.standardize.stage import SourceContext, standardize_columns
 from accord.store.duckdb_store import scratch
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 _FALSE_FLAGS = {"", "false", "f", "no", "n", "0", "null", "none"}
 

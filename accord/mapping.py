@@ -17,7 +17,6 @@ names for the query, and column mappings reach each by its exact name.
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 from collections import Counter
@@ -30,10 +29,11 @@ import pyarrow as pa
 
 from accord.config.models import FieldMapping, SourceBase
 from accord.errors import SourceError
+from accord.logs import get_logger
 from accord.sources.values import INT64, json_text, normalize_column
 from accord.store.duckdb_store import scratch
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _CURRENCY = re.compile(r"[\s$€£¥]")

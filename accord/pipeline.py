@@ -8,7 +8,6 @@ state intact and the next run starts from it.
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +20,7 @@ from accord.config.loader import LoadedProject
 from accord.config.models import SourceBase
 from accord.errors import AccordError, RunError
 from accord.ingest import ProcessedBatch, QuarantineEntry, process_rows
+from accord.logs import get_logger
 from accord.progress import LogProgress, Progress
 from accord.resolve.stage import after_ingest
 from accord.sources import open_reader
@@ -32,7 +32,7 @@ from accord.store.indexes import drop_lookup_indexes
 from accord.store.records import WriteCounts, mark_absent_deleted, mark_deleted, write_records
 from accord.store.staleness import stale_keys
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 
 @dataclass

@@ -38,6 +38,7 @@ from accord.config.models import (
     WebhookAction,
 )
 from accord.errors import AccordError, NotFoundError
+from accord.logs import get_logger
 from accord.store.duckdb_store import Store
 from accord.sync.http import HttpSender
 from accord.sync.messaging import publish_nats, publish_redis
@@ -47,7 +48,7 @@ from accord.sync.runner import run_sync
 from accord.sync.suppression import add_to_list
 from accord.sync.writers.webhook import read_secret, signed_headers
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ list every contributing record.
 from __future__ import annotations
 
 import json
-import logging
 from collections import defaultdict
 from typing import Any
 
@@ -23,10 +22,11 @@ import pyarrow as pa
 
 from accord.config.models import AGGREGATE_RULES, FieldSurvivorship, Project
 from accord.config.semantics import canonical_field_names
+from accord.logs import get_logger
 from accord.merge.choice import ORGANIZATION_FIELDS
 from accord.store.bulk import register
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 CANDIDATES = "accord_candidates"
 # Fields that describe the record, not the customer, and never become golden values.

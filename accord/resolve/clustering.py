@@ -17,7 +17,6 @@ Accord, but scikit-learn and recordlinkage install it.
 from __future__ import annotations
 
 import importlib
-import logging
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -28,7 +27,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-logger = logging.getLogger(__name__)
+from accord.logs import get_logger
+
+logger = get_logger(__name__)
 
 IntArray = npt.NDArray[np.int64]
 

@@ -8,15 +8,15 @@ stitch on their own.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 import duckdb
 
 from accord.config.models import DeterministicRule, MatchingConfig, Project
+from accord.logs import get_logger
 from accord.model import CANONICAL_FIELDS
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 
 @dataclass(frozen=True)

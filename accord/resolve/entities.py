@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections.abc import Container
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,12 +10,13 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 
+from accord.logs import get_logger
 from accord.resolve.inputs import split_record_id
 from accord.resolve.stable_ids import IdAssignment, NewIdFunction, assign_ids
 from accord.store.bulk import insert_columns, insert_rows, register
 from accord.store.indexes import one_of
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 
 @dataclass

@@ -19,7 +19,6 @@ batch run until then.
 
 from __future__ import annotations
 
-import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ import pyarrow as pa
 
 from accord.config.models import Project
 from accord.governance.decisions import current_decisions, replace_review_queue
+from accord.logs import get_logger
 from accord.merge.scoped import merge_scoped
 from accord.resolve import deterministic
 from accord.resolve.blocking_index import BlockingIndex, Key, key_of
@@ -62,7 +62,7 @@ from accord.resolve.stage import (
 )
 from accord.store.bulk import create_temp_table, insert_columns, register
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 Record = dict[str, Any]
 NAME_KEYS = ("name_full_key", "name_reversed_key", "name_initial_key")

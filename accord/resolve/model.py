@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import logging
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,10 +19,11 @@ import duckdb
 import pyarrow as pa
 
 from accord.config.models import MatchingConfig
+from accord.logs import get_logger
 from accord.resolve.comparisons import REQUIRED_COLUMNS, Comparison, build_comparisons
 from accord.store.duckdb_store import connect
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 UNIQUE_ID = "record_id"
 DEFAULT_PRIOR = 0.0001

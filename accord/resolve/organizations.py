@@ -9,7 +9,6 @@ listed.
 
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 from collections.abc import Container, Mapping
 from datetime import datetime
@@ -18,13 +17,14 @@ import duckdb
 import pyarrow as pa
 
 from accord.config.models import Project
+from accord.logs import get_logger
 from accord.resolve.clustering import Edge, cluster
 from accord.resolve.entities import save_entities
 from accord.resolve.inputs import record_filter
 from accord.resolve.record_keys import Written, company_keys, from_written
 from accord.store.bulk import insert_columns, register
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 ORGANIZATION_TABLE = "accord_org_input"
 

@@ -14,13 +14,14 @@ The work is a few dictionary passes over the records, linear in their number.
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections import Counter
 from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-logger = logging.getLogger(__name__)
+from accord.logs import get_logger
+
+logger = get_logger(__name__)
 
 CreatedOrder = int | str | datetime
 """Creation time or sequence number of an entity. Smaller values are older."""

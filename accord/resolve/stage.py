@@ -7,7 +7,6 @@ assign stable IDs, resolve organizations, then merge golden records.
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +21,7 @@ import pyarrow.compute as pc
 from accord.config.loader import LoadedProject
 from accord.config.models import Project
 from accord.governance.decisions import current_decisions, ordered, replace_review_queue
+from accord.logs import get_logger
 from accord.merge.survivorship import merge_golden
 from accord.progress import Progress
 from accord.resolve import deterministic
@@ -47,7 +47,7 @@ from accord.resolve.thin_records import RULE as THIN_RULE
 from accord.store.bulk import insert_columns, register
 from accord.store.duckdb_store import memory_shared_with
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 DETERMINISTIC_WEIGHT = 1e6
 # Links inferred from weaker evidence than a shared key: a shared email on records whose given

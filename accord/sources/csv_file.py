@@ -13,7 +13,6 @@ import bisect
 import csv
 import io
 import itertools
-import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ import pyarrow.csv as pacsv
 
 from accord.config.models import CsvSource
 from accord.errors import SourceError
+from accord.logs import get_logger
 from accord.sources.base import Capabilities, ReadIssue, ReadResult
 from accord.sources.records import clip_raw, finish_read
 from accord.sources.text import decode_text, read_bytes
@@ -31,7 +31,7 @@ from accord.sources.text import decode_text, read_bytes
 if TYPE_CHECKING:
     from _csv import Reader as _CsvReader
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
 _DELIMITER_ALIASES = {"\\t": "\t", "tab": "\t"}

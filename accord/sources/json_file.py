@@ -10,18 +10,18 @@ text.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from accord.config.models import JsonSource
 from accord.errors import SourceError
+from accord.logs import get_logger
 from accord.sources.base import Capabilities, ReadIssue, ReadResult
 from accord.sources.records import clip_raw, finish_read
 from accord.sources.text import decode_text, read_bytes
 from accord.sources.values import flatten_record, json_text, table_from_records
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 
 class JsonReader:

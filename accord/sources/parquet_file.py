@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import pyarrow as pa
@@ -10,11 +9,12 @@ import pyarrow.parquet as pq
 
 from accord.config.models import ParquetSource
 from accord.errors import SourceError
+from accord.logs import get_logger
 from accord.sources.base import Capabilities, ReadResult
 from accord.sources.records import finish_read, table_row_locator
 from accord.sources.values import normalize_table
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 
 class ParquetReader:

@@ -8,7 +8,6 @@ and select the rows changed after the last cursor.
 from __future__ import annotations
 
 import difflib
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ import pyarrow.compute as pc
 
 from accord.config.models import SourceBase
 from accord.errors import SourceError
+from accord.logs import get_logger
 from accord.sources.base import (
     KEY_SEPARATOR,
     ReadIssue,
@@ -29,7 +29,7 @@ from accord.sources.cursor import select_after
 from accord.sources.values import json_text
 from accord.store.staleness import is_older
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 MAX_RAW_CHARS = 2000
 

@@ -20,6 +20,7 @@ from urllib.parse import quote, quote_plus, urlsplit
 
 from accord.config.models import RestAuth, RestPaginator, RestSource
 from accord.errors import SourceError, TransientError
+from accord.logs import get_logger
 from accord.sources.base import Capabilities, ReadIssue, ReadResult
 from accord.sources.records import Locator, clip_raw, finish_read
 from accord.sources.values import flatten_record, json_text, table_from_records
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from dlt.sources.helpers.rest_client.paginators import BasePaginator
     from requests import Session
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 _REDACTED_LOGGERS = ("dlt", "urllib3.connectionpool", "urllib3", "requests")
 _REDACTION = "***"

@@ -11,7 +11,6 @@ The password never appears in logs or errors: URLs are rendered with
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -35,6 +34,7 @@ from sqlalchemy.pool import NullPool
 
 from accord.config.models import SqlSource
 from accord.errors import SourceError, TransientError
+from accord.logs import get_logger
 from accord.sources.base import (
     Capabilities,
     ReadResult,
@@ -45,7 +45,7 @@ from accord.sources.cursor import parse_number
 from accord.sources.records import finish_read, require_columns, table_row_locator
 from accord.sources.values import column_array, table_from_columns, to_plain
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _CONNECT_TIMEOUT_SECONDS = 10

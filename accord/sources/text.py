@@ -8,7 +8,6 @@ then cp1252. The declared encoding, when set, wins.
 from __future__ import annotations
 
 import codecs
-import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +15,9 @@ from pathlib import Path
 from charset_normalizer import from_bytes
 
 from accord.errors import SourceError
+from accord.logs import get_logger
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),

@@ -10,16 +10,16 @@ than it saves.
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Hashable, Sequence
 
+from accord.logs import get_logger
 from accord.standardize.base import MISSING, Outcome, invalid
 from accord.standardize.cache import BoundedCache, clear_all_caches
 from accord.standardize.registry import STANDARDIZERS, Standardizer
 from accord.standardize.text import clean_text, is_placeholder
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 CACHE_SIZE = 100_000
 """Maximum outcomes kept per standardizer between calls."""

@@ -34,6 +34,7 @@ from itertools import chain
 from types import TracebackType
 from typing import Any
 
+from accord.logs import get_logger
 from accord.standardize.config import StandardizeConfig
 from accord.standardize.stage import (
     SourceContext,
@@ -42,7 +43,7 @@ from accord.standardize.stage import (
     standardize_columns,
 )
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 CHUNK_ROWS = 25_000
 """Rows per task. Smaller chunks balance the workers better, but each

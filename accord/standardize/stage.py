@@ -66,7 +66,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import gc
-import logging
 import time
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
@@ -76,6 +75,7 @@ from typing import Any, Literal
 
 import phonenumbers
 
+from accord.logs import get_logger
 from accord.standardize.base import Outcome, Scalar
 from accord.standardize.columns import standardize_column
 from accord.standardize.config import FieldStandardizer, StandardizeConfig
@@ -84,7 +84,7 @@ from accord.standardize.emails import EMAIL_KEYS
 from accord.standardize.registry import STANDARDIZERS, Standardizer, default_standardizer
 from accord.standardize.text import placeholder_set
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 ISSUE_VALUE_LIMIT = 200
 """Characters of the raw value kept in a :class:`FieldIssue`."""

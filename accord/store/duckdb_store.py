@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
 from collections.abc import Iterator
@@ -14,9 +13,10 @@ import duckdb
 import pyarrow as pa
 
 from accord.errors import StoreError
+from accord.logs import get_logger
 from accord.store.schema import MIGRATIONS, SCHEMA_VERSION
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 
 def connect(location: str = ":memory:", read_only: bool = False) -> duckdb.DuckDBPyConnection:

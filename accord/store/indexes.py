@@ -21,13 +21,14 @@ reads filter on one indexed column and then on the pair.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Sequence
 
 import duckdb
 
-logger = logging.getLogger(__name__)
+from accord.logs import get_logger
+
+logger = get_logger(__name__)
 
 # Lists longer than this are passed as one list parameter. DuckDB fetches an
 # indexed row in about 0.03 to 0.07 ms (DuckDB 2.0.1, tables of 100,000 to 570,000 rows),

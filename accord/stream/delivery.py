@@ -17,17 +17,17 @@ latest values, never an older value after a newer one.
 from __future__ import annotations
 
 import json
-import logging
 import threading
 
 from accord.config.loader import LoadedProject
+from accord.logs import get_logger
 from accord.store.duckdb_store import Store
 from accord.stream.changelog import now_utc
 from accord.sync import run_sync
 from accord.sync.writers import WriterCache
 from accord.triggers import fire_triggers
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 RETRY_SECONDS = 30.0
 FAILURE_PAUSE_SECONDS = 5.0

@@ -10,7 +10,6 @@ its response only after the commit that contains its changes.
 
 from __future__ import annotations
 
-import logging
 import queue
 import threading
 import time
@@ -19,11 +18,12 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from accord.logs import get_logger
 from accord.store.duckdb_store import Store
 from accord.stream.changelog import commit_requests
 from accord.stream.changes import Change
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 # Requests per transaction at most, which bounds one INSERT's size.
 MAX_GROUP = 256

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import logging
 import os
 import socket
 import sys
@@ -22,12 +21,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from accord.config.loader import LoadedProject
+from accord.logs import get_logger
 from accord.store.duckdb_store import Store
 from accord.stream.changes import Change, InvalidChange, parse_change, parse_json
 from accord.stream.group_commit import GroupCommitter
 from accord.stream.metrics import Metrics
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 SIGNATURE_HEADER = "X-Accord-Signature"
 

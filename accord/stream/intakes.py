@@ -7,18 +7,18 @@ acknowledges a message after its change is committed to the change log.
 from __future__ import annotations
 
 import functools
-import logging
 import threading
 from collections.abc import Callable, Sequence
 
 from accord.config.loader import LoadedProject
 from accord.config.models import SourceBase
+from accord.logs import get_logger
 from accord.store.duckdb_store import Store
 from accord.stream.changelog import REJECTED, commit_changes
 from accord.stream.changes import Change, InvalidChange, parse_change, parse_json
 from accord.stream.metrics import Metrics
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 Runner = Callable[[threading.Event], None]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import threading
 
 import nats
@@ -12,11 +11,12 @@ import nats.js.errors
 from nats.js.client import JetStreamContext
 
 from accord.config.models import NatsIntake, SourceBase
+from accord.logs import get_logger
 from accord.store.duckdb_store import Store
 from accord.stream.intakes import commit_messages, parse_messages
 from accord.stream.metrics import Metrics
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 FETCH_TIMEOUT_SECONDS = 1.0
 

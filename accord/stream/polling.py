@@ -7,7 +7,6 @@ source still has, stored records missing from that list become deletions.
 
 from __future__ import annotations
 
-import logging
 import threading
 
 import duckdb
@@ -15,6 +14,7 @@ import pyarrow as pa
 
 from accord.config.loader import LoadedProject
 from accord.config.models import PollIntake, SourceBase
+from accord.logs import get_logger
 from accord.sources import open_reader
 from accord.sources.base import ReadResult, SourceReader
 from accord.store.bulk import register
@@ -23,7 +23,7 @@ from accord.stream.changelog import append_changes, append_lock, now_utc
 from accord.stream.changes import Change, InvalidChange, parse_change
 from accord.stream.metrics import Metrics
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 
 def poll(

@@ -13,7 +13,6 @@ carry the key columns, and the server needs ``wal_level = logical``.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import select
@@ -25,13 +24,14 @@ import psycopg2.errors
 import psycopg2.extras
 
 from accord.config.models import PostgresIntake, SourceBase
+from accord.logs import get_logger
 from accord.store.duckdb_store import Store
 from accord.stream.changelog import last_position
 from accord.stream.changes import Change, parse_change
 from accord.stream.intakes import commit_messages
 from accord.stream.metrics import Metrics
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 PLUGIN = "test_decoding"
 IDLE_SECONDS = 0.5

@@ -17,7 +17,6 @@ resolution over every live record, which trains one.
 from __future__ import annotations
 
 import json
-import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -32,6 +31,7 @@ import pyarrow as pa
 from accord.config.loader import LoadedProject
 from accord.config.models import SourceBase
 from accord.ingest import ProcessedBatch, QuarantineEntry, process_rows
+from accord.logs import get_logger
 from accord.progress import LogProgress
 from accord.resolve.incremental import ResolutionState, load_state, resolve_changes
 from accord.resolve.stage import after_ingest
@@ -46,7 +46,7 @@ from accord.stream.metrics import Metrics
 from accord.stream.ordering import entry_reason, plan_changes, quarantine_reason, reason_rule
 from accord.stream.rows import rows_table, type_groups
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 Outcomes = dict[int, tuple[str, str | None]]
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 from typing import Any
 
 import redis
 
 from accord.config.models import RedisIntake, SourceBase
+from accord.logs import get_logger
 from accord.store.duckdb_store import Store
 from accord.stream.intakes import commit_messages, parse_messages
 from accord.stream.metrics import Metrics
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 BLOCK_MILLISECONDS = 1000
 

@@ -10,7 +10,6 @@ committed, and the worker returns.
 
 from __future__ import annotations
 
-import logging
 import signal
 import threading
 import time
@@ -19,6 +18,7 @@ from types import FrameType
 
 from accord.config.loader import LoadedProject
 from accord.errors import ConfigError, ConfigProblem
+from accord.logs import get_logger
 from accord.store.duckdb_store import Store
 from accord.stream import changelog
 from accord.stream.delivery import DeliveryThread
@@ -27,7 +27,7 @@ from accord.stream.intakes import intake_runners
 from accord.stream.metrics import Metrics
 from accord.stream.processor import Processor
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 LAG_LOG_SECONDS = 30.0
 RESTART_DELAY_SECONDS = 5.0

@@ -9,7 +9,6 @@ because they carry tokens and signatures.
 from __future__ import annotations
 
 import functools
-import logging
 import random
 import ssl
 import threading
@@ -21,9 +20,10 @@ from email.utils import parsedate_to_datetime
 import httpx
 
 from accord.config.models import HttpRetry
+from accord.logs import get_logger
 from accord.sync.errors import DeliveryError, TransientDeliveryError, truncate
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 Sleep = Callable[[float], None]
 

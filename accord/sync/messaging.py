@@ -8,11 +8,11 @@ which JetStream uses to drop a repeat within its duplicate window, and an
 from __future__ import annotations
 
 import asyncio
-import logging
 
+from accord.logs import get_logger
 from accord.sync.errors import TransientDeliveryError
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 CONNECT_TIMEOUT_SECONDS = 5
 

@@ -11,7 +11,6 @@ nothing.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +20,7 @@ import duckdb
 from accord.config.loader import LoadedProject
 from accord.config.models import DestinationBase, Project
 from accord.errors import AccordError
+from accord.logs import get_logger
 from accord.store.duckdb_store import Store
 from accord.sync.desired import build_desired, register_entity_filter
 from accord.sync.errors import SyncError
@@ -30,7 +30,7 @@ from accord.sync.report import DestinationReport, FieldChanges, SyncReport
 from accord.sync.writers import Change, Outcome, Writer, WriterCache
 from accord.sync.writers.files import FileWriter
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 # Rejected changes of one batch logged one by one; the rest are logged as a count.
 _LOGGED_REJECTIONS = 5

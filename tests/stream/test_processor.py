@@ -271,3 +271,38 @@ def test_change_error_marks_change_failed(
     monkeypatch.setattr(processor, "_apply_batch", fail)
     assert processor.process_once() == 1
     assert set(statuses(store).values()) == {"failed"}
+
+
+def test_logged_email_key_masked(
+    worker_parts: tuple[Processor, Store], caplog: pytest.LogCaptureFixture
+) -> None:
+    processor, _ = worker_parts
+    caplog.set_level("INFO", logger="accord.stream.processor")
+    send(processor, [{"op": "delete", "record": {"id": "ann.private@example.org"}}])
+    processor.process_once()
+
+    assert "first keys: a***@example.org" in caplog.text
+    assert "ann.private" not in caplog.text
+
+
+def test_logged_conversion_error_masks_value(
+    worker_parts: tuple[Processor, Store],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    processor, store = worker_parts
+    send(processor, [person(1)])
+
+    def fail(pending: list[Any]) -> None:
+        raise duckdb.ConversionException(
+            "Conversion Error: Could not convert string 'Ann Private' to INT32"
+        )
+
+    monkeypatch.setattr(processor, "_apply_batch", fail)
+    with caplog.at_level("ERROR", logger="accord.stream.processor"):
+        processor.process_once()
+
+    assert "Could not convert string '***' to INT32" in caplog.text
+    assert "Ann Private" not in caplog.text
+    error = store.connection.execute("SELECT error FROM change_log").fetchall()[0][0]
+    assert "Ann Private" in error

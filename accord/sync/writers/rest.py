@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 from collections.abc import Callable
 from urllib.parse import quote
 
 from accord.config.models import RestDestination
+from accord.logs import get_logger
 from accord.sync.errors import DeliveryError, SyncError, TransientDeliveryError
 from accord.sync.http import HttpSender
 from accord.sync.payload import IDEMPOTENCY_HEADER, json_body
 from accord.sync.writers.base import Change, Outcome, pending, rejected, sent
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 _NOT_FOUND = frozenset({404, 410})
 

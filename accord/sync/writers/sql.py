@@ -10,7 +10,6 @@ changes are written one at a time to find the rejected ones.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import os
 import re
 from collections import defaultdict
@@ -25,11 +24,12 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchTableError, SQLAlche
 from sqlalchemy.pool import NullPool
 
 from accord.config.models import SqlDestination
+from accord.logs import get_logger
 from accord.sync.errors import SyncError
 from accord.sync.payload import canonical_json
 from accord.sync.writers.base import Change, Outcome, pending, rejected, sent
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # Driver messages with these words describe a state that may pass: a lock, a
