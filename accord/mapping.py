@@ -30,7 +30,7 @@ import pyarrow as pa
 
 from accord.config.models import FieldMapping, SourceBase
 from accord.errors import SourceError
-from accord.sources.values import INT64, json_text, normalize_column
+from accord.sources.values import INT64, column_array, json_text, normalize_column
 from accord.store.duckdb_store import scratch
 
 logger = logging.getLogger(__name__)
@@ -189,15 +189,39 @@ def _mentions(expression: str, name: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", expression, re.IGNORECASE) is not None
 
 
-def _plain_fields(table: pa.Table) -> pa.Table:
+# DuckDB types whose Arrow export loses or wraps values (DuckDB 2.0): HUGEINT
+# and UHUGEINT become decimal128(38, 0), so values with 39 digits wrap, and
+# BIGNUM becomes an opaque binary. They are exported as decimal text instead.
+_TEXT_INTEGER_TYPES = {"hugeint", "uhugeint", "bignum", "varint"}
+
+
+def _export_sql(name: str, type_id: str) -> str:
+    """Return the select item that exports one mapped column to Arrow without loss."""
+    column = quote_identifier(name)
+    if type_id in _TEXT_INTEGER_TYPES:
+        return f"CAST({column} AS VARCHAR) AS {column}"
+    return column
+
+
+def _plain_column(column: pa.ChunkedArray, type_id: str) -> pa.ChunkedArray:
+    """Convert one exported column to the readers' plain types."""
+    if type_id in _TEXT_INTEGER_TYPES:
+        integers = [None if text is None else int(text) for text in column.to_pylist()]
+        return normalize_column(pa.chunked_array([column_array(integers)]))
+    if pa.types.is_nested(column.type):
+        return column
+    return normalize_column(column)
+
+
+def _plain_fields(table: pa.Table, type_ids: list[str]) -> pa.Table:
     """Convert typed expression results (dates, decimals, UUIDs) to the readers' plain types.
 
-    NOTE: decimals become float64 as in the readers, so one with more than 15
-    significant digits (a DECIMAL(20,0) account number) can lose digits silently.
+    Integers of any size stay exact: those outside the 64-bit range become
+    their decimal text, as in the readers.
     """
     columns = [
-        column if pa.types.is_nested(column.type) else normalize_column(column)
-        for column in table.columns
+        _plain_column(column, type_id)
+        for column, type_id in zip(table.columns, type_ids, strict=True)
     ]
     return pa.Table.from_arrays(columns, names=table.column_names)
 
@@ -222,10 +246,16 @@ def evaluate_fields(source: SourceBase, rows: pa.Table) -> pa.Table:
     ]
     try:
         with scratch("batch", rows) as connection:
-            table = connection.sql(f"SELECT {', '.join(selects)} FROM batch").to_arrow_table()
+            relation = connection.sql(f"SELECT {', '.join(selects)} FROM batch")
+            type_ids = [str(kind.id) for kind in relation.types]
+            exports = [
+                _export_sql(name, type_id)
+                for name, type_id in zip(relation.columns, type_ids, strict=True)
+            ]
+            table = relation.select(", ".join(exports)).to_arrow_table()
     except duckdb.Error as exc:
         raise SourceError(source.name, f"a field mapping failed to evaluate: {exc}") from exc
-    return _plain_fields(table)
+    return _plain_fields(table, type_ids)
 
 
 def map_batch(source: SourceBase, rows: pa.Table) -> MappedBatch:

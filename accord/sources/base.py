@@ -90,7 +90,9 @@ def value_text(value: object) -> str:
     if isinstance(value, Decimal):
         if value.is_finite() and value == value.to_integral_value():
             return str(int(value))
-        return format(value.normalize(), "f")
+        # Decimal.normalize() would round to the context's 28 digits.
+        text = format(value, "f")
+        return text.rstrip("0") if "." in text else text
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, bytes | bytearray | memoryview):

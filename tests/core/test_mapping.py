@@ -206,7 +206,15 @@ def test_raw_keeps_case_clashing_columns() -> None:
         ("TIME '03:04:05'", "03:04:05"),
         ("TIMESTAMPTZ '1985-07-14 20:00:00+00'", "1985-07-14T20:00:00+00:00"),
         ("1.5::DECIMAL(4, 2)", 1.5),
-        ("4915112345678::DECIMAL(15, 0)", 4915112345678.0),
+        ("4915112345678::DECIMAL(15, 0)", 4915112345678),
+        ("12345678901234567891::DECIMAL(20, 0)", "12345678901234567891"),
+        ("1234567890123456.78::DECIMAL(20, 2)", "1234567890123456.78"),
+        ("5::HUGEINT", 5),
+        ("12345678901234567891::HUGEINT", "12345678901234567891"),
+        ("(-170141183460469231731687303715884105728)::HUGEINT", str(-(2**127))),
+        ("340282366920938463463374607431768211455::UHUGEINT", str(2**128 - 1)),
+        ("18446744073709551615::UBIGINT", "18446744073709551615"),
+        ("-5::BIGNUM", -5),
         ("'3f1c6a2e-1d2b-4c3d-8e9f-001122334455'::UUID", "3f1c6a2e-1d2b-4c3d-8e9f-001122334455"),
         ("7::TINYINT", 7),
         ("2.5::REAL", 2.5),
@@ -216,4 +224,5 @@ def test_raw_keeps_case_clashing_columns() -> None:
 def test_typed_expressions_give_plain_values(expression: str, expected: Any) -> None:
     result = map_batch(make_source({"value": {"expr": expression}}), ROWS.slice(0, 1))
     assert result.columns["value"] == [expected]
+    assert type(result.columns["value"][0]) is type(expected)
     assert result.issues == []
