@@ -17,7 +17,7 @@ import pyarrow as pa
 from accord.config.models import Project, SourceBase
 from accord.mapping import case_clashes, map_batch
 from accord.quality import check_rules
-from accord.sources.base import ReadIssue, make_source_key
+from accord.sources.base import ReadIssue, ValueIssue, make_source_key
 from accord.sources.values import json_text
 from accord.standardize.parallel import StandardizePool
 from accord.standardize.stage import SourceContext, standardize_columns
@@ -88,17 +88,21 @@ def process_rows(
     rows: pa.Table,
     read_issues: list[ReadIssue] | None = None,
     pool: StandardizePool | None = None,
+    value_issues: list[ValueIssue] | None = None,
 ) -> ProcessedBatch:
     """Map, standardize and validate the rows of one read of ``source``.
 
     With a ``pool``, large reads are standardized in its worker processes,
-    with the same result as without it.
+    with the same result as without it. The rows named by ``value_issues``
+    are quarantined under the rule ``out_of_range``.
     """
     keys = source_keys(source, rows)
     quarantine = [_parse_entry(issue) for issue in read_issues or []]
     bad_rows: dict[int, list[QuarantineEntry]] = {}
 
     for row, entry in _duplicate_keys(keys):
+        bad_rows.setdefault(row, []).append(entry)
+    for row, entry in _out_of_range_entries(keys, value_issues or []):
         bad_rows.setdefault(row, []).append(entry)
 
     deleted_rows = _flagged_rows(source, rows)
@@ -229,6 +233,28 @@ def _duplicate_keys(keys: list[str]) -> list[tuple[int, QuarantineEntry]]:
         else:
             first[key] = row
     return duplicates
+
+
+def _out_of_range_entries(
+    keys: list[str], issues: list[ValueIssue]
+) -> list[tuple[int, QuarantineEntry]]:
+    by_key: dict[str, list[ValueIssue]] = {}
+    for issue in issues:
+        by_key.setdefault(issue.key, []).append(issue)
+    entries = []
+    for row, key in enumerate(keys):
+        for issue in by_key.get(key, []):
+            entry = QuarantineEntry(
+                key,
+                _row_location(row),
+                "out_of_range",
+                issue.column,
+                issue.value[:200],
+                issue.reason,
+                None,
+            )
+            entries.append((row, entry))
+    return entries
 
 
 def _flagged_rows(source: SourceBase, rows: pa.Table) -> set[int]:

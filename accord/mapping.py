@@ -30,7 +30,13 @@ import pyarrow as pa
 
 from accord.config.models import FieldMapping, SourceBase
 from accord.errors import SourceError
-from accord.sources.values import INT64, column_array, json_text, normalize_column
+from accord.sources.values import (
+    INT64,
+    OutOfRange,
+    column_array,
+    json_text,
+    normalize_column,
+)
 from accord.store.duckdb_store import scratch
 
 logger = logging.getLogger(__name__)
@@ -49,7 +55,7 @@ class MappingIssue:
     field: str
     value: str
     reason: str
-    rule: str  # "cast", "value_map" or "value_type"
+    rule: str  # "cast", "value_map", "value_type" or "out_of_range"
 
 
 @dataclass
@@ -203,31 +209,43 @@ def _export_sql(name: str, type_id: str) -> str:
     return column
 
 
-def _plain_column(column: pa.ChunkedArray, type_id: str) -> pa.ChunkedArray:
+def _plain_column(
+    column: pa.ChunkedArray, type_id: str, out_of_range: OutOfRange
+) -> pa.ChunkedArray:
     """Convert one exported column to the readers' plain types."""
     if type_id in _TEXT_INTEGER_TYPES:
         integers = [None if text is None else int(text) for text in column.to_pylist()]
         return normalize_column(pa.chunked_array([column_array(integers)]))
     if pa.types.is_nested(column.type):
         return column
-    return normalize_column(column)
+    return normalize_column(column, out_of_range)
 
 
-def _plain_fields(table: pa.Table, type_ids: list[str]) -> pa.Table:
+def _plain_fields(
+    table: pa.Table, type_ids: list[str], out_of_range: dict[str, OutOfRange]
+) -> pa.Table:
     """Convert typed expression results (dates, decimals, UUIDs) to the readers' plain types.
 
     Integers of any size stay exact: those outside the 64-bit range become
-    their decimal text, as in the readers.
+    their decimal text, as in the readers. Dates and times that Python
+    cannot represent become text and are added to ``out_of_range`` by field.
     """
-    columns = [
-        _plain_column(column, type_id)
-        for column, type_id in zip(table.columns, type_ids, strict=True)
-    ]
+    columns = []
+    for name, column, type_id in zip(table.column_names, table.columns, type_ids, strict=True):
+        found: OutOfRange = {}
+        columns.append(_plain_column(column, type_id, found))
+        if found:
+            out_of_range[name] = found
     return pa.Table.from_arrays(columns, names=table.column_names)
 
 
-def evaluate_fields(source: SourceBase, rows: pa.Table) -> pa.Table:
+def evaluate_fields(
+    source: SourceBase, rows: pa.Table, out_of_range: dict[str, OutOfRange] | None = None
+) -> pa.Table:
     """Run the column, concat, split, constant and expression mappings as one query.
+
+    Dates and times that Python cannot represent are added to
+    ``out_of_range`` by field, and appear as text in the result.
 
     Returns:
         One column per field of ``source``: strings, 64-bit integers and
@@ -255,16 +273,19 @@ def evaluate_fields(source: SourceBase, rows: pa.Table) -> pa.Table:
             table = relation.select(", ".join(exports)).to_arrow_table()
     except duckdb.Error as exc:
         raise SourceError(source.name, f"a field mapping failed to evaluate: {exc}") from exc
-    return _plain_fields(table, type_ids)
+    return _plain_fields(table, type_ids, {} if out_of_range is None else out_of_range)
 
 
 def map_batch(source: SourceBase, rows: pa.Table) -> MappedBatch:
     """Compute every canonical field of ``source`` for the rows of one read."""
-    table = evaluate_fields(source, rows)
+    out_of_range: dict[str, OutOfRange] = {}
+    table = evaluate_fields(source, rows, out_of_range)
     columns = {name: table.column(name).to_pylist() for name in table.column_names}
     issues: list[MappingIssue] = []
     for name, mapping in source.fields.items():
         values = columns[name]
+        if name in out_of_range:
+            values = _reject_out_of_range(values, name, out_of_range[name], issues)
         arrow_type = table.schema.field(name).type
         if pa.types.is_nested(arrow_type):
             values = _reject_nested(values, name, _nested_kind(arrow_type), issues)
@@ -308,6 +329,22 @@ def _reject_nested(
         )
         issues.append(MappingIssue(row, field, text, reason, "value_type"))
         out.append(None)
+    return out
+
+
+def _reject_out_of_range(
+    values: list[Any], field: str, texts: OutOfRange, issues: list[MappingIssue]
+) -> list[Any]:
+    """Replace dates and times that Python cannot represent with None and add an issue for each."""
+    out = list(values)
+    for row, text in sorted(texts.items()):
+        reason = (
+            f"the mapping of '{field}' gives '{text}', outside the dates and times that Accord "
+            "stores (years 1 to 9999). Correct the source value, or change the expression to "
+            "return null for it, for example with CASE WHEN isfinite(...)"
+        )
+        issues.append(MappingIssue(row, field, text, reason, "out_of_range"))
+        out[row] = None
     return out
 
 

@@ -200,7 +200,9 @@ def _extract_and_process(
     )
     task = f"process {source.name}"
     progress.begin(task, result.rows.num_rows)
-    batch = process_rows(loaded.project, source, result.rows, result.issues, pool)
+    batch = process_rows(
+        loaded.project, source, result.rows, result.issues, pool, result.value_issues
+    )
     progress.advance(task, result.rows.num_rows)
     progress.end(task)
     return _SourceRead(source, result, batch, since is not None)

@@ -32,6 +32,20 @@ class ReadIssue:
     raw: str | None = None
 
 
+@dataclass(frozen=True)
+class ValueIssue:
+    """A value of a read row that no plain value can represent; its record is quarantined.
+
+    ``key`` is the row's source key, and ``value`` is the text stored in
+    its place, such as ``infinity`` or ``+10183-09-21``.
+    """
+
+    key: str
+    column: str
+    value: str
+    reason: str
+
+
 @dataclass
 class ReadResult:
     """The rows of one read, with what the next incremental read starts from.
@@ -49,6 +63,10 @@ class ReadResult:
     query. It is None when the reader cannot list them (REST APIs filtered
     on the server). Rows whose primary key is missing or empty are not in
     ``rows`` nor in ``present_keys``; they are reported in ``issues``.
+
+    ``value_issues`` lists the values of rows in ``rows`` that are outside
+    the range of Python's date and time types. Those rows are kept, so that
+    their keys count as present, and processing quarantines them.
     """
 
     rows: pa.Table
@@ -56,6 +74,7 @@ class ReadResult:
     cursor: str | None = None
     issues: list[ReadIssue] = field(default_factory=list)
     present_keys: set[str] | None = None
+    value_issues: list[ValueIssue] = field(default_factory=list)
 
 
 class SourceReader(Protocol):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,11 +22,12 @@ from accord.sources.base import (
     KEY_SEPARATOR,
     ReadIssue,
     ReadResult,
+    ValueIssue,
     is_missing_key_value,
     make_source_key,
 )
 from accord.sources.cursor import select_after
-from accord.sources.values import json_text
+from accord.sources.values import OutOfRange, json_text
 from accord.store.staleness import is_older
 
 logger = logging.getLogger(__name__)
@@ -236,6 +237,7 @@ def finish_read(
     origin: str,
     issues: Sequence[ReadIssue] = (),
     filter_since: bool = True,
+    out_of_range: Mapping[str, OutOfRange] | None = None,
 ) -> ReadResult:
     """Check keys, select changed rows and assemble the ReadResult.
 
@@ -248,6 +250,9 @@ def finish_read(
         issues: Issues found while parsing, such as ragged lines.
         filter_since: False when the source already returned only rows
             changed after ``since``, as a SQL query with a WHERE clause does.
+        out_of_range: By column, the rows of ``table`` whose date or time
+            Python cannot represent; those with a valid key become
+            ``value_issues``.
 
     Returns:
         The rows with a valid key, reduced to those changed after ``since``
@@ -281,7 +286,36 @@ def finish_read(
         cursor=cursor,
         issues=all_issues,
         present_keys=checked.present,
+        value_issues=_value_issues(out_of_range or {}, keys, checked.keep, source.name),
     )
+
+
+def _value_issues(
+    out_of_range: Mapping[str, OutOfRange],
+    keys: Sequence[str | None],
+    keep: Sequence[bool],
+    source: str,
+) -> list[ValueIssue]:
+    issues: list[ValueIssue] = []
+    for column, texts in out_of_range.items():
+        for row, text in sorted(texts.items()):
+            key = keys[row]
+            if key is None or not keep[row]:
+                continue
+            reason = (
+                f"value '{text}' of column '{column}' is outside the dates and times that "
+                "Accord stores (years 1 to 9999), so the record is quarantined and any "
+                "stored version is kept. Correct the value at the source"
+            )
+            issues.append(ValueIssue(key, column, text, reason))
+    if issues:
+        logger.warning(
+            "source '%s': %d values outside the years 1 to 9999 in columns %s",
+            source,
+            len(issues),
+            ", ".join(sorted(out_of_range)),
+        )
+    return issues
 
 
 def row_keys_or_empty(table: pa.Table, source: SourceBase) -> list[str | None]:

@@ -29,6 +29,18 @@ Plain = str | int | float | bool | None
 # The integers that DuckDB's BIGINT and Arrow's int64 hold.
 INT64 = range(-(2**63), 2**63)
 
+OutOfRange = dict[int, str]
+"""The text of each value that Python's date and time types cannot represent, by row index."""
+
+
+class OutOfRangeText(str):
+    """The text of a date or time value that Python's types cannot represent, from a driver.
+
+    PostgreSQL's ``infinity`` and dates after year 9999 are examples. Readers
+    store the text and report the value, so that its record is quarantined.
+    """
+
+
 # The integers that a float64 represents exactly, because its significand has 53 bits.
 EXACT_FLOAT_INTEGERS = range(-(2**53), 2**53 + 1)
 
@@ -77,6 +89,8 @@ def to_plain(value: object) -> Plain:
     :func:`plain_decimal` returns, UUIDs become text, bytes become base64
     text, and lists and mappings become JSON text.
     """
+    if isinstance(value, OutOfRangeText):
+        return str(value)
     if value is None or isinstance(value, str | bool | int | float):
         return value
     if isinstance(value, Decimal):
@@ -196,7 +210,9 @@ def table_from_records(records: Sequence[Mapping[str, Plain]]) -> pa.Table:
     return table_from_columns(list(names), columns)
 
 
-def normalize_table(table: pa.Table) -> pa.Table:
+def normalize_table(
+    table: pa.Table, out_of_range: dict[str, OutOfRange] | None = None
+) -> pa.Table:
     """Convert an Arrow table read from a typed file to plain column types.
 
     Struct columns are flattened to dotted names. Dates, times and
@@ -205,15 +221,30 @@ def normalize_table(table: pa.Table) -> pa.Table:
     the whole column. Integers become int64, except unsigned values above
     the int64 range, which become text. Lists and maps become JSON text, and binary values become
     base64 text.
+
+    A date or time that Python cannot represent (year 10000 and later,
+    before year 1, DuckDB's infinity) becomes text such as ``+10183-09-21``
+    or ``infinity``, and is added to ``out_of_range`` under its column name.
     """
     while any(pa.types.is_struct(field.type) for field in table.schema):
         table = table.flatten()
-    columns = [normalize_column(table.column(i)) for i in range(table.num_columns)]
+    columns = []
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        found: OutOfRange = {}
+        columns.append(normalize_column(column, found))
+        if found and out_of_range is not None:
+            out_of_range[name] = found
     return pa.Table.from_arrays(columns, names=table.column_names)
 
 
-def normalize_column(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Convert one Arrow column to a plain type, as :func:`normalize_table` does."""
+def normalize_column(
+    column: pa.ChunkedArray, out_of_range: OutOfRange | None = None
+) -> pa.ChunkedArray:
+    """Convert one Arrow column to a plain type, as :func:`normalize_table` does.
+
+    Dates and times that Python cannot represent become text, and their row
+    indices and texts are added to ``out_of_range``.
+    """
     kind = column.type
     if pa.types.is_dictionary(kind):
         return normalize_column(pc.cast(column, kind.value_type))
@@ -232,6 +263,9 @@ def normalize_column(column: pa.ChunkedArray) -> pa.ChunkedArray:
     if _is_nested(kind):
         texts = [None if v is None else json_text(v) for v in column.to_pylist()]
         return pa.chunked_array([pa.array(texts, type=pa.string())])
+    if _is_clock(kind):
+        values = _clock_values(column, {} if out_of_range is None else out_of_range)
+        return pa.chunked_array([column_array([to_plain(v) for v in values])]).cast(pa.string())
     return pa.chunked_array([column_array([to_plain(v) for v in column.to_pylist()])]).cast(
         pa.string()
     )
@@ -261,3 +295,86 @@ def _is_nested(kind: pa.DataType) -> bool:
         or pa.types.is_fixed_size_list(kind)
         or pa.types.is_map(kind)
     )
+
+
+def _is_clock(kind: pa.DataType) -> bool:
+    return pa.types.is_date(kind) or pa.types.is_timestamp(kind) or pa.types.is_time(kind)
+
+
+def _clock_values(column: pa.ChunkedArray, out_of_range: OutOfRange) -> list[object]:
+    """Return the Python values of a date, time or timestamp column, or text where they fail."""
+    try:
+        return column.to_pylist()
+    except (OverflowError, ValueError):
+        pass
+    array = column.combine_chunks()
+    raw = array.view(pa.int32() if array.type.bit_width == 32 else pa.int64()).to_pylist()
+    values: list[object] = []
+    for row, scalar in enumerate(array):
+        try:
+            values.append(scalar.as_py())
+        except (OverflowError, ValueError):
+            text = clock_text(array.type, raw[row])
+            out_of_range[row] = text
+            values.append(text)
+    return values
+
+
+# DuckDB 2.0 exports infinity and -infinity as the largest and smallest values
+# of the storage integer, less one for the negative.
+_INFINITY_DAYS = 2**31 - 1
+_INFINITY_TICKS = 2**63 - 1
+_TICKS_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+_SECONDS_PER_DAY = 86_400
+
+
+def clock_text(kind: pa.DataType, raw: int) -> str:
+    """Return the ISO 8601 text of a date, time or timestamp given as its Arrow storage integer.
+
+    Years outside 0 to 9999 get a sign (``+10183-09-21``), as ISO 8601's
+    expanded years do. DuckDB's infinities become ``infinity`` and
+    ``-infinity``.
+    """
+    if pa.types.is_date32(kind):
+        if abs(raw) == _INFINITY_DAYS:
+            return "infinity" if raw > 0 else "-infinity"
+        return _date_text(raw)
+    if abs(raw) == _INFINITY_TICKS:
+        return "infinity" if raw > 0 else "-infinity"
+    per_second = 1_000 if pa.types.is_date64(kind) else _TICKS_PER_SECOND[kind.unit]
+    if pa.types.is_time(kind):
+        return _time_text(raw, per_second)
+    days, ticks = divmod(raw, _SECONDS_PER_DAY * per_second)
+    if pa.types.is_date64(kind):
+        return _date_text(days)
+    zone = "+00:00" if kind.tz is not None else ""
+    return f"{_date_text(days)}T{_time_text(ticks, per_second)}{zone}"
+
+
+def _date_text(days: int) -> str:
+    """Return the proleptic Gregorian date ``days`` after 1970-01-01 as ISO 8601 text."""
+    # Howard Hinnant's civil_from_days algorithm, exact for every integer.
+    shifted = days + 719_468
+    era = shifted // 146_097
+    day_of_era = shifted - era * 146_097
+    year_of_era = (
+        day_of_era - day_of_era // 1_460 + day_of_era // 36_524 - day_of_era // 146_096
+    ) // 365
+    day_of_year = day_of_era - (365 * year_of_era + year_of_era // 4 - year_of_era // 100)
+    month_index = (5 * day_of_year + 2) // 153
+    day = day_of_year - (153 * month_index + 2) // 5 + 1
+    month = month_index + 3 if month_index < 10 else month_index - 9
+    year = year_of_era + era * 400 + (1 if month <= 2 else 0)
+    year_text = f"{year:04d}" if 0 <= year <= 9999 else f"{year:+05d}"
+    return f"{year_text}-{month:02d}-{day:02d}"
+
+
+def _time_text(ticks: int, per_second: int) -> str:
+    seconds, fraction = divmod(ticks, per_second)
+    minutes, second = divmod(seconds, 60)
+    hour, minute = divmod(minutes, 60)
+    text = f"{hour:02d}:{minute:02d}:{second:02d}"
+    if fraction:
+        digits = len(str(per_second)) - 1
+        text += f".{fraction:0{digits}d}"
+    return text

@@ -226,3 +226,24 @@ def test_typed_expressions_give_plain_values(expression: str, expected: Any) -> 
     assert result.columns["value"] == [expected]
     assert type(result.columns["value"][0]) is type(expected)
     assert result.issues == []
+
+
+OUT_OF_RANGE = [
+    ("CASE WHEN id = '1' THEN 'infinity'::DATE ELSE DATE '2024-01-02' END", "infinity"),
+    ("CASE WHEN id = '1' THEN '-infinity'::TIMESTAMP END", "-infinity"),
+    (
+        "CASE WHEN id = '1' THEN TIMESTAMPTZ '10183-01-01 10:00:00+00' END",
+        "+10183-01-01T10:00:00+00:00",
+    ),
+]
+
+
+@pytest.mark.parametrize(("expression", "text"), OUT_OF_RANGE)
+def test_date_beyond_python_range_is_issue(expression: str, text: str) -> None:
+    result = map_batch(make_source({"seen": {"expr": expression}}), ROWS.slice(0, 2))
+
+    assert result.columns["seen"][0] is None
+    assert [(i.row, i.field, i.value, i.rule) for i in result.issues] == [
+        (0, "seen", text, "out_of_range")
+    ]
+    assert result.issues[0].reason.startswith(f"the mapping of 'seen' gives '{text}'")

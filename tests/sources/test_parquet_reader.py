@@ -221,3 +221,26 @@ def test_wide_decimal_keys_stay_distinct(tmp_path: Path) -> None:
 
     assert result.issues == []
     assert result.present_keys == {"12345678901234567890", "12345678901234567891"}
+
+
+def test_date_beyond_year_9999_is_value_issue(tmp_path: Path) -> None:
+    table = pa.table(
+        {
+            "id": [1, 2, 3],
+            "born": pa.array([0, 3_000_000, 2**31 - 1], type=pa.date32()),
+            "seen": pa.array([0, None, 2**62], type=pa.timestamp("us", tz="UTC")),
+        }
+    )
+
+    result = read_parquet(tmp_path, table, fields={"email": "born"})
+
+    assert result.rows.column("born").to_pylist() == ["1970-01-01", "+10183-09-21", "infinity"]
+    assert result.present_keys == {"1", "2", "3"}
+    assert result.issues == []
+    found = [(issue.key, issue.column, issue.value) for issue in result.value_issues]
+    assert found == [
+        ("2", "born", "+10183-09-21"),
+        ("3", "born", "infinity"),
+        ("3", "seen", "+148108-07-06T14:00:27.387904+00:00"),
+    ]
+    assert "'+10183-09-21' of column 'born'" in result.value_issues[0].reason

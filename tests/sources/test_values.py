@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from decimal import Decimal
 
 import pyarrow as pa
 import pytest
 
-from accord.sources.values import Plain, column_array, concat_columns, plain_decimal, to_plain
+from accord.sources.values import (
+    OutOfRange,
+    Plain,
+    clock_text,
+    column_array,
+    concat_columns,
+    normalize_column,
+    plain_decimal,
+    to_plain,
+)
 
 
 @pytest.mark.parametrize(
@@ -83,3 +93,40 @@ def test_concat_columns_keeps_integer_digits(
 
     assert column.type == kind
     assert column.to_pylist() == expected
+
+
+CLOCK_TEXTS = [
+    (pa.date32(), 3_000_000, "+10183-09-21"),
+    (pa.date32(), -800_000, "-0221-09-04"),
+    (pa.date32(), 2_932_896, "9999-12-31"),
+    (pa.date32(), 2**31 - 1, "infinity"),
+    (pa.date32(), -(2**31 - 1), "-infinity"),
+    (pa.date64(), 3_000_000 * 86_400_000, "+10183-09-21"),
+    (pa.timestamp("us"), 2**63 - 1, "infinity"),
+    (pa.timestamp("us", tz="UTC"), -(2**63 - 1), "-infinity"),
+    (pa.timestamp("s"), 3_000_000 * 86_400 + 3_723, "+10183-09-21T01:02:03"),
+    (pa.timestamp("ns", tz="UTC"), 1_500_000_001, "1970-01-01T00:00:01.500000001+00:00"),
+    (pa.timestamp("ms"), -86_400_000 * 719_163, "0000-12-31T00:00:00"),
+    (pa.time64("us"), 86_400_000_000, "24:00:00"),
+]
+
+
+@pytest.mark.parametrize(("kind", "raw", "expected"), CLOCK_TEXTS)
+def test_clock_text_beyond_python_range(kind: pa.DataType, raw: int, expected: str) -> None:
+    assert clock_text(kind, raw) == expected
+
+
+def test_clock_text_matches_python_dates() -> None:
+    epoch = dt.date(1970, 1, 1)
+    for day in range(-719_162, 2_932_897, 997):
+        assert clock_text(pa.date32(), day) == (epoch + dt.timedelta(days=day)).isoformat()
+
+
+def test_normalize_column_reports_out_of_range() -> None:
+    column = pa.chunked_array([pa.array([0, None, 3_000_000, 2**31 - 1], pa.date32())])
+    found: OutOfRange = {}
+
+    plain = normalize_column(column, found)
+
+    assert plain.to_pylist() == ["1970-01-01", None, "+10183-09-21", "infinity"]
+    assert found == {2: "+10183-09-21", 3: "infinity"}
