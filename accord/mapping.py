@@ -1,7 +1,9 @@
 """Map source rows onto the canonical model.
 
 Column references, concatenation, splits, constants and SQL expressions run
-as one DuckDB query over the batch. Casts and enumeration maps then run in
+as one DuckDB query over the batch (see :mod:`accord.field_query`). A row
+on which an expression fails becomes a :class:`MappingIssue` under the rule
+``expression``, and the other rows go through. Casts and enumeration maps then run in
 Python once per distinct value, so that every failure carries a precise
 reason. A failed cast or an unmapped enumeration value becomes a
 :class:`MappingIssue`. The pipeline quarantines the record unless the field
@@ -25,19 +27,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
 from accord.config.models import FieldMapping, SourceBase
 from accord.errors import SourceError
-from accord.sources.values import (
-    INT64,
-    OutOfRange,
-    column_array,
-    json_text,
-    normalize_column,
-)
-from accord.store.duckdb_store import scratch
+from accord.field_query import FieldQueryError, FieldResults, quote_identifier, run_field_query
+from accord.sources.values import INT64, OutOfRange, json_text
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +50,7 @@ class MappingIssue:
     field: str
     value: str
     reason: str
-    rule: str  # "cast", "value_map", "value_type" or "out_of_range"
+    rule: str  # "cast", "value_map", "value_type", "out_of_range" or "expression"
 
 
 @dataclass
@@ -68,11 +63,6 @@ class MappedBatch:
 
 class CastError(ValueError):
     """A value that cannot be converted to the requested type."""
-
-
-def quote_identifier(name: str) -> str:
-    """Quote a column name for DuckDB SQL."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _literal(value: object) -> str:
@@ -195,97 +185,66 @@ def _mentions(expression: str, name: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", expression, re.IGNORECASE) is not None
 
 
-# DuckDB types whose Arrow export loses or wraps values (DuckDB 2.0): HUGEINT
-# and UHUGEINT become decimal128(38, 0), so values with 39 digits wrap, and
-# BIGNUM becomes an opaque binary. They are exported as decimal text instead.
-_TEXT_INTEGER_TYPES = {"hugeint", "uhugeint", "bignum", "varint"}
-
-
-def _export_sql(name: str, type_id: str) -> str:
-    """Return the select item that exports one mapped column to Arrow without loss."""
-    column = quote_identifier(name)
-    if type_id in _TEXT_INTEGER_TYPES:
-        return f"CAST({column} AS VARCHAR) AS {column}"
-    return column
-
-
-def _plain_column(
-    column: pa.ChunkedArray, type_id: str, out_of_range: OutOfRange
-) -> pa.ChunkedArray:
-    """Convert one exported column to the readers' plain types."""
-    if type_id in _TEXT_INTEGER_TYPES:
-        integers = [None if text is None else int(text) for text in column.to_pylist()]
-        return normalize_column(pa.chunked_array([column_array(integers)]))
-    if pa.types.is_nested(column.type):
-        return column
-    return normalize_column(column, out_of_range)
-
-
-def _plain_fields(
-    table: pa.Table, type_ids: list[str], out_of_range: dict[str, OutOfRange]
-) -> pa.Table:
-    """Convert typed expression results (dates, decimals, UUIDs) to the readers' plain types.
-
-    Integers of any size stay exact: those outside the 64-bit range become
-    their decimal text, as in the readers. Dates and times that Python
-    cannot represent become text and are added to ``out_of_range`` by field.
-    """
-    columns = []
-    for name, column, type_id in zip(table.column_names, table.columns, type_ids, strict=True):
-        found: OutOfRange = {}
-        columns.append(_plain_column(column, type_id, found))
-        if found:
-            out_of_range[name] = found
-    return pa.Table.from_arrays(columns, names=table.column_names)
-
-
-def evaluate_fields(
-    source: SourceBase, rows: pa.Table, out_of_range: dict[str, OutOfRange] | None = None
-) -> pa.Table:
+def evaluate_fields(source: SourceBase, rows: pa.Table) -> FieldResults:
     """Run the column, concat, split, constant and expression mappings as one query.
 
-    Dates and times that Python cannot represent are added to
-    ``out_of_range`` by field, and appear as text in the result.
+    A row on which an expression fails gets a null and is listed in the
+    result's ``failures``. Dates and times that Python cannot represent
+    appear as text and are listed in ``out_of_range``.
 
     Returns:
         One column per field of ``source``: strings, 64-bit integers and
         floats, booleans, or the lists, structs and maps an expression gives.
+
+    Raises:
+        SourceError: When a column is missing, or an expression fails without
+            any row (unknown function or column, wrong types).
     """
     if not source.fields:
-        return pa.table({})
+        return FieldResults(pa.table({}))
     rows = _add_absent_json_fields(source, rows)
     check_columns(source, rows.column_names)
     clashes = case_clashes(rows.column_names)
     if clashes:
         _check_expressions(source, clashes)
         rows = rows.rename_columns([clashes.get(name, name) for name in rows.column_names])
-    selects = [
-        f"{field_sql(m, clashes)} AS {quote_identifier(name)}" for name, m in source.fields.items()
-    ]
+    selects = {name: field_sql(mapping, clashes) for name, mapping in source.fields.items()}
     try:
-        with scratch("batch", rows) as connection:
-            relation = connection.sql(f"SELECT {', '.join(selects)} FROM batch")
-            type_ids = [str(kind.id) for kind in relation.types]
-            exports = [
-                _export_sql(name, type_id)
-                for name, type_id in zip(relation.columns, type_ids, strict=True)
-            ]
-            table = relation.select(", ".join(exports)).to_arrow_table()
-    except duckdb.Error as exc:
-        raise SourceError(source.name, f"a field mapping failed to evaluate: {exc}") from exc
-    return _plain_fields(table, type_ids, {} if out_of_range is None else out_of_range)
+        return run_field_query(rows, selects)
+    except FieldQueryError as exc:
+        mapping = source.fields[exc.field]
+        raise SourceError(
+            source.name,
+            f"the mapping of '{exc.field}' ({_describe(mapping)}) failed to evaluate: "
+            f"{exc.message}. Fix the mapping in the project file",
+        ) from exc
+
+
+def _describe(mapping: FieldMapping) -> str:
+    if mapping.expr is not None:
+        return f"expression {mapping.expr!r}"
+    return "SQL " + repr(field_sql(mapping))
 
 
 def map_batch(source: SourceBase, rows: pa.Table) -> MappedBatch:
     """Compute every canonical field of ``source`` for the rows of one read."""
-    out_of_range: dict[str, OutOfRange] = {}
-    table = evaluate_fields(source, rows, out_of_range)
+    results = evaluate_fields(source, rows)
+    table = results.table
     columns = {name: table.column(name).to_pylist() for name in table.column_names}
     issues: list[MappingIssue] = []
     for name, mapping in source.fields.items():
         values = columns[name]
-        if name in out_of_range:
-            values = _reject_out_of_range(values, name, out_of_range[name], issues)
+        if name in results.failures:
+            failures = results.failures[name]
+            logger.warning(
+                "source %s: the mapping of '%s' failed on %d rows, which are quarantined",
+                source.name,
+                name,
+                len(failures),
+            )
+            _report_failures(rows, name, mapping, failures, issues)
+        if name in results.out_of_range:
+            values = _reject_out_of_range(values, name, results.out_of_range[name], issues)
         arrow_type = table.schema.field(name).type
         if pa.types.is_nested(arrow_type):
             values = _reject_nested(values, name, _nested_kind(arrow_type), issues)
@@ -330,6 +289,33 @@ def _reject_nested(
         issues.append(MappingIssue(row, field, text, reason, "value_type"))
         out.append(None)
     return out
+
+
+def _report_failures(
+    rows: pa.Table,
+    field: str,
+    mapping: FieldMapping,
+    failures: dict[int, str],
+    issues: list[MappingIssue],
+) -> None:
+    """Add an issue for each row on which the mapping of ``field`` failed."""
+    read = _columns_read(mapping, rows.column_names)
+    for row, message in sorted(failures.items()):
+        inputs = {name: rows.column(name)[row].as_py() for name in read}
+        value = json_text(inputs, compact=True)
+        reason = (
+            f"the mapping of '{field}' ({_describe(mapping)}) failed on this row: {message}. "
+            "Correct the value at the source, or make the expression tolerate it, for "
+            "example with TRY_CAST"
+        )
+        issues.append(MappingIssue(row, field, value, reason, "expression"))
+
+
+def _columns_read(mapping: FieldMapping, columns: list[str]) -> list[str]:
+    """Return the source columns that a mapping reads, or may read through its expression."""
+    if mapping.expr is None:
+        return [column for column in mapping.source_columns() if column in columns]
+    return [column for column in columns if _mentions(mapping.expr, column)]
 
 
 def _reject_out_of_range(

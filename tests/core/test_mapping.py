@@ -92,9 +92,68 @@ def test_missing_column_names_source_and_columns() -> None:
     assert "first" in message
 
 
-def test_bad_expression_names_source() -> None:
-    with pytest.raises(SourceError, match="failed to evaluate"):
-        map_batch(make_source({"plan": {"expr": "no_such_function(first)"}}), ROWS)
+@pytest.mark.parametrize(
+    ("expression", "phrase"),
+    [
+        ("no_such_function(first)", "no_such_function does not exist"),
+        ("first + 1", "No function matches"),
+        ("missing_column", "missing_column"),
+    ],
+)
+def test_expression_failing_everywhere_raises(expression: str, phrase: str) -> None:
+    source = make_source({"email": "first", "plan": {"expr": expression}})
+
+    with pytest.raises(SourceError) as caught:
+        map_batch(source, ROWS)
+
+    message = str(caught.value)
+    assert "source 's'" in message
+    assert f"the mapping of 'plan' (expression {expression!r}) failed to evaluate" in message
+    assert phrase in message
+
+
+AGES = pa.table({
+    "id": [str(number) for number in range(9)],
+    "age": ["41", "forty-one", None, "7", "x", "8", "9", "10", "1e99"],
+    "email": [f"p{number}@example.org" for number in range(9)],
+})
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected", "bad_rows"),
+    [
+        (
+            "CAST(age AS INTEGER)",
+            [41, None, None, 7, None, 8, 9, 10, None],
+            [(1, '{"age":"forty-one"}'), (4, '{"age":"x"}'), (8, '{"age":"1e99"}')],
+        ),
+        (
+            "CAST(age AS INTEGER) + CAST(id AS INTEGER)",
+            [41, None, None, 10, None, 13, 15, 17, None],
+            [
+                (1, '{"id":"1","age":"forty-one"}'),
+                (4, '{"id":"4","age":"x"}'),
+                (8, '{"id":"8","age":"1e99"}'),
+            ],
+        ),
+        ("TRY_CAST(age AS INTEGER)", [41, None, None, 7, None, 8, 9, 10, None], []),
+    ],
+)
+def test_expression_failing_on_rows_is_issue(
+    expression: str, expected: list[Any], bad_rows: list[tuple[int, str]]
+) -> None:
+    source = make_source({"email": "email", "age": {"expr": expression}})
+
+    result = map_batch(source, AGES)
+
+    assert result.columns["age"] == expected
+    assert result.columns["email"] == AGES.column("email").to_pylist()
+    assert [(issue.row, issue.value) for issue in result.issues] == bad_rows
+    assert {issue.rule for issue in result.issues} <= {"expression"}
+    assert {issue.field for issue in result.issues} <= {"age"}
+    for issue in result.issues:
+        assert issue.reason.startswith(f"the mapping of 'age' (expression {expression!r})")
+        assert "Could not convert string" in issue.reason
 
 
 @pytest.mark.parametrize(

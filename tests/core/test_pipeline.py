@@ -383,3 +383,39 @@ def test_date_beyond_year_9999_is_quarantined(tmp_path: Path) -> None:
     rows = query(loaded, "SELECT source_key, rule, field, value, reason FROM quarantine")
     assert [row[:4] for row in rows] == [("p1", "out_of_range", "born", "+10183-09-21")]
     assert "column 'born'" in rows[0][4]
+
+
+EXPRESSION_PROJECT = """\
+name: expression-test
+extra_fields:
+  age: {type: integer}
+sources:
+  - name: crm
+    kind: csv
+    path: crm.csv
+    primary_key: id
+    fields:
+      email: email
+      age:
+        expr: CAST(age AS INTEGER)
+"""
+
+
+def test_expression_failing_on_one_row_quarantines_it(tmp_path: Path) -> None:
+    (tmp_path / "crm.csv").write_text(
+        "id,email,age\n1,ann@example.org,41\n2,bob@example.org,forty-one\n3,cy@example.org,7\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "accord.yaml").write_text(EXPRESSION_PROJECT, encoding="utf-8")
+    loaded = load_project(tmp_path / "accord.yaml")
+
+    summary = run_once(loaded)
+
+    crm = by_source(summary)["crm"]
+    assert crm.new == 2
+    assert crm.quarantined == 1
+    rows = query(loaded, "SELECT source_key, rule, field, value, reason FROM quarantine")
+    assert [row[:4] for row in rows] == [("2", "expression", "age", '{"age":"forty-one"}')]
+    assert "CAST(age AS INTEGER)" in rows[0][4]
+    stored = query(loaded, "SELECT source_key, data->>'age' FROM source_records ORDER BY 1")
+    assert stored == [("1", "41"), ("3", "7")]
