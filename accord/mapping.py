@@ -19,6 +19,7 @@ names for the query, and column mappings reach each by its exact name.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import math
 import re
@@ -33,6 +34,14 @@ from accord.config.models import FieldMapping, SourceBase
 from accord.errors import SourceError
 from accord.field_query import FieldQueryError, FieldResults, quote_identifier, run_field_query
 from accord.sources.values import INT64, OutOfRange, json_text
+from accord.standardize.dates import (
+    DateContext,
+    DateKind,
+    DateProblem,
+    format_timestamp,
+    parse_date,
+    parse_timestamp,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -248,10 +257,9 @@ def map_batch(source: SourceBase, rows: pa.Table) -> MappedBatch:
         arrow_type = table.schema.field(name).type
         if pa.types.is_nested(arrow_type):
             values = _reject_nested(values, name, _nested_kind(arrow_type), issues)
-        if mapping.cast in {"integer", "float", "boolean", "string"}:
-            values = _apply(
-                values, name, _CASTERS[mapping.cast], mapping.on_cast_error, "cast", issues
-            )
+        if mapping.cast is not None:
+            convert = _caster(mapping.cast, name, source)
+            values = _apply(values, name, convert, mapping.on_cast_error, "cast", issues)
         if mapping.values is not None:
             values = _apply_value_map(values, name, mapping, issues)
         columns[name] = values
@@ -451,6 +459,37 @@ def cast_string(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def cast_date(value: Any, context: DateContext) -> str:
+    """Convert a date in any form the date standardizer reads to ISO 8601 "YYYY-MM-DD"."""
+    try:
+        return parse_date(value, context).isoformat()
+    except (DateProblem, OverflowError, ValueError) as problem:
+        raise CastError(f"cannot cast '{str(value)[:80]}' to date: {problem}") from None
+
+
+def cast_timestamp(value: Any, context: DateContext) -> str:
+    """Convert a timestamp to ISO 8601, converting one with a time zone to UTC."""
+    try:
+        return format_timestamp(parse_timestamp(value, context))
+    except (DateProblem, OverflowError, ValueError) as problem:
+        raise CastError(f"cannot cast '{str(value)[:80]}' to timestamp: {problem}") from None
+
+
+def _caster(cast: str, field: str, source: SourceBase) -> Callable[[Any], Any]:
+    """Return the conversion of one field's ``cast``.
+
+    Dates are read with the source's ``date_order``, and ``birth_date``
+    reads two-digit years as the date standardizer does for it.
+    """
+    if cast not in ("date", "timestamp"):
+        return _CASTERS[cast]
+    kind: DateKind | None = "birth" if field == "birth_date" else None
+    context = DateContext(source.date_order, kind, dt.date.today())
+    if cast == "date":
+        return lambda value: cast_date(value, context)
+    return lambda value: cast_timestamp(value, context)
 
 
 _CASTERS: dict[str, Callable[[Any], Any]] = {

@@ -306,3 +306,79 @@ def test_date_beyond_python_range_is_issue(expression: str, text: str) -> None:
         (0, "seen", text, "out_of_range")
     ]
     assert result.issues[0].reason.startswith(f"the mapping of 'seen' gives '{text}'")
+
+
+DATE_CASTS = [
+    ("date", "2024-03-15", "2024-03-15"),
+    ("date", "03/15/2024", "2024-03-15"),
+    ("date", "15 March 2024", "2024-03-15"),
+    ("date", "20240315", "2024-03-15"),
+    ("date", "2024-03-15T10:30:00Z", "2024-03-15"),
+    ("timestamp", "2024-03-15 10:30", "2024-03-15T10:30:00"),
+    ("timestamp", "2024-03-15T10:30:00+02:00", "2024-03-15T08:30:00+00:00"),
+    ("timestamp", "03/15/2024", "2024-03-15T00:00:00"),
+]
+
+
+@pytest.mark.parametrize(("cast", "value", "expected"), DATE_CASTS)
+def test_date_cast_converts_extra_field(cast: str, value: str, expected: str) -> None:
+    source = CsvSource.model_validate({
+        "name": "s",
+        "kind": "csv",
+        "path": "x.csv",
+        "primary_key": "id",
+        "date_order": "MDY",
+        "fields": {"renewal": {"from": "value", "cast": cast}},
+    })
+
+    result = map_batch(source, pa.table({"id": ["1"], "value": [value]}))
+
+    assert result.columns["renewal"] == [expected]
+    assert result.issues == []
+
+
+@pytest.mark.parametrize(
+    ("cast", "value", "phrase"),
+    [
+        ("date", "soon", "cannot cast 'soon' to date"),
+        ("date", "2024-02-30", "day 30 is out of range for February 2024"),
+        ("date", "03/04/2024", "ambiguous"),
+        ("timestamp", "yesterday at noon", "cannot cast 'yesterday at noon' to timestamp"),
+        ("timestamp", "2024-03-15 25:00", "to timestamp"),
+    ],
+)
+def test_date_cast_failure_is_issue(cast: str, value: str, phrase: str) -> None:
+    source = make_source({"renewal": {"from": "first", "cast": cast}})
+    rows = pa.table({"id": ["1", "2"], "first": [value, None]})
+
+    result = map_batch(source, rows)
+
+    assert result.columns["renewal"] == [None, None]
+    assert [(issue.row, issue.rule, issue.value) for issue in result.issues] == [
+        (0, "cast", value)
+    ]
+    assert phrase in result.issues[0].reason
+
+
+def test_date_cast_failure_to_null_is_silent() -> None:
+    source = make_source({"renewal": {"from": "first", "cast": "date", "on_cast_error": "null"}})
+
+    result = map_batch(source, pa.table({"id": ["1"], "first": ["soon"]}))
+
+    assert result.columns["renewal"] == [None]
+    assert result.issues == []
+
+
+def test_birth_date_cast_reads_two_digit_year_as_past() -> None:
+    source = CsvSource.model_validate({
+        "name": "s",
+        "kind": "csv",
+        "path": "x.csv",
+        "primary_key": "id",
+        "date_order": "DMY",
+        "fields": {"birth_date": {"from": "born", "cast": "date"}},
+    })
+
+    result = map_batch(source, pa.table({"id": ["1"], "born": ["15/03/46"]}))
+
+    assert result.columns["birth_date"] == ["1946-03-15"]
