@@ -159,10 +159,18 @@ def _add_absent_json_fields(source: SourceBase, rows: pa.Table) -> pa.Table:
 
 
 def case_clashes(columns: list[str]) -> dict[str, str]:
-    """Return a positional query name for each column that differs from another only in case."""
+    """Return a positional query name for each column that differs from another only in case.
+
+    The names start with ``__accord_column_``, with more leading underscores
+    while any column starts with that prefix in any case, so a positional
+    name never equals a column name.
+    """
     counts = Counter(name.lower() for name in columns)
+    prefix = "__accord_column_"
+    while any(name.lower().startswith(prefix) for name in columns):
+        prefix = "_" + prefix
     return {
-        name: f"__accord_column_{position}"
+        name: f"{prefix}{position}"
         for position, name in enumerate(columns)
         if counts[name.lower()] > 1
     }

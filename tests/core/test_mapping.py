@@ -232,6 +232,26 @@ def test_case_clashing_columns_keep_values(mapping: Any, expected: str) -> None:
     assert result.columns["value"] == [expected]
 
 
+@pytest.mark.parametrize(
+    "other",
+    ["__accord_column_1", "__accord_column_0", "__ACCORD_COLUMN_2", "___accord_column_1"],
+)
+def test_case_clash_names_avoid_real_columns(other: str) -> None:
+    rows = pa.table({
+        "id": ["1"],
+        "email": ["ann@example.org"],
+        "EMAIL": ["ANN@WORK.EXAMPLE"],
+        other: ["Ann Lee"],
+    })
+    source = make_source({"email": "email", "phone": "EMAIL", "full_name": other})
+
+    result = map_batch(source, rows)
+
+    assert result.columns["email"] == ["ann@example.org"]
+    assert result.columns["phone"] == ["ANN@WORK.EXAMPLE"]
+    assert result.columns["full_name"] == ["Ann Lee"]
+
+
 def test_expression_on_case_clash_raises() -> None:
     with pytest.raises(SourceError) as caught:
         map_batch(make_source({"value": {"expr": "lower(EMAIL)"}}), CASE_ROWS)
