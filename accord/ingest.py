@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pyarrow as pa
@@ -89,12 +90,15 @@ def process_rows(
     read_issues: list[ReadIssue] | None = None,
     pool: StandardizePool | None = None,
     value_issues: list[ValueIssue] | None = None,
+    row_numbers: Sequence[int] | None = None,
 ) -> ProcessedBatch:
     """Map, standardize and validate the rows of one read of ``source``.
 
     With a ``pool``, large reads are standardized in its worker processes,
     with the same result as without it. The rows named by ``value_issues``
-    are quarantined under the rule ``out_of_range``.
+    are quarantined under the rule ``out_of_range``. ``row_numbers`` gives
+    the position of each of ``rows`` in the whole read, for the locations of
+    quarantine entries when ``rows`` is part of a read.
     """
     keys = source_keys(source, rows)
     quarantine = [_parse_entry(issue) for issue in read_issues or []]
@@ -156,8 +160,29 @@ def process_rows(
         )
         bad_rows.setdefault(quality_issue.row, []).append(entry)
 
+    if row_numbers is not None:
+        bad_rows = {
+            row: [replace(entry, location=_row_location(row_numbers[row])) for entry in entries]
+            for row, entries in bad_rows.items()
+        }
     return _assemble(
         source, rows, keys, standardized.columns, bad_rows, deleted_rows, quarantine, warnings
+    )
+
+
+def merge_batches(batches: Sequence[ProcessedBatch]) -> ProcessedBatch:
+    """Combine the outcomes of processing the parts of one read."""
+    warnings: Counter[str] = Counter()
+    for batch in batches:
+        warnings.update(batch.warnings)
+    return ProcessedBatch(
+        source=batches[0].source,
+        read=sum(batch.read for batch in batches),
+        accepted=pa.concat_tables([batch.accepted for batch in batches]),
+        deleted_keys=[key for batch in batches for key in batch.deleted_keys],
+        quarantine=[entry for batch in batches for entry in batch.quarantine],
+        quarantined=sum(batch.quarantined for batch in batches),
+        warnings=warnings,
     )
 
 

@@ -46,6 +46,17 @@ class ValueIssue:
     reason: str
 
 
+@dataclass(frozen=True)
+class TypedGroup:
+    """Rows of one read whose columns each hold values of one type.
+
+    ``rows`` holds the records at positions ``positions`` of the read's rows.
+    """
+
+    positions: list[int]
+    rows: pa.Table
+
+
 @dataclass
 class ReadResult:
     """The rows of one read, with what the next incremental read starts from.
@@ -67,6 +78,12 @@ class ReadResult:
     ``value_issues`` lists the values of rows in ``rows`` that are outside
     the range of Python's date and time types. Those rows are kept, so that
     their keys count as present, and processing quarantines them.
+
+    ``typed_groups`` is set by JSON and REST readers when a column holds
+    values of several types, which ``rows`` converts to text. It splits
+    ``rows`` into tables whose columns each hold one type, so that
+    processing each reads every record as it would alone, as ``accord
+    serve`` reads a change.
     """
 
     rows: pa.Table
@@ -75,6 +92,7 @@ class ReadResult:
     issues: list[ReadIssue] = field(default_factory=list)
     present_keys: set[str] | None = None
     value_issues: list[ValueIssue] = field(default_factory=list)
+    typed_groups: list[TypedGroup] | None = None
 
 
 class SourceReader(Protocol):

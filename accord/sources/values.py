@@ -200,6 +200,35 @@ def table_from_columns(names: Sequence[str], columns: Sequence[Sequence[pa.Array
     return pa.Table.from_arrays(arrays, names=list(names))
 
 
+def _plain_kind(value: Plain) -> object:
+    """Return the Python type of a value, or 'big' for an integer outside the 64-bit range."""
+    if type(value) is int and value not in INT64:
+        return "big"
+    return type(value)
+
+
+def type_groups(records: Sequence[Mapping[str, Plain]]) -> list[list[int]]:
+    """Split flat records into groups whose columns each hold values of one type.
+
+    Returns the indices of ``records`` by group, in order within each group.
+    A column of mixed types becomes text (see :func:`column_array`), so a
+    record built into a table with records of another type would read
+    differently than alone: ``5`` as '5'. Within a group every non-null
+    value of a column has one type, so each record reads as it would alone.
+    """
+    groups: list[tuple[dict[str, object], list[int]]] = []
+    for index, record in enumerate(records):
+        kinds = {name: _plain_kind(value) for name, value in record.items() if value is not None}
+        for seen, members in groups:
+            if all(seen.get(name, kind) == kind for name, kind in kinds.items()):
+                seen.update(kinds)
+                members.append(index)
+                break
+        else:
+            groups.append((kinds, [index]))
+    return [members for _, members in groups]
+
+
 def table_from_records(records: Sequence[Mapping[str, Plain]]) -> pa.Table:
     """Build a table from flat records, with columns in first-seen order."""
     names: dict[str, None] = {}
