@@ -13,6 +13,7 @@ Typed results become the plain values that readers return (see
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -26,6 +27,16 @@ from accord.store.duckdb_store import scratch
 # and UHUGEINT become decimal128(38, 0), so values with 39 digits wrap, and
 # BIGNUM becomes an opaque binary. They are exported as decimal text instead.
 _TEXT_INTEGER_TYPES = {"hugeint", "uhugeint", "bignum", "varint"}
+# BIT becomes binary in Arrow, and TIME WITH TIME ZONE a time without its
+# offset. Both are exported as DuckDB's text: a bit string such as '0101',
+# and '03:04:05+02', which becomes ISO 8601 '03:04:05+02:00'.
+_BIT = "bit"
+_TIMETZ = "time with time zone"
+_TEXT_TYPES = {_BIT, _TIMETZ, *_TEXT_INTEGER_TYPES}
+_TIMETZ_TEXT = re.compile(
+    r"(?P<clock>[\d:.]+)(?P<sign>[+-])(?P<hours>\d{2})"
+    r"(?::(?P<minutes>\d{2}))?(?::(?P<seconds>\d{2}))?"
+)
 
 
 class FieldQueryError(Exception):
@@ -152,7 +163,7 @@ def _first_line(exc: BaseException) -> str:
 def _export_sql(name: str, type_id: str) -> str:
     """Return the select item that exports one mapped column to Arrow without loss."""
     column = quote_identifier(name)
-    if type_id in _TEXT_INTEGER_TYPES:
+    if type_id in _TEXT_TYPES:
         return f"CAST({column} AS VARCHAR) AS {column}"
     return column
 
@@ -164,9 +175,27 @@ def _plain_column(
     if type_id in _TEXT_INTEGER_TYPES:
         integers = [None if text is None else int(text) for text in column.to_pylist()]
         return normalize_column(pa.chunked_array([column_array(integers)]))
+    if type_id == _TIMETZ:
+        texts = [None if text is None else timetz_text(text) for text in column.to_pylist()]
+        return pa.chunked_array([pa.array(texts, type=pa.string())])
     if pa.types.is_nested(column.type):
         return column
     return normalize_column(column, out_of_range)
+
+
+def timetz_text(text: str) -> str:
+    """Return DuckDB's text of a TIME WITH TIME ZONE in ISO 8601 form, with a full offset.
+
+    '03:04:05+02' gives '03:04:05+02:00'. Seconds of the offset are kept
+    ('00:00:00+15:59:59'), although ISO 8601 offsets have none.
+    """
+    match = _TIMETZ_TEXT.fullmatch(text)
+    if match is None:
+        return text
+    offset = f"{match['sign']}{match['hours']}:{match['minutes'] or '00'}"
+    if match["seconds"] and match["seconds"] != "00":
+        offset += f":{match['seconds']}"
+    return match["clock"] + offset
 
 
 def _plain_fields(

@@ -270,8 +270,26 @@ def map_batch(source: SourceBase, rows: pa.Table) -> MappedBatch:
             values = _apply(values, name, convert, mapping.on_cast_error, "cast", issues)
         if mapping.values is not None:
             values = _apply_value_map(values, name, mapping, issues)
-        columns[name] = values
+        columns[name] = _null_not_finite(values, name, source.name)
     return MappedBatch(columns=columns, issues=issues)
+
+
+def _null_not_finite(values: list[Any], field: str, source: str) -> list[Any]:
+    """Replace NaN and infinite floats with None, logging how many there were.
+
+    A canonical field stores no NaN or infinity, and JSON has neither. A
+    float or integer cast has already turned them into issues.
+    """
+    count = sum(1 for value in values if isinstance(value, float) and not math.isfinite(value))
+    if not count:
+        return values
+    logger.warning(
+        "source %s: %d NaN or infinite values of field '%s' stored as null", source, count, field
+    )
+    return [
+        None if isinstance(value, float) and not math.isfinite(value) else value
+        for value in values
+    ]
 
 
 def _nested_kind(arrow_type: pa.DataType) -> str:

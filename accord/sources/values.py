@@ -85,7 +85,7 @@ def json_text(value: object, compact: bool = False) -> str:
 def to_plain(value: object) -> Plain:
     """Convert one scalar from a driver or parser to a plain value.
 
-    Dates and times become ISO 8601 text, decimals become what
+    Dates, times and durations become ISO 8601 text, decimals become what
     :func:`plain_decimal` returns, UUIDs become text, bytes become base64
     text, and lists and mappings become JSON text.
     """
@@ -97,6 +97,8 @@ def to_plain(value: object) -> Plain:
         return plain_decimal(value)
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return timedelta_text(value)
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, Mapping | list | tuple):
@@ -292,6 +294,12 @@ def normalize_column(
     if _is_nested(kind):
         texts = [None if v is None else json_text(v) for v in column.to_pylist()]
         return pa.chunked_array([pa.array(texts, type=pa.string())])
+    if pa.types.is_interval(kind):
+        texts = [
+            None if v is None else interval_text(v.months, v.days, v.nanoseconds)
+            for v in column.to_pylist()
+        ]
+        return pa.chunked_array([pa.array(texts, type=pa.string())])
     if _is_clock(kind):
         values = _clock_values(column, {} if out_of_range is None else out_of_range)
         return pa.chunked_array([column_array([to_plain(v) for v in values])]).cast(pa.string())
@@ -407,3 +415,47 @@ def _time_text(ticks: int, per_second: int) -> str:
         digits = len(str(per_second)) - 1
         text += f".{fraction:0{digits}d}"
     return text
+
+
+_NANOSECONDS_PER_SECOND = 1_000_000_000
+
+
+def interval_text(months: int, days: int, nanoseconds: int) -> str:
+    """Return an interval of months, days and nanoseconds as an ISO 8601 duration.
+
+    Each negative part carries its own sign, as PostgreSQL's ``iso_8601``
+    interval style writes them: 1 year 2 months 3 days 04:05:06.5 gives
+    ``P1Y2M3DT4H5M6.5S`` and -3 days gives ``P-3D``. A zero interval is
+    ``PT0S``.
+    """
+    sign = -1 if months < 0 else 1
+    years, rest = divmod(abs(months), 12)
+    date_part = _duration_parts([(sign * years, "Y"), (sign * rest, "M"), (days, "D")])
+    time_part = _clock_duration(nanoseconds)
+    if not date_part and not time_part:
+        return "PT0S"
+    return "P" + date_part + ("T" + time_part if time_part else "")
+
+
+def timedelta_text(value: dt.timedelta) -> str:
+    """Return a duration as ISO 8601 text, such as ``P1DT2H`` or ``PT-1.5S``."""
+    microseconds = value // dt.timedelta(microseconds=1)
+    sign = -1 if microseconds < 0 else 1
+    days, rest = divmod(abs(microseconds), 86_400_000_000)
+    return interval_text(0, sign * days, sign * rest * 1_000)
+
+
+def _clock_duration(nanoseconds: int) -> str:
+    sign = -1 if nanoseconds < 0 else 1
+    seconds, fraction = divmod(abs(nanoseconds), _NANOSECONDS_PER_SECOND)
+    minutes, second = divmod(seconds, 60)
+    hours, minute = divmod(minutes, 60)
+    text = _duration_parts([(sign * hours, "H"), (sign * minute, "M")])
+    if second or fraction:
+        digits = f".{fraction:09d}".rstrip("0") if fraction else ""
+        text += f"{'-' if sign < 0 else ''}{second}{digits}S"
+    return text
+
+
+def _duration_parts(parts: list[tuple[int, str]]) -> str:
+    return "".join(f"{amount}{unit}" for amount, unit in parts if amount)

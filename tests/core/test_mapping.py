@@ -294,6 +294,14 @@ def test_raw_keeps_case_clashing_columns() -> None:
         ("340282366920938463463374607431768211455::UHUGEINT", str(2**128 - 1)),
         ("18446744073709551615::UBIGINT", "18446744073709551615"),
         ("-5::BIGNUM", -5),
+        ("'1" + "0" * 40 + "'::BIGNUM", "1" + "0" * 40),
+        ("INTERVAL '1 year 2 months 3 days 04:05:06.5'", "P1Y2M3DT4H5M6.5S"),
+        ("INTERVAL '-1 year -2 months 3 days -04:05:06'", "P-1Y-2M3DT-4H-5M-6S"),
+        ("INTERVAL '0 seconds'", "PT0S"),
+        ("'0101'::BIT", "0101"),
+        ("'03:04:05+02'::TIMETZ", "03:04:05+02:00"),
+        ("'03:04:05.25-03:30'::TIMETZ", "03:04:05.25-03:30"),
+        ("'24:00:00+00'::TIMETZ", "24:00:00+00:00"),
         ("'3f1c6a2e-1d2b-4c3d-8e9f-001122334455'::UUID", "3f1c6a2e-1d2b-4c3d-8e9f-001122334455"),
         ("7::TINYINT", 7),
         ("2.5::REAL", 2.5),
@@ -402,3 +410,25 @@ def test_birth_date_cast_reads_two_digit_year_as_past() -> None:
     result = map_batch(source, pa.table({"id": ["1"], "born": ["15/03/46"]}))
 
     assert result.columns["birth_date"] == ["1946-03-15"]
+
+
+def test_not_finite_floats_are_nulled_and_counted(caplog: pytest.LogCaptureFixture) -> None:
+    expression = "CASE WHEN id = '1' THEN 'NaN'::DOUBLE WHEN id = '2' THEN 'inf'::DOUBLE END"
+    source = make_source({"plan": {"expr": expression}, "amount": "amount"})
+
+    with caplog.at_level("WARNING", logger="accord.mapping"):
+        result = map_batch(source, ROWS)
+
+    assert result.columns["plan"] == [None, None, None]
+    assert result.issues == []
+    messages = [record.getMessage() for record in caplog.records]
+    assert messages == ["source s: 2 NaN or infinite values of field 'plan' stored as null"]
+
+
+def test_not_finite_float_cast_stays_issue() -> None:
+    source = make_source({"plan": {"expr": "'NaN'::DOUBLE", "cast": "float"}})
+
+    result = map_batch(source, ROWS.slice(0, 1))
+
+    assert result.columns["plan"] == [None]
+    assert [(issue.rule, issue.value) for issue in result.issues] == [("cast", "nan")]

@@ -15,6 +15,7 @@ from accord.sources.values import (
     clock_text,
     column_array,
     concat_columns,
+    interval_text,
     normalize_column,
     plain_decimal,
     to_plain,
@@ -130,3 +131,40 @@ def test_normalize_column_reports_out_of_range() -> None:
 
     assert plain.to_pylist() == ["1970-01-01", None, "+10183-09-21", "infinity"]
     assert found == {2: "+10183-09-21", 3: "infinity"}
+
+
+@pytest.mark.parametrize(
+    ("months", "days", "nanoseconds", "expected"),
+    [
+        (14, 3, 14_706_500_000_000, "P1Y2M3DT4H5M6.5S"),
+        (0, -3, 0, "P-3D"),
+        (-14, 3, -14_706_000_000_000, "P-1Y-2M3DT-4H-5M-6S"),
+        (0, 0, 0, "PT0S"),
+        (0, 0, 1, "PT0.000000001S"),
+        (0, 0, -500_000_000, "PT-0.5S"),
+        (12, 0, 3_600_000_000_000, "P1YT1H"),
+    ],
+)
+def test_interval_text_is_iso_8601(months: int, days: int, nanoseconds: int, expected: str) -> None:
+    assert interval_text(months, days, nanoseconds) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (dt.timedelta(days=1, hours=2), "P1DT2H"),
+        (dt.timedelta(seconds=-1.5), "PT-1.5S"),
+        (dt.timedelta(days=-1, hours=2), "PT-22H"),
+        (dt.timedelta(days=-2, hours=-3), "P-2DT-3H"),
+        (dt.timedelta(0), "PT0S"),
+    ],
+)
+def test_timedelta_becomes_iso_duration(value: dt.timedelta, expected: str) -> None:
+    assert to_plain(value) == expected
+
+
+def test_interval_column_becomes_text() -> None:
+    values = [pa.MonthDayNano([1, 2, 3_000_000_000]), None]
+    column = pa.chunked_array([pa.array(values, pa.month_day_nano_interval())])
+
+    assert normalize_column(column).to_pylist() == ["P1M2DT3S", None]
