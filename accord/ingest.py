@@ -8,7 +8,8 @@ way it arrives.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pyarrow as pa
@@ -17,7 +18,7 @@ from accord.config.models import Project, SourceBase
 from accord.logs import get_logger
 from accord.mapping import case_clashes, map_batch
 from accord.quality import check_rules
-from accord.sources.base import ReadIssue, make_source_key
+from accord.sources.base import ReadIssue, ValueIssue, make_source_key
 from accord.sources.values import json_text
 from accord.standardize.parallel import StandardizePool
 from accord.standardize.stage import SourceContext, standardize_columns
@@ -88,17 +89,24 @@ def process_rows(
     rows: pa.Table,
     read_issues: list[ReadIssue] | None = None,
     pool: StandardizePool | None = None,
+    value_issues: list[ValueIssue] | None = None,
+    row_numbers: Sequence[int] | None = None,
 ) -> ProcessedBatch:
     """Map, standardize and validate the rows of one read of ``source``.
 
     With a ``pool``, large reads are standardized in its worker processes,
-    with the same result as without it.
+    with the same result as without it. The rows named by ``value_issues``
+    are quarantined under the rule ``out_of_range``. ``row_numbers`` gives
+    the position of each of ``rows`` in the whole read, for the locations of
+    quarantine entries when ``rows`` is part of a read.
     """
     keys = source_keys(source, rows)
     quarantine = [_parse_entry(issue) for issue in read_issues or []]
     bad_rows: dict[int, list[QuarantineEntry]] = {}
 
     for row, entry in _duplicate_keys(keys):
+        bad_rows.setdefault(row, []).append(entry)
+    for row, entry in _out_of_range_entries(keys, value_issues or []):
         bad_rows.setdefault(row, []).append(entry)
 
     deleted_rows = _flagged_rows(source, rows)
@@ -152,8 +160,29 @@ def process_rows(
         )
         bad_rows.setdefault(quality_issue.row, []).append(entry)
 
+    if row_numbers is not None:
+        bad_rows = {
+            row: [replace(entry, location=_row_location(row_numbers[row])) for entry in entries]
+            for row, entries in bad_rows.items()
+        }
     return _assemble(
         source, rows, keys, standardized.columns, bad_rows, deleted_rows, quarantine, warnings
+    )
+
+
+def merge_batches(batches: Sequence[ProcessedBatch]) -> ProcessedBatch:
+    """Combine the outcomes of processing the parts of one read."""
+    warnings: Counter[str] = Counter()
+    for batch in batches:
+        warnings.update(batch.warnings)
+    return ProcessedBatch(
+        source=batches[0].source,
+        read=sum(batch.read for batch in batches),
+        accepted=pa.concat_tables([batch.accepted for batch in batches]),
+        deleted_keys=[key for batch in batches for key in batch.deleted_keys],
+        quarantine=[entry for batch in batches for entry in batch.quarantine],
+        quarantined=sum(batch.quarantined for batch in batches),
+        warnings=warnings,
     )
 
 
@@ -229,6 +258,28 @@ def _duplicate_keys(keys: list[str]) -> list[tuple[int, QuarantineEntry]]:
         else:
             first[key] = row
     return duplicates
+
+
+def _out_of_range_entries(
+    keys: list[str], issues: list[ValueIssue]
+) -> list[tuple[int, QuarantineEntry]]:
+    by_key: dict[str, list[ValueIssue]] = {}
+    for issue in issues:
+        by_key.setdefault(issue.key, []).append(issue)
+    entries = []
+    for row, key in enumerate(keys):
+        for issue in by_key.get(key, []):
+            entry = QuarantineEntry(
+                key,
+                _row_location(row),
+                "out_of_range",
+                issue.column,
+                issue.value[:200],
+                issue.reason,
+                None,
+            )
+            entries.append((row, entry))
+    return entries
 
 
 def _flagged_rows(source: SourceBase, rows: pa.Table) -> set[int]:

@@ -1,7 +1,9 @@
 """Map source rows onto the canonical model.
 
 Column references, concatenation, splits, constants and SQL expressions run
-as one DuckDB query over the batch. Casts and enumeration maps then run in
+as one DuckDB query over the batch (see :mod:`accord.field_query`). A row
+on which an expression fails becomes a :class:`MappingIssue` under the rule
+``expression``, and the other rows go through. Casts and enumeration maps then run in
 Python once per distinct value, so that every failure carries a precise
 reason. A failed cast or an unmapped enumeration value becomes a
 :class:`MappingIssue`. The pipeline quarantines the record unless the field
@@ -17,6 +19,7 @@ names for the query, and column mappings reach each by its exact name.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from collections import Counter
@@ -24,14 +27,21 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
 from accord.config.models import FieldMapping, SourceBase
 from accord.errors import SourceError
+from accord.field_query import FieldQueryError, FieldResults, quote_identifier, run_field_query
 from accord.logs import get_logger
-from accord.sources.values import INT64, json_text, normalize_column
-from accord.store.duckdb_store import scratch
+from accord.sources.values import INT64, OutOfRange, json_text
+from accord.standardize.dates import (
+    DateContext,
+    DateKind,
+    DateProblem,
+    format_timestamp,
+    parse_date,
+    parse_timestamp,
+)
 
 logger = get_logger(__name__)
 
@@ -49,7 +59,7 @@ class MappingIssue:
     field: str
     value: str
     reason: str
-    rule: str  # "cast", "value_map" or "value_type"
+    rule: str  # "cast", "value_map", "value_type", "out_of_range" or "expression"
 
 
 @dataclass
@@ -62,11 +72,6 @@ class MappedBatch:
 
 class CastError(ValueError):
     """A value that cannot be converted to the requested type."""
-
-
-def quote_identifier(name: str) -> str:
-    """Quote a column name for DuckDB SQL."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _literal(value: object) -> str:
@@ -154,10 +159,18 @@ def _add_absent_json_fields(source: SourceBase, rows: pa.Table) -> pa.Table:
 
 
 def case_clashes(columns: list[str]) -> dict[str, str]:
-    """Return a positional query name for each column that differs from another only in case."""
+    """Return a positional query name for each column that differs from another only in case.
+
+    The names start with ``__accord_column_``, with more leading underscores
+    while any column starts with that prefix in any case, so a positional
+    name never equals a column name.
+    """
     counts = Counter(name.lower() for name in columns)
+    prefix = "__accord_column_"
+    while any(name.lower().startswith(prefix) for name in columns):
+        prefix = "_" + prefix
     return {
-        name: f"__accord_column_{position}"
+        name: f"{prefix}{position}"
         for position, name in enumerate(columns)
         if counts[name.lower()] > 1
     }
@@ -189,63 +202,94 @@ def _mentions(expression: str, name: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", expression, re.IGNORECASE) is not None
 
 
-def _plain_fields(table: pa.Table) -> pa.Table:
-    """Convert typed expression results (dates, decimals, UUIDs) to the readers' plain types.
-
-    NOTE: decimals become float64 as in the readers, so one with more than 15
-    significant digits (a DECIMAL(20,0) account number) can lose digits silently.
-    """
-    columns = [
-        column if pa.types.is_nested(column.type) else normalize_column(column)
-        for column in table.columns
-    ]
-    return pa.Table.from_arrays(columns, names=table.column_names)
-
-
-def evaluate_fields(source: SourceBase, rows: pa.Table) -> pa.Table:
+def evaluate_fields(source: SourceBase, rows: pa.Table) -> FieldResults:
     """Run the column, concat, split, constant and expression mappings as one query.
+
+    A row on which an expression fails gets a null and is listed in the
+    result's ``failures``. Dates and times that Python cannot represent
+    appear as text and are listed in ``out_of_range``.
 
     Returns:
         One column per field of ``source``: strings, 64-bit integers and
         floats, booleans, or the lists, structs and maps an expression gives.
+
+    Raises:
+        SourceError: When a column is missing, or an expression fails without
+            any row (unknown function or column, wrong types).
     """
     if not source.fields:
-        return pa.table({})
+        return FieldResults(pa.table({}))
     rows = _add_absent_json_fields(source, rows)
     check_columns(source, rows.column_names)
     clashes = case_clashes(rows.column_names)
     if clashes:
         _check_expressions(source, clashes)
         rows = rows.rename_columns([clashes.get(name, name) for name in rows.column_names])
-    selects = [
-        f"{field_sql(m, clashes)} AS {quote_identifier(name)}" for name, m in source.fields.items()
-    ]
+    selects = {name: field_sql(mapping, clashes) for name, mapping in source.fields.items()}
     try:
-        with scratch("batch", rows) as connection:
-            table = connection.sql(f"SELECT {', '.join(selects)} FROM batch").to_arrow_table()
-    except duckdb.Error as exc:
-        raise SourceError(source.name, f"a field mapping failed to evaluate: {exc}") from exc
-    return _plain_fields(table)
+        return run_field_query(rows, selects)
+    except FieldQueryError as exc:
+        mapping = source.fields[exc.field]
+        raise SourceError(
+            source.name,
+            f"the mapping of '{exc.field}' ({_describe(mapping)}) failed to evaluate: "
+            f"{exc.message}. Fix the mapping in the project file",
+        ) from exc
+
+
+def _describe(mapping: FieldMapping) -> str:
+    if mapping.expr is not None:
+        return f"expression {mapping.expr!r}"
+    return "SQL " + repr(field_sql(mapping))
 
 
 def map_batch(source: SourceBase, rows: pa.Table) -> MappedBatch:
     """Compute every canonical field of ``source`` for the rows of one read."""
-    table = evaluate_fields(source, rows)
+    results = evaluate_fields(source, rows)
+    table = results.table
     columns = {name: table.column(name).to_pylist() for name in table.column_names}
     issues: list[MappingIssue] = []
     for name, mapping in source.fields.items():
         values = columns[name]
+        if name in results.failures:
+            failures = results.failures[name]
+            logger.warning(
+                "source %s: the mapping of '%s' failed on %d rows, which are quarantined",
+                source.name,
+                name,
+                len(failures),
+            )
+            _report_failures(rows, name, mapping, failures, issues)
+        if name in results.out_of_range:
+            values = _reject_out_of_range(values, name, results.out_of_range[name], issues)
         arrow_type = table.schema.field(name).type
         if pa.types.is_nested(arrow_type):
             values = _reject_nested(values, name, _nested_kind(arrow_type), issues)
-        if mapping.cast in {"integer", "float", "boolean", "string"}:
-            values = _apply(
-                values, name, _CASTERS[mapping.cast], mapping.on_cast_error, "cast", issues
-            )
+        if mapping.cast is not None:
+            convert = _caster(mapping.cast, name, source)
+            values = _apply(values, name, convert, mapping.on_cast_error, "cast", issues)
         if mapping.values is not None:
             values = _apply_value_map(values, name, mapping, issues)
-        columns[name] = values
+        columns[name] = _null_not_finite(values, name, source.name)
     return MappedBatch(columns=columns, issues=issues)
+
+
+def _null_not_finite(values: list[Any], field: str, source: str) -> list[Any]:
+    """Replace NaN and infinite floats with None, logging how many there were.
+
+    A canonical field stores no NaN or infinity, and JSON has neither. A
+    float or integer cast has already turned them into issues.
+    """
+    count = sum(1 for value in values if isinstance(value, float) and not math.isfinite(value))
+    if not count:
+        return values
+    logger.warning(
+        "source %s: %d NaN or infinite values of field '%s' stored as null", source, count, field
+    )
+    return [
+        None if isinstance(value, float) and not math.isfinite(value) else value
+        for value in values
+    ]
 
 
 def _nested_kind(arrow_type: pa.DataType) -> str:
@@ -278,6 +322,49 @@ def _reject_nested(
         )
         issues.append(MappingIssue(row, field, text, reason, "value_type"))
         out.append(None)
+    return out
+
+
+def _report_failures(
+    rows: pa.Table,
+    field: str,
+    mapping: FieldMapping,
+    failures: dict[int, str],
+    issues: list[MappingIssue],
+) -> None:
+    """Add an issue for each row on which the mapping of ``field`` failed."""
+    read = _columns_read(mapping, rows.column_names)
+    for row, message in sorted(failures.items()):
+        inputs = {name: rows.column(name)[row].as_py() for name in read}
+        value = json_text(inputs, compact=True)
+        reason = (
+            f"the mapping of '{field}' ({_describe(mapping)}) failed on this row: {message}. "
+            "Correct the value at the source, or make the expression tolerate it, for "
+            "example with TRY_CAST"
+        )
+        issues.append(MappingIssue(row, field, value, reason, "expression"))
+
+
+def _columns_read(mapping: FieldMapping, columns: list[str]) -> list[str]:
+    """Return the source columns that a mapping reads, or may read through its expression."""
+    if mapping.expr is None:
+        return [column for column in mapping.source_columns() if column in columns]
+    return [column for column in columns if _mentions(mapping.expr, column)]
+
+
+def _reject_out_of_range(
+    values: list[Any], field: str, texts: OutOfRange, issues: list[MappingIssue]
+) -> list[Any]:
+    """Replace dates and times that Python cannot represent with None and add an issue for each."""
+    out = list(values)
+    for row, text in sorted(texts.items()):
+        reason = (
+            f"the mapping of '{field}' gives '{text}', outside the dates and times that Accord "
+            "stores (years 1 to 9999). Correct the source value, or change the expression to "
+            "return null for it, for example with CASE WHEN isfinite(...)"
+        )
+        issues.append(MappingIssue(row, field, text, reason, "out_of_range"))
+        out[row] = None
     return out
 
 
@@ -398,6 +485,37 @@ def cast_string(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def cast_date(value: Any, context: DateContext) -> str:
+    """Convert a date in any form the date standardizer reads to ISO 8601 "YYYY-MM-DD"."""
+    try:
+        return parse_date(value, context).isoformat()
+    except (DateProblem, OverflowError, ValueError) as problem:
+        raise CastError(f"cannot cast '{str(value)[:80]}' to date: {problem}") from None
+
+
+def cast_timestamp(value: Any, context: DateContext) -> str:
+    """Convert a timestamp to ISO 8601, converting one with a time zone to UTC."""
+    try:
+        return format_timestamp(parse_timestamp(value, context))
+    except (DateProblem, OverflowError, ValueError) as problem:
+        raise CastError(f"cannot cast '{str(value)[:80]}' to timestamp: {problem}") from None
+
+
+def _caster(cast: str, field: str, source: SourceBase) -> Callable[[Any], Any]:
+    """Return the conversion of one field's ``cast``.
+
+    Dates are read with the source's ``date_order``, and ``birth_date``
+    reads two-digit years as the date standardizer does for it.
+    """
+    if cast not in ("date", "timestamp"):
+        return _CASTERS[cast]
+    kind: DateKind | None = "birth" if field == "birth_date" else None
+    context = DateContext(source.date_order, kind, dt.date.today())
+    if cast == "date":
+        return lambda value: cast_date(value, context)
+    return lambda value: cast_timestamp(value, context)
 
 
 _CASTERS: dict[str, Callable[[Any], Any]] = {

@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from accord.config.loader import LoadedProject
 from accord.config.models import SourceBase
 from accord.errors import AccordError, RunError
-from accord.ingest import ProcessedBatch, QuarantineEntry, process_rows
+from accord.ingest import ProcessedBatch, QuarantineEntry, merge_batches, process_rows
 from accord.logs import get_logger
 from accord.progress import LogProgress, Progress
 from accord.resolve.stage import after_ingest
@@ -200,10 +200,32 @@ def _extract_and_process(
     )
     task = f"process {source.name}"
     progress.begin(task, result.rows.num_rows)
-    batch = process_rows(loaded.project, source, result.rows, result.issues, pool)
+    batch = _process(loaded, source, result, pool)
     progress.advance(task, result.rows.num_rows)
     progress.end(task)
     return _SourceRead(source, result, batch, since is not None)
+
+
+def _process(
+    loaded: LoadedProject, source: SourceBase, result: ReadResult, pool: StandardizePool
+) -> ProcessedBatch:
+    """Process the rows of one read, each typed group on its own when the reader gave groups."""
+    project = loaded.project
+    if result.typed_groups is None:
+        return process_rows(project, source, result.rows, result.issues, pool, result.value_issues)
+    batches = [
+        process_rows(
+            project,
+            source,
+            group.rows,
+            result.issues if index == 0 else None,
+            pool,
+            result.value_issues,
+            group.positions,
+        )
+        for index, group in enumerate(result.typed_groups)
+    ]
+    return merge_batches(batches)
 
 
 def _saved_cursor(store: Store, source: str) -> str | None:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import difflib
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+import duckdb
 
 from accord.config.models import (
     SUPPRESSION_FIELDS,
@@ -34,6 +38,7 @@ def check_project(project: Project, root: Path) -> list[Finding]:
     findings.extend(_duplicate_sources(project))
     findings.extend(_missing_files(project, root))
     findings.extend(_unknown_targets(project))
+    findings.extend(_invalid_expressions(project))
     findings.extend(_unknown_rule_references(project))
     findings.extend(
         _unknown_standardized_fields(project.standardize, canonical_field_names(project))
@@ -103,6 +108,57 @@ def _unknown_targets(project: Project) -> Iterator[Finding]:
                     f"unknown canonical field '{target}'{_suggest(target, known)}. "
                     "Declare new fields under 'extra_fields'.",
                 )
+
+
+def _invalid_expressions(project: Project) -> Iterator[Finding]:
+    """Parse every mapping expression with DuckDB, without reading any source."""
+    connection: duckdb.DuckDBPyConnection | None = None
+    for index, source in enumerate(project.sources):
+        for target, mapping in source.fields.items():
+            if mapping.expr is None:
+                continue
+            if connection is None:
+                connection = duckdb.connect()
+            problem = expression_problem(connection, mapping.expr)
+            if problem is not None:
+                yield (
+                    ("sources", index, "fields", target, "expr"),
+                    f"invalid SQL expression {mapping.expr!r}: {problem}",
+                )
+    if connection is not None:
+        connection.close()
+
+
+def expression_problem(connection: duckdb.DuckDBPyConnection, expression: str) -> str | None:
+    """Return why ``expression`` is not one DuckDB SQL expression, or None when it parses.
+
+    Only the syntax is checked: names of columns and functions are bound
+    when the mapping runs.
+    """
+    parsed = _parse_select(connection, f"SELECT ({expression})")
+    if parsed.get("error"):
+        message = str(parsed.get("error_message") or "it does not parse")
+        return f"{message}. Write one DuckDB SQL expression, such as lower(email)"
+    # Apart from its select list, the statement must equal a plain SELECT of one
+    # value, so text such as "a), (b" or "1) FROM t; SELECT (1" is rejected.
+    reference = _parse_select(connection, "SELECT (1)")
+    if _without_select_list(parsed) != _without_select_list(reference):
+        return "it is more than one expression. Write one DuckDB SQL expression"
+    return None
+
+
+def _parse_select(connection: duckdb.DuckDBPyConnection, sql: str) -> dict[str, Any]:
+    row = connection.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()
+    return dict(json.loads(row[0])) if row else {"error": True}
+
+
+def _without_select_list(parsed: dict[str, Any]) -> list[Any]:
+    statements = []
+    for statement in parsed.get("statements", []):
+        node = dict(statement.get("node", {}))
+        select_list = node.pop("select_list", [])
+        statements.append((node, len(select_list)))
+    return statements
 
 
 def _unknown_rule_references(project: Project) -> Iterator[Finding]:

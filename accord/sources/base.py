@@ -32,6 +32,31 @@ class ReadIssue:
     raw: str | None = None
 
 
+@dataclass(frozen=True)
+class ValueIssue:
+    """A value of a read row that no plain value can represent; its record is quarantined.
+
+    ``key`` is the row's source key, and ``value`` is the text stored in
+    its place, such as ``infinity`` or ``+10183-09-21``.
+    """
+
+    key: str
+    column: str
+    value: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class TypedGroup:
+    """Rows of one read whose columns each hold values of one type.
+
+    ``rows`` holds the records at positions ``positions`` of the read's rows.
+    """
+
+    positions: list[int]
+    rows: pa.Table
+
+
 @dataclass
 class ReadResult:
     """The rows of one read, with what the next incremental read starts from.
@@ -49,6 +74,16 @@ class ReadResult:
     query. It is None when the reader cannot list them (REST APIs filtered
     on the server). Rows whose primary key is missing or empty are not in
     ``rows`` nor in ``present_keys``; they are reported in ``issues``.
+
+    ``value_issues`` lists the values of rows in ``rows`` that are outside
+    the range of Python's date and time types. Those rows are kept, so that
+    their keys count as present, and processing quarantines them.
+
+    ``typed_groups`` is set by JSON and REST readers when a column holds
+    values of several types, which ``rows`` converts to text. It splits
+    ``rows`` into tables whose columns each hold one type, so that
+    processing each reads every record as it would alone, as ``accord
+    serve`` reads a change.
     """
 
     rows: pa.Table
@@ -56,6 +91,8 @@ class ReadResult:
     cursor: str | None = None
     issues: list[ReadIssue] = field(default_factory=list)
     present_keys: set[str] | None = None
+    value_issues: list[ValueIssue] = field(default_factory=list)
+    typed_groups: list[TypedGroup] | None = None
 
 
 class SourceReader(Protocol):
@@ -90,7 +127,9 @@ def value_text(value: object) -> str:
     if isinstance(value, Decimal):
         if value.is_finite() and value == value.to_integral_value():
             return str(int(value))
-        return format(value.normalize(), "f")
+        # Decimal.normalize() would round to the context's 28 digits.
+        text = format(value, "f")
+        return text.rstrip("0") if "." in text else text
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, bytes | bytearray | memoryview):

@@ -48,14 +48,15 @@ class JsonReader:
         else:
             records, issues = parse_json_array(text, self.source.records_path, self.path, name)
         logger.info("source '%s': parsed %d records from %s", name, len(records.objects), self.path)
-        table = table_from_records([flatten_record(obj) for obj in records.objects])
+        flat = [flatten_record(obj) for obj in records.objects]
         return finish_read(
-            table,
+            table_from_records(flat),
             self.source,
             since,
             records.locate,
             origin=f"the records of {self.path}",
             issues=issues,
+            records=flat,
         )
 
 

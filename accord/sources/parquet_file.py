@@ -12,7 +12,7 @@ from accord.errors import SourceError
 from accord.logs import get_logger
 from accord.sources.base import Capabilities, ReadResult
 from accord.sources.records import finish_read, table_row_locator
-from accord.sources.values import normalize_table
+from accord.sources.values import OutOfRange, normalize_table
 
 logger = get_logger(__name__)
 
@@ -33,7 +33,8 @@ class ParquetReader:
         Raises:
             SourceError: When the file is missing or is not a Parquet file.
         """
-        table = normalize_table(self._read_table())
+        out_of_range: dict[str, OutOfRange] = {}
+        table = normalize_table(self._read_table(), out_of_range)
         logger.info(
             "source '%s': read %d rows from %s", self.source.name, table.num_rows, self.path
         )
@@ -44,6 +45,7 @@ class ParquetReader:
             since,
             table_row_locator(table),
             origin=f"the columns of {self.path}",
+            out_of_range=out_of_range,
         )
 
     def _read_table(self) -> pa.Table:

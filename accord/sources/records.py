@@ -8,7 +8,7 @@ and select the rows changed after the last cursor.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,11 +22,20 @@ from accord.sources.base import (
     KEY_SEPARATOR,
     ReadIssue,
     ReadResult,
+    TypedGroup,
+    ValueIssue,
     is_missing_key_value,
     make_source_key,
 )
 from accord.sources.cursor import select_after
-from accord.sources.values import json_text
+from accord.sources.values import (
+    OutOfRange,
+    Plain,
+    column_array,
+    json_text,
+    table_from_columns,
+    type_groups,
+)
 from accord.store.staleness import is_older
 
 logger = get_logger(__name__)
@@ -236,6 +245,8 @@ def finish_read(
     origin: str,
     issues: Sequence[ReadIssue] = (),
     filter_since: bool = True,
+    out_of_range: Mapping[str, OutOfRange] | None = None,
+    records: Sequence[Mapping[str, Plain]] | None = None,
 ) -> ReadResult:
     """Check keys, select changed rows and assemble the ReadResult.
 
@@ -248,6 +259,12 @@ def finish_read(
         issues: Issues found while parsing, such as ragged lines.
         filter_since: False when the source already returned only rows
             changed after ``since``, as a SQL query with a WHERE clause does.
+        out_of_range: By column, the rows of ``table`` whose date or time
+            Python cannot represent; those with a valid key become
+            ``value_issues``.
+        records: The flat records that ``table`` was built from, for JSON
+            sources. When their columns mix types, the result's
+            ``typed_groups`` splits the rows so that each reads as alone.
 
     Returns:
         The rows with a valid key, reduced to those changed after ``since``
@@ -266,7 +283,8 @@ def finish_read(
     keys = row_keys_or_empty(table, source)
     checked = check_keys(keys, source.key_columns, locate, cursor_column)
     valid = table if all(checked.keep) else table.filter(pa.array(checked.keep, pa.bool_()))
-    rows, cursor, complete = _apply_cursor(valid, source, since, filter_since)
+    selected, cursor, complete = _apply_cursor(valid, source, since, filter_since)
+    rows = valid if selected is None else valid.filter(selected)
     all_issues = [*issues, *checked.issues]
     logger.info(
         "source '%s': %d rows returned, %d rows with a valid key, %d issues",
@@ -281,7 +299,60 @@ def finish_read(
         cursor=cursor,
         issues=all_issues,
         present_keys=checked.present,
+        value_issues=_value_issues(out_of_range or {}, keys, checked.keep, source.name),
+        typed_groups=None
+        if records is None
+        else _typed_groups(records, table.column_names, _row_numbers(checked.keep, selected)),
     )
+
+
+def _typed_groups(
+    records: Sequence[Mapping[str, Plain]], names: Sequence[str], kept: Sequence[int]
+) -> list[TypedGroup] | None:
+    """Return the kept records as tables whose columns each hold one type, or None for one table.
+
+    Each table has every column of the read, in its order, and the records
+    in their order of the read.
+    """
+    kept_records = [records[index] for index in kept]
+    groups = type_groups(kept_records)
+    if len(groups) <= 1:
+        return None
+    tables = []
+    for group in groups:
+        columns = [
+            [column_array([kept_records[index].get(name) for index in group])] for name in names
+        ]
+        tables.append(TypedGroup(list(group), table_from_columns(names, columns)))
+    return tables
+
+
+def _value_issues(
+    out_of_range: Mapping[str, OutOfRange],
+    keys: Sequence[str | None],
+    keep: Sequence[bool],
+    source: str,
+) -> list[ValueIssue]:
+    issues: list[ValueIssue] = []
+    for column, texts in out_of_range.items():
+        for row, text in sorted(texts.items()):
+            key = keys[row]
+            if key is None or not keep[row]:
+                continue
+            reason = (
+                f"value '{text}' of column '{column}' is outside the dates and times that "
+                "Accord stores (years 1 to 9999), so the record is quarantined and any "
+                "stored version is kept. Correct the value at the source"
+            )
+            issues.append(ValueIssue(key, column, text, reason))
+    if issues:
+        logger.warning(
+            "source '%s': %d values outside the years 1 to 9999 in columns %s",
+            source,
+            len(issues),
+            ", ".join(sorted(out_of_range)),
+        )
+    return issues
 
 
 def row_keys_or_empty(table: pa.Table, source: SourceBase) -> list[str | None]:
@@ -293,12 +364,20 @@ def row_keys_or_empty(table: pa.Table, source: SourceBase) -> list[str | None]:
 
 def _apply_cursor(
     table: pa.Table, source: SourceBase, since: str | None, filter_since: bool
-) -> tuple[pa.Table, str | None, bool]:
+) -> tuple[pa.ChunkedArray | None, str | None, bool]:
+    """Return the mask of rows changed after ``since`` (None for all), the cursor and whether
+    the read is complete."""
     if source.cursor is None:
-        return table, None, True
+        return None, None, True
     if source.cursor not in table.column_names:
-        return table, since, since is None
+        return None, since, since is None
     selection = select_after(table.column(source.cursor), since if filter_since else None)
-    rows = table if selection.mask is None else table.filter(selection.mask)
     cursor = selection.cursor if selection.cursor is not None else since
-    return rows, cursor, since is None
+    return selection.mask, cursor, since is None
+
+
+def _row_numbers(keep: list[bool], selected: pa.ChunkedArray | None) -> list[int]:
+    numbers = pa.array(range(len(keep)), pa.int64()).filter(pa.array(keep, pa.bool_()))
+    if selected is not None:
+        numbers = numbers.filter(selected.combine_chunks())
+    return list(numbers.to_pylist())

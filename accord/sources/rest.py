@@ -107,6 +107,7 @@ class RestReader:
             _item_locator(items, records),
             origin=f"the records of {self.endpoint}",
             issues=issues,
+            records=records,
         )
         if sent is not None:
             result.complete = False

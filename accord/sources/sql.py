@@ -43,7 +43,14 @@ from accord.sources.base import (
 )
 from accord.sources.cursor import parse_number
 from accord.sources.records import finish_read, require_columns, table_row_locator
-from accord.sources.values import column_array, table_from_columns, to_plain
+from accord.sources.sql_dates import register_date_loaders
+from accord.sources.values import (
+    OutOfRange,
+    OutOfRangeText,
+    column_array,
+    table_from_columns,
+    to_plain,
+)
 
 logger = get_logger(__name__)
 
@@ -91,6 +98,7 @@ class SqlReader:
         database = Database(self.source.name, url)
         engine = database.create_engine()
         try:
+            register_date_loaders(engine)
             with database.connect(engine) as connection:
                 return self._read(connection, database, since)
         finally:
@@ -110,7 +118,7 @@ class SqlReader:
             present = listing.keys
             if listing.cursor_sample is None:
                 table = _empty_table(relation.columns)
-                return self._finish(table, since, relation, present)
+                return self._finish(table, since, relation, present, {})
             bound = since_parameter(since or "", listing.cursor_sample, source)
             statement = statement.where(sa.column(source.cursor or "") > bound)
         logger.info(
@@ -120,11 +128,19 @@ class SqlReader:
             database.safe_url,
             "incremental" if incremental else "full",
         )
-        table = database.run(lambda: self._fetch(connection, statement), "read rows of")
-        return self._finish(table, since, relation, present)
+        out_of_range: dict[str, OutOfRange] = {}
+        table = database.run(
+            lambda: self._fetch(connection, statement, out_of_range), "read rows of"
+        )
+        return self._finish(table, since, relation, present, out_of_range)
 
     def _finish(
-        self, table: pa.Table, since: str | None, relation: Relation, present: set[str] | None
+        self,
+        table: pa.Table,
+        since: str | None,
+        relation: Relation,
+        present: set[str] | None,
+        out_of_range: dict[str, OutOfRange],
     ) -> ReadResult:
         result = finish_read(
             table,
@@ -133,6 +149,7 @@ class SqlReader:
             table_row_locator(table),
             origin=relation.label,
             filter_since=False,
+            out_of_range=out_of_range,
         )
         if present is not None and result.present_keys is not None:
             result.present_keys |= present
@@ -163,14 +180,25 @@ class SqlReader:
         logger.info("source '%s': listed %d keys", source.name, len(listing.keys))
         return listing
 
-    def _fetch(self, connection: Connection, statement: sa.Select[Any]) -> pa.Table:
+    def _fetch(
+        self,
+        connection: Connection,
+        statement: sa.Select[Any],
+        out_of_range: dict[str, OutOfRange],
+    ) -> pa.Table:
+        """Fetch every row, adding the dates that Python cannot represent to ``out_of_range``."""
         result = connection.execution_options(yield_per=self.chunk_size).execute(statement)
         names = list(result.keys())
         _reject_duplicate_names(names, self.source.name)
         chunks: list[list[pa.Array]] = [[] for _ in names]
+        first_row = 0
         for partition in result.partitions():
             for index, values in enumerate(zip(*partition, strict=True)):
+                for offset, value in enumerate(values):
+                    if type(value) is OutOfRangeText:
+                        out_of_range.setdefault(names[index], {})[first_row + offset] = str(value)
                 chunks[index].append(column_array([to_plain(value) for value in values]))
+            first_row += len(partition)
         return table_from_columns(names, chunks)
 
 

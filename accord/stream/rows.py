@@ -14,7 +14,8 @@ from typing import Any, TypeVar
 import pyarrow as pa
 
 from accord.config.models import SourceBase
-from accord.sources.values import INT64, Plain, flatten_record, table_from_records
+from accord.sources.values import flatten_record, table_from_records
+from accord.sources.values import type_groups as record_type_groups
 
 
 def required_columns(source: SourceBase) -> list[str]:
@@ -46,13 +47,6 @@ def rows_table(source: SourceBase, payloads: list[dict[str, Any]]) -> pa.Table:
 Item = TypeVar("Item")
 
 
-def _kind(value: Plain) -> object:
-    """Return the Python type of a value, or 'big' for an integer outside the 64-bit range."""
-    if type(value) is int and value not in INT64:
-        return "big"
-    return type(value)
-
-
 def type_groups(items: Sequence[Item], payloads: Sequence[dict[str, Any]]) -> list[list[Item]]:
     """Split ``items`` into groups whose payloads give each field values of one type.
 
@@ -61,18 +55,10 @@ def type_groups(items: Sequence[Item], payloads: Sequence[dict[str, Any]]) -> li
     would read differently than alone: ``true`` as 'true' instead of a boolean.
     Within a group every non-null value of a field has one type after the
     conversion of ``rows_table``, so each payload reads as it would alone.
-    Lists are JSON text there, so a list is grouped with text whatever its
-    elements are. Items keep their order in a group.
+    The batch run groups the records of JSON sources the same way (see
+    :func:`accord.sources.values.type_groups`). Lists are JSON text there, so
+    a list is grouped with text whatever its elements are. Items keep their
+    order in a group.
     """
-    groups: list[tuple[dict[str, object], list[Item]]] = []
-    for item, payload in zip(items, payloads, strict=True):
-        plain = flatten_record(payload)
-        kinds = {name: _kind(value) for name, value in plain.items() if value is not None}
-        for seen, members in groups:
-            if all(seen.get(name, kind) == kind for name, kind in kinds.items()):
-                seen.update(kinds)
-                members.append(item)
-                break
-        else:
-            groups.append((kinds, [item]))
-    return [members for _, members in groups]
+    records = [flatten_record(payload) for payload in payloads]
+    return [[items[index] for index in group] for group in record_type_groups(records)]

@@ -251,3 +251,37 @@ def test_tab_indentation_says_use_spaces(tmp_path: Path) -> None:
 def test_empty_file_says_empty(tmp_path: Path) -> None:
     problems = problems_of(write_project(tmp_path, ""))
     assert "the file is empty" in problems[0]
+
+
+@pytest.mark.parametrize(
+    ("expression", "phrase"),
+    [
+        ("lower(email", "syntax error"),
+        ("lower(email))", "syntax error"),
+        ("lower(email)), (upper(email)", "more than one expression"),
+        ("1) FROM people; SELECT (1", "more than one expression"),
+        ("1) FROM people WHERE (1", "more than one expression"),
+        ("email -- note", "syntax error"),
+    ],
+)
+def test_expression_syntax_rejected(tmp_path: Path, expression: str, phrase: str) -> None:
+    text = BASE.replace("      email: email\n", f"      email:\n        expr: {expression!r}\n")
+
+    problems = problems_of(write_project(tmp_path, text))
+
+    assert len(problems) == 1
+    assert "at 'sources[0].fields.email.expr'" in problems[0]
+    assert ":9 " in problems[0]
+    assert phrase in problems[0]
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["lower(email)", "CAST(id AS INTEGER)", "CASE WHEN id = '1' THEN 'a' END", "no_such(email)"],
+)
+def test_expression_syntax_accepted(tmp_path: Path, expression: str) -> None:
+    text = BASE.replace("      email: email\n", f"      email:\n        expr: {expression!r}\n")
+
+    loaded = load_project(write_project(tmp_path, text))
+
+    assert loaded.project.sources[0].fields["email"].expr == expression

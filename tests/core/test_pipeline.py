@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from accord.config.loader import LoadedProject, load_project
@@ -338,3 +340,82 @@ def test_run_drops_worker_lookup_indexes(tmp_path: Path) -> None:
     run_once(loaded)
     names = {row[0] for row in query(loaded, "SELECT index_name FROM duckdb_indexes()")}
     assert not names & set(LOOKUP_INDEXES)
+
+
+PARQUET_PROJECT = """\
+name: range-test
+sources:
+  - name: warehouse
+    kind: parquet
+    path: people.parquet
+    primary_key: id
+    fields:
+      email: email
+      birth_date: born
+"""
+
+
+def write_people(folder: Path, born: list[int]) -> LoadedProject:
+    table = pa.table(
+        {
+            "id": ["p1", "p2"],
+            "email": ["ann@example.org", "bob@example.org"],
+            "born": pa.array(born, type=pa.date32()),
+        }
+    )
+    pq.write_table(table, folder / "people.parquet")
+    (folder / "accord.yaml").write_text(PARQUET_PROJECT, encoding="utf-8")
+    return load_project(folder / "accord.yaml")
+
+
+def test_date_beyond_year_9999_is_quarantined(tmp_path: Path) -> None:
+    loaded = write_people(tmp_path, [7_000, 7_001])
+    run_once(loaded)
+    before = query(loaded, "SELECT source_key, version, data FROM source_records ORDER BY 1")
+
+    summary = run_once(write_people(tmp_path, [3_000_000, 7_001]))
+
+    warehouse = by_source(summary)["warehouse"]
+    assert warehouse.quarantined == 1
+    assert warehouse.deleted == 0
+    after = query(loaded, "SELECT source_key, version, data FROM source_records ORDER BY 1")
+    assert after == before
+    rows = query(loaded, "SELECT source_key, rule, field, value, reason FROM quarantine")
+    assert [row[:4] for row in rows] == [("p1", "out_of_range", "born", "+10183-09-21")]
+    assert "column 'born'" in rows[0][4]
+
+
+EXPRESSION_PROJECT = """\
+name: expression-test
+extra_fields:
+  age: {type: integer}
+sources:
+  - name: crm
+    kind: csv
+    path: crm.csv
+    primary_key: id
+    fields:
+      email: email
+      age:
+        expr: CAST(age AS INTEGER)
+"""
+
+
+def test_expression_failing_on_one_row_quarantines_it(tmp_path: Path) -> None:
+    (tmp_path / "crm.csv").write_text(
+        "id,email,age\n1,ann@example.org,41\n2,bob@example.org,forty-one\n3,cy@example.org,7\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "accord.yaml").write_text(EXPRESSION_PROJECT, encoding="utf-8")
+    loaded = load_project(tmp_path / "accord.yaml")
+
+    summary = run_once(loaded)
+
+    crm = by_source(summary)["crm"]
+    assert crm.new == 2
+    assert crm.quarantined == 1
+    rows = query(loaded, "SELECT source_key, rule, field, value, reason FROM quarantine")
+    assert [row[:4] for row in rows] == [("2", "expression", "age", '{"age":"forty-one"}')]
+    assert "CAST(age AS INTEGER)" in rows[0][4]
+    stored = query(loaded, "SELECT source_key, data->>'age' FROM source_records ORDER BY 1")
+    assert stored == [("1", "41"), ("3", "7")]

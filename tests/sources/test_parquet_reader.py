@@ -152,3 +152,95 @@ def test_not_parquet_is_error(tmp_path: Path) -> None:
 
     with pytest.raises(SourceError, match=r"cannot read .*accounts\.parquet as Parquet"):
         open_reader(source, tmp_path).read(None)
+
+
+DECIMALS = [
+    (
+        "scale 0 beyond int64",
+        pa.decimal128(20, 0),
+        [Decimal("12345678901234567890"), Decimal("12345678901234567891"), None],
+        pa.string(),
+        ["12345678901234567890", "12345678901234567891", None],
+    ),
+    (
+        "scale 0 within int64",
+        pa.decimal128(18, 0),
+        [Decimal("999999999999999999"), Decimal("-1"), None],
+        pa.int64(),
+        [999999999999999999, -1, None],
+    ),
+    (
+        "fraction beyond float64",
+        pa.decimal128(20, 2),
+        [Decimal("1234567890123456.78"), Decimal("0.10"), None],
+        pa.string(),
+        ["1234567890123456.78", "0.1", None],
+    ),
+    (
+        "fraction within float64",
+        pa.decimal128(10, 2),
+        [Decimal("10.50"), Decimal("-3.25"), None],
+        pa.float64(),
+        [10.5, -3.25, None],
+    ),
+    (
+        "decimal256 of 50 digits",
+        pa.decimal256(50, 0),
+        [Decimal("9" * 50), Decimal("1"), None],
+        pa.string(),
+        ["9" * 50, "1", None],
+    ),
+    ("nulls only", pa.decimal128(10, 2), [None, None, None], pa.float64(), [None, None, None]),
+]
+
+
+@pytest.mark.parametrize(
+    ("label", "arrow_type", "values", "kind", "expected"), DECIMALS, ids=[d[0] for d in DECIMALS]
+)
+def test_decimals_keep_every_digit(
+    tmp_path: Path,
+    label: str,
+    arrow_type: pa.DataType,
+    values: list[Decimal | None],
+    kind: pa.DataType,
+    expected: list[object],
+) -> None:
+    table = pa.table({"id": [1, 2, 3], "amount": pa.array(values, type=arrow_type)})
+
+    rows = read_parquet(tmp_path, table).rows
+
+    assert rows.schema.field("amount").type == kind
+    assert rows.column("amount").to_pylist() == expected
+
+
+def test_wide_decimal_keys_stay_distinct(tmp_path: Path) -> None:
+    keys = [Decimal("12345678901234567890"), Decimal("12345678901234567891")]
+    table = pa.table({"id": pa.array(keys, type=pa.decimal128(20, 0)), "email": ["a@x", "b@x"]})
+
+    result = read_parquet(tmp_path, table, fields={"email": "email"})
+
+    assert result.issues == []
+    assert result.present_keys == {"12345678901234567890", "12345678901234567891"}
+
+
+def test_date_beyond_year_9999_is_value_issue(tmp_path: Path) -> None:
+    table = pa.table(
+        {
+            "id": [1, 2, 3],
+            "born": pa.array([0, 3_000_000, 2**31 - 1], type=pa.date32()),
+            "seen": pa.array([0, None, 2**62], type=pa.timestamp("us", tz="UTC")),
+        }
+    )
+
+    result = read_parquet(tmp_path, table, fields={"email": "born"})
+
+    assert result.rows.column("born").to_pylist() == ["1970-01-01", "+10183-09-21", "infinity"]
+    assert result.present_keys == {"1", "2", "3"}
+    assert result.issues == []
+    found = [(issue.key, issue.column, issue.value) for issue in result.value_issues]
+    assert found == [
+        ("2", "born", "+10183-09-21"),
+        ("3", "born", "infinity"),
+        ("3", "seen", "+148108-07-06T14:00:27.387904+00:00"),
+    ]
+    assert "'+10183-09-21' of column 'born'" in result.value_issues[0].reason

@@ -361,3 +361,67 @@ def test_mariadb_wrong_password_is_source_error(mariadb_url: str) -> None:
     assert "rejected the connection" in message
     assert "Access denied" in message
     assert password not in message
+
+
+NUMERIC_ROWS = [
+    ("12345678901234567890", "1234567890123456.78", "10.50"),
+    ("12345678901234567891", "0.10", "-3.25"),
+]
+
+
+def test_postgres_numeric_keeps_every_digit(postgres_url: str) -> None:
+    engine = sa.create_engine(postgres_url)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text("CREATE TABLE accounts (id NUMERIC(20, 0), wide NUMERIC(20, 2), small NUMERIC)")
+        )
+        for row in NUMERIC_ROWS:
+            connection.execute(
+                sa.text("INSERT INTO accounts VALUES (CAST(:id AS NUMERIC), :wide, :small)"),
+                {"id": row[0], "wide": Decimal(row[1]), "small": Decimal(row[2])},
+            )
+    engine.dispose()
+
+    result = open_reader(sql_source(postgres_url, table="accounts"), Path.cwd()).read(None)
+    rows = sorted(result.rows.to_pylist(), key=lambda row: str(row["id"]))
+
+    assert result.issues == []
+    assert result.present_keys == {"12345678901234567890", "12345678901234567891"}
+    assert [row["id"] for row in rows] == ["12345678901234567890", "12345678901234567891"]
+    assert [row["wide"] for row in rows] == ["1234567890123456.78", "0.1"]
+    assert [row["small"] for row in rows] == [10.5, -3.25]
+
+
+@pytest.mark.parametrize("driver", ["psycopg", "psycopg2"])
+def test_postgres_infinite_dates_are_value_issues(postgres_url: str, driver: str) -> None:
+    url = postgres_url.replace("postgresql+psycopg://", f"postgresql+{driver}://")
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text("CREATE TABLE people (id INTEGER, born DATE, seen TIMESTAMPTZ, at TIMESTAMP)")
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO people VALUES "
+                "(1, 'infinity', '2024-01-01 00:00+00', '2024-01-01'), "
+                "(2, '1990-01-02', '-infinity', '10183-01-01 00:00'), "
+                "(3, '0044-03-15 BC', NULL, NULL), "
+                "(4, '2000-01-01', NULL, NULL)"
+            )
+        )
+    engine.dispose()
+
+    result = open_reader(sql_source(url, table="people"), Path.cwd()).read(None)
+    rows = by_id(result)
+
+    born = [row["born"] for row in rows]
+    assert born == ["infinity", "1990-01-02", "0044-03-15 BC", "2000-01-01"]
+    assert rows[1]["at"] == "10183-01-01 00:00:00"
+    assert result.present_keys == {"1", "2", "3", "4"}
+    found = sorted((issue.key, issue.column, issue.value) for issue in result.value_issues)
+    assert found == [
+        ("1", "born", "infinity"),
+        ("2", "at", "10183-01-01 00:00:00"),
+        ("2", "seen", "-infinity"),
+        ("3", "born", "0044-03-15 BC"),
+    ]

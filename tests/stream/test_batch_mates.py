@@ -179,13 +179,16 @@ def _stream_result(
     return result
 
 
-def _batch_result(folder: Path, record: dict[str, Any], project: str = PROJECT) -> tuple[Any, ...]:
-    """Run the batch pipeline on a JSON Lines file of ``record``.
+def _batch_result(
+    folder: Path, records: list[dict[str, Any]], project: str = PROJECT
+) -> tuple[Any, ...]:
+    """Run the batch pipeline on a JSON Lines file of ``records``.
 
-    Returns the same triple as ``_stream_result``.
+    Returns the same triple as ``_stream_result``, for Ann.
     """
     processor = _processor(folder, project)
-    (folder / "crm.jsonl").write_text(json.dumps(record) + "\n", encoding="utf-8")
+    lines = "".join(json.dumps(record) + "\n" for record in records)
+    (folder / "crm.jsonl").write_text(lines, encoding="utf-8")
     run(processor.loaded, processor.store)
     data, quarantine = _stored(processor.store)
     processor.store.close()
@@ -221,7 +224,7 @@ def _stored(store: Store) -> tuple[Any, list[tuple[Any, ...]]]:
 )
 def test_change_reads_as_batch_run(tmp_path: Path, ann: dict[str, Any]) -> None:
     record = {**ANN, **ann}
-    batch = _batch_result(tmp_path / "batch", record)
+    batch = _batch_result(tmp_path / "batch", [record])
     alone = _stream_result(tmp_path / "alone", [record])
     with_mates = _stream_result(
         tmp_path / "mates",
@@ -244,7 +247,7 @@ def test_expression_list_quarantined(
 ) -> None:
     project = PROJECT.replace("first_name: first_name", f'first_name: {{expr: "{expression}"}}')
     record = {**ANN, "first_name": "Ann Bo"}
-    batch = _batch_result(tmp_path / "batch", record, project)
+    batch = _batch_result(tmp_path / "batch", [record], project)
     stream = _stream_result(tmp_path / "stream", [record, BOB], project)
     status, data, quarantine = batch
     assert status == "quarantined"
@@ -254,3 +257,34 @@ def test_expression_list_quarantined(
     assert f"the mapping of 'first_name' gives {kind}" in reason
     assert "Change the mapping to return text or a number" in reason
     assert stream == batch
+
+
+@pytest.mark.parametrize(
+    ("ann", "bob"),
+    [
+        ({"tier": 5}, {"tier": "gold"}),
+        ({"tier": "gold"}, {"tier": 5}),
+        ({"tier": 5}, {"tier": 5.5}),
+        ({"tier": True}, {"tier": "yes"}),
+        ({"tier": 2**63}, {"tier": 5}),
+        ({"tier": ["x"]}, {"tier": 5}),
+        ({"seats": 5}, {"seats": "many"}),
+        ({"seats": "5"}, {"seats": 5}),
+        ({"seats": True}, {"seats": 5}),
+    ],
+)
+def test_mixed_column_reads_as_serve(
+    tmp_path: Path, ann: dict[str, Any], bob: dict[str, Any]
+) -> None:
+    record = {**ANN, **ann}
+    batch_before = _batch_result(tmp_path / "before", [record, {**BOB, **bob}])
+    batch_after = _batch_result(tmp_path / "after", [{**BOB, **bob}, record])
+    stream = _stream_result(tmp_path / "stream", [record])
+    assert _exact(batch_before) == _exact(stream)
+    assert _exact(batch_after) == _exact(stream)
+
+
+def _exact(result: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Return a result with its data as JSON text, where 5 and 5.0 differ."""
+    status, data, quarantine = result
+    return status, json.dumps(data, sort_keys=True), quarantine

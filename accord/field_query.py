@@ -1,0 +1,216 @@
+"""Run the SQL of a source's field mappings over one batch in DuckDB.
+
+All fields run as one query. When that query fails, each field runs alone,
+and a field whose expression fails on some rows runs again on halves of the
+batch until each failing row is found. Those rows get a null and an error
+message, so one bad value does not fail the whole batch. An expression that
+fails with no rows at all (unknown function, unknown column, wrong types)
+raises :class:`FieldQueryError`, because it would fail on every row.
+
+Typed results become the plain values that readers return (see
+:mod:`accord.sources.values`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import duckdb
+import pyarrow as pa
+
+from accord.sources.values import OutOfRange, column_array, normalize_column
+from accord.store.duckdb_store import scratch
+
+# DuckDB types whose Arrow export loses or wraps values (DuckDB 2.0): HUGEINT
+# and UHUGEINT become decimal128(38, 0), so values with 39 digits wrap, and
+# BIGNUM becomes an opaque binary. They are exported as decimal text instead.
+_TEXT_INTEGER_TYPES = {"hugeint", "uhugeint", "bignum", "varint"}
+# BIT becomes binary in Arrow, and TIME WITH TIME ZONE a time without its
+# offset. Both are exported as DuckDB's text: a bit string such as '0101',
+# and '03:04:05+02', which becomes ISO 8601 '03:04:05+02:00'.
+_BIT = "bit"
+_TIMETZ = "time with time zone"
+_TEXT_TYPES = {_BIT, _TIMETZ, *_TEXT_INTEGER_TYPES}
+_TIMETZ_TEXT = re.compile(
+    r"(?P<clock>[\d:.]+)(?P<sign>[+-])(?P<hours>\d{2})"
+    r"(?::(?P<minutes>\d{2}))?(?::(?P<seconds>\d{2}))?"
+)
+
+
+class FieldQueryError(Exception):
+    """The SQL of one field fails without any row, so it is invalid for every row."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.message = message
+        super().__init__(f"field '{field}': {message}")
+
+
+@dataclass
+class FieldResults:
+    """Plain columns of a batch, with the values that could not be computed.
+
+    ``failures`` maps a field to the rows whose evaluation failed, with
+    DuckDB's message. Those rows are null in ``table``.
+    """
+
+    table: pa.Table
+    out_of_range: dict[str, OutOfRange] = field(default_factory=dict)
+    failures: dict[str, dict[int, str]] = field(default_factory=dict)
+
+
+def quote_identifier(name: str) -> str:
+    """Quote a column name for DuckDB SQL."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def run_field_query(rows: pa.Table, selects: dict[str, str]) -> FieldResults:
+    """Compute each field of ``selects`` (field name to SQL expression) over ``rows``.
+
+    Raises:
+        FieldQueryError: When the SQL of a field fails without any row.
+        duckdb.OutOfMemoryException: When DuckDB runs out of memory.
+    """
+    try:
+        table, type_ids = _run(rows, list(selects.items()))
+    except duckdb.OutOfMemoryException:
+        raise
+    except duckdb.Error:
+        table, type_ids, failures = _run_by_field(rows, selects)
+    else:
+        failures = {}
+    out_of_range: dict[str, OutOfRange] = {}
+    plain = _plain_fields(table, type_ids, out_of_range)
+    return FieldResults(plain, out_of_range, failures)
+
+
+def _run(rows: pa.Table, items: Sequence[tuple[str, str]]) -> tuple[pa.Table, list[str]]:
+    """Run one query over ``rows`` and return its Arrow result and DuckDB type ids."""
+    select = ", ".join(f"{sql} AS {quote_identifier(name)}" for name, sql in items)
+    with scratch("batch", rows) as connection:
+        relation = connection.sql(f"SELECT {select} FROM batch")
+        type_ids = [str(kind.id) for kind in relation.types]
+        exports = [
+            _export_sql(name, type_id)
+            for name, type_id in zip(relation.columns, type_ids, strict=True)
+        ]
+        return relation.select(", ".join(exports)).to_arrow_table(), type_ids
+
+
+def _run_by_field(
+    rows: pa.Table, selects: dict[str, str]
+) -> tuple[pa.Table, list[str], dict[str, dict[int, str]]]:
+    columns: list[pa.ChunkedArray] = []
+    type_ids: list[str] = []
+    failures: dict[str, dict[int, str]] = {}
+    for name, sql in selects.items():
+        item = (name, sql)
+        try:
+            table, ids = _run(rows, [item])
+        except duckdb.OutOfMemoryException:
+            raise
+        except duckdb.Error:
+            try:
+                empty, ids = _run(rows.slice(0, 0), [item])
+            except duckdb.OutOfMemoryException:
+                raise
+            except duckdb.Error as exc:
+                raise FieldQueryError(name, _first_line(exc)) from exc
+            errors: dict[int, str] = {}
+            chunks = _isolate(rows, item, 0, rows.num_rows, empty.schema.field(0).type, errors)
+            table = pa.table({name: pa.chunked_array(chunks, type=empty.schema.field(0).type)})
+            failures[name] = errors
+        columns.append(table.column(0))
+        type_ids.append(ids[0])
+    return pa.Table.from_arrays(columns, names=list(selects)), type_ids, failures
+
+
+def _isolate(
+    rows: pa.Table,
+    item: tuple[str, str],
+    start: int,
+    stop: int,
+    arrow_type: pa.DataType,
+    errors: dict[int, str],
+) -> list[pa.Array]:
+    """Return the chunks of one field over rows ``start`` to ``stop``, with nulls where it fails.
+
+    NOTE: a batch where most rows fail takes about two queries per failing row.
+    """
+    try:
+        table, _ = _run(rows.slice(start, stop - start), [item])
+    except duckdb.OutOfMemoryException:
+        raise
+    except duckdb.Error as exc:
+        if stop - start == 1:
+            errors[start] = _first_line(exc)
+            return [pa.nulls(1, type=arrow_type)]
+        middle = (start + stop) // 2
+        return _isolate(rows, item, start, middle, arrow_type, errors) + _isolate(
+            rows, item, middle, stop, arrow_type, errors
+        )
+    return list(table.column(0).chunks)
+
+
+def _first_line(exc: BaseException) -> str:
+    """Return the first line of a DuckDB message, without its closing '!' or '.'."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0].rstrip("!.") if lines else type(exc).__name__
+
+
+def _export_sql(name: str, type_id: str) -> str:
+    """Return the select item that exports one mapped column to Arrow without loss."""
+    column = quote_identifier(name)
+    if type_id in _TEXT_TYPES:
+        return f"CAST({column} AS VARCHAR) AS {column}"
+    return column
+
+
+def _plain_column(
+    column: pa.ChunkedArray, type_id: str, out_of_range: OutOfRange
+) -> pa.ChunkedArray:
+    """Convert one exported column to the readers' plain types."""
+    if type_id in _TEXT_INTEGER_TYPES:
+        integers = [None if text is None else int(text) for text in column.to_pylist()]
+        return normalize_column(pa.chunked_array([column_array(integers)]))
+    if type_id == _TIMETZ:
+        texts = [None if text is None else timetz_text(text) for text in column.to_pylist()]
+        return pa.chunked_array([pa.array(texts, type=pa.string())])
+    if pa.types.is_nested(column.type):
+        return column
+    return normalize_column(column, out_of_range)
+
+
+def timetz_text(text: str) -> str:
+    """Return DuckDB's text of a TIME WITH TIME ZONE in ISO 8601 form, with a full offset.
+
+    '03:04:05+02' gives '03:04:05+02:00'. Seconds of the offset are kept
+    ('00:00:00+15:59:59'), although ISO 8601 offsets have none.
+    """
+    match = _TIMETZ_TEXT.fullmatch(text)
+    if match is None:
+        return text
+    offset = f"{match['sign']}{match['hours']}:{match['minutes'] or '00'}"
+    if match["seconds"] and match["seconds"] != "00":
+        offset += f":{match['seconds']}"
+    return match["clock"] + offset
+
+
+def _plain_fields(
+    table: pa.Table, type_ids: list[str], out_of_range: dict[str, OutOfRange]
+) -> pa.Table:
+    """Convert typed expression results (dates, decimals, UUIDs) to the readers' plain types.
+
+    Integers of any size stay exact: those outside the 64-bit range become
+    their decimal text, as in the readers. Dates and times that Python
+    cannot represent become text and are added to ``out_of_range`` by field.
+    """
+    columns = []
+    for name, column, type_id in zip(table.column_names, table.columns, type_ids, strict=True):
+        found: OutOfRange = {}
+        columns.append(_plain_column(column, type_id, found))
+        if found:
+            out_of_range[name] = found
+    return pa.Table.from_arrays(columns, names=table.column_names)
