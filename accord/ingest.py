@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from accord.config.models import Project, SourceBase
 from accord.logs import get_logger
@@ -25,6 +27,9 @@ from accord.standardize.stage import SourceContext, standardize_columns
 from accord.store.duckdb_store import scratch
 
 logger = get_logger(__name__)
+
+# Below the 2 GiB that the 32-bit offsets of an Arrow string array can address.
+MAX_STRING_CHUNK_BYTES = 1 << 30
 
 _FALSE_FLAGS = {"", "false", "f", "no", "n", "0", "null", "none"}
 
@@ -197,7 +202,8 @@ def _assemble(
     warnings: Counter[str],
 ) -> ProcessedBatch:
     deleted_rows = deleted_rows - set(bad_rows)
-    keep = [row for row in range(rows.num_rows) if row not in bad_rows and row not in deleted_rows]
+    kept_rows = [row not in bad_rows and row not in deleted_rows for row in range(rows.num_rows)]
+    keep = [row for row, kept in enumerate(kept_rows) if kept]
     raw_all = raw_json(rows)
     for row, entries in sorted(bad_rows.items()):
         raw = raw_all[row].as_py()
@@ -211,7 +217,8 @@ def _assemble(
     accepted = pa.table(
         {
             "source_key": pa.array([keys[row] for row in keep], pa.string()),
-            "raw": raw_all.take(pa.array(keep, pa.int64())),
+            # A filter works chunk by chunk; take would combine the chunks into one array.
+            "raw": raw_all.filter(pa.array(kept_rows, pa.bool_())),
             "data": data,
         }
     )
@@ -289,24 +296,51 @@ def _flagged_rows(source: SourceBase, rows: pa.Table) -> set[int]:
     return {row for row, value in enumerate(values) if is_flagged(value)}
 
 
-def raw_json(rows: pa.Table) -> pa.Array:
-    """Return every row as a JSON object text, keyed by column name, in an Arrow string array."""
+def raw_json(rows: pa.Table) -> pa.ChunkedArray:
+    """Return every row as a JSON object text, keyed by column name, in Arrow string chunks."""
     if rows.num_rows == 0:
-        return pa.array([], pa.string())
+        return pa.chunked_array([], pa.string())
     if case_clashes(rows.column_names):
         # DuckDB would rename one of two names that differ only in case.
         texts = [json_text(row, compact=True) for row in rows.to_pylist()]
-        return pa.array(texts, pa.string())
+        return string_chunks(pa.chunked_array([pa.array(texts, pa.large_string())]))
     with scratch("batch", rows) as connection:
         result = connection.sql("SELECT to_json(b)::VARCHAR AS raw FROM batch b").to_arrow_table()
-    return result.column(0).combine_chunks().cast(pa.string())
+    return string_chunks(result.column(0))
 
 
-def _data_json(columns: dict[str, list[Any]], count: int) -> pa.Array:
+def string_chunks(
+    column: pa.ChunkedArray, max_bytes: int = MAX_STRING_CHUNK_BYTES
+) -> pa.ChunkedArray:
+    """Return ``column`` as ``string`` chunks of at most ``max_bytes`` of text each.
+
+    An Arrow ``string`` array addresses its text with 32-bit offsets, so it
+    cannot hold 2 GiB or more. The raw text of a few million records exceeds
+    that, so the text is cut into chunks instead of being combined into one
+    array. A single value longer than ``max_bytes`` gets a chunk of its own.
+    """
+    chunks: list[pa.Array] = []
+    for chunk in column.chunks:
+        large = chunk.cast(pa.large_string())
+        lengths = pc.fill_null(pc.binary_length(large), 0).to_numpy(zero_copy_only=False)
+        ends = np.cumsum(lengths, dtype=np.int64)
+        start = 0
+        while start < len(large):
+            base = ends[start - 1] if start else 0
+            stop = int(np.searchsorted(ends, base + max_bytes, side="right"))
+            stop = max(stop, start + 1)
+            # Copied first, because a slice keeps offsets into the whole text buffer.
+            piece = pa.concat_arrays([large.slice(start, stop - start)])
+            chunks.append(piece.cast(pa.string()))
+            start = stop
+    return pa.chunked_array(chunks, pa.string())
+
+
+def _data_json(columns: dict[str, list[Any]], count: int) -> pa.ChunkedArray:
     if count == 0:
-        return pa.array([], pa.string())
+        return pa.chunked_array([], pa.string())
     if not columns:
-        return pa.array(["{}"] * count, pa.string())
+        return pa.chunked_array([pa.array(["{}"] * count, pa.string())])
     table = pa.table({name: _arrow_column(values) for name, values in sorted(columns.items())})
     return raw_json(table)
 
