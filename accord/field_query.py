@@ -13,6 +13,8 @@ Typed results become the plain values that readers return (see
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -214,3 +216,41 @@ def _plain_fields(
         if found:
             out_of_range[name] = found
     return pa.Table.from_arrays(columns, names=table.column_names)
+
+
+@functools.lru_cache(maxsize=1024)
+def referenced_names(expression: str) -> frozenset[str] | None:
+    """Return the lower-case names that ``expression`` reads as columns, from DuckDB's parser.
+
+    A dotted reference (``b.email``) contributes each of its parts, and a
+    lambda parameter counts as a name too. Returns None when the expression
+    does not parse or uses a star expression such as ``COLUMNS('e.*')``,
+    because then the columns it reads are not known without the data.
+    """
+    connection = duckdb.connect()
+    try:
+        row = connection.execute(
+            "SELECT json_serialize_sql(?)", [f"SELECT ({expression})"]
+        ).fetchone()
+    finally:
+        connection.close()
+    parsed = json.loads(row[0]) if row else {"error": True}
+    if parsed.get("error"):
+        return None
+    names: set[str] = set()
+    if not _collect_column_refs(parsed, names):
+        return None
+    return frozenset(names)
+
+
+def _collect_column_refs(node: object, names: set[str]) -> bool:
+    """Add the column reference names under ``node``; return False on a star expression."""
+    if isinstance(node, list):
+        return all(_collect_column_refs(item, names) for item in node)
+    if not isinstance(node, dict):
+        return True
+    if node.get("class") == "STAR":
+        return False
+    if node.get("class") == "COLUMN_REF":
+        names.update(str(part).lower() for part in node.get("column_names", []))
+    return all(_collect_column_refs(value, names) for value in node.values())

@@ -31,7 +31,13 @@ import pyarrow as pa
 
 from accord.config.models import FieldMapping, SourceBase
 from accord.errors import SourceError
-from accord.field_query import FieldQueryError, FieldResults, quote_identifier, run_field_query
+from accord.field_query import (
+    FieldQueryError,
+    FieldResults,
+    quote_identifier,
+    referenced_names,
+    run_field_query,
+)
 from accord.logs import get_logger
 from accord.sources.values import INT64, OutOfRange, json_text
 from accord.standardize.dates import (
@@ -193,13 +199,17 @@ def _check_expressions(source: SourceBase, clashes: Mapping[str, str]) -> None:
 
 
 def _mentions(expression: str, name: str) -> bool:
-    """Return whether ``name`` occurs in ``expression`` as a whole word, in any case.
+    """Return whether ``expression`` may read the column ``name``, compared without case.
 
-    NOTE: the text is not parsed, so a string literal ('no email'), a type name
-    (DATE beside a column "date") or a dotted column name ("org.id" beside "id")
-    also counts, and such an expression is rejected although it is unambiguous.
+    DuckDB's parser lists the column references, so a string literal
+    ('no email') or a type name (DATE) does not count. An expression that
+    does not parse or uses a star expression is searched for ``name`` as a
+    whole word instead.
     """
-    return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", expression, re.IGNORECASE) is not None
+    names = referenced_names(expression)
+    if names is None:
+        return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", expression, re.IGNORECASE) is not None
+    return name.lower() in names
 
 
 def evaluate_fields(source: SourceBase, rows: pa.Table) -> FieldResults:

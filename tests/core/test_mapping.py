@@ -265,6 +265,45 @@ def test_expression_beside_case_clashes_runs() -> None:
     assert result.columns["value"] == ["1!"]
 
 
+CLASH_ROWS = pa.table({
+    "id": ["1"],
+    "ID": ["2"],
+    "date": ["2024-03-01"],
+    "Date": ["2024-03-02"],
+    "org.id": ["O7"],
+    "note": ["no email"],
+})
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ("CASE WHEN note = 'id' THEN 'x' ELSE note END", "no email"),
+        ("CAST('2024-01-05' AS DATE)", "2024-01-05"),
+        ('"org.id" || \'-\' || note', "O7-no email"),
+    ],
+)
+def test_expression_not_reading_clashes_runs(expression: str, expected: str) -> None:
+    result = map_batch(make_source({"value": {"expr": expression}}), CLASH_ROWS)
+    assert result.columns["value"] == [expected]
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "upper(id)",
+        'lower("ID")',
+        "CAST(date AS DATE)",
+        "batch.Date",
+        "list_transform([1], lambda id: id + 1)",
+        "lower(id",
+    ],
+)
+def test_expression_reading_clashes_raises(expression: str) -> None:
+    with pytest.raises(SourceError, match="differ only in case"):
+        map_batch(make_source({"value": {"expr": expression}}), CLASH_ROWS)
+
+
 def test_expression_naming_longer_column_runs() -> None:
     rows = pa.table({"id": ["1"], "ID": ["2"], "valid": ["yes"], "id_card": ["X9"]})
     result = map_batch(make_source({"value": {"expr": "valid || id_card"}}), rows)
