@@ -10,6 +10,15 @@ from accord.sources.cursor import select_after
 CASES = [
     ("number text", pa.array(["9", "10", "100", None]), "9", [False, True, True, False], "100"),
     ("integers", pa.array([9, 10, 100], pa.int64()), "9", [False, True, True], "100"),
+    (
+        "19-digit ID text",
+        pa.array(["1800000000000000001", "1800000000000000002", "1800000000000000000"]),
+        "1800000000000000001",
+        [False, True, False],
+        "1800000000000000002",
+    ),
+    ("decimal text", pa.array(["1.5", "2.5", "10"]), "2", [False, True, True], "10"),
+    ("integer text, decimal since", pa.array(["9", "10"]), "9.5", [False, True], "10"),
     ("integers and decimal since", pa.array([9, 10], pa.int64()), "9.5", [False, True], "10"),
     ("floats", pa.array([0.5, 1.5, 2.25]), "1", [False, True, True], "2.25"),
     (
