@@ -110,20 +110,16 @@ def run(
     run_id = _start_run(store)
     summary = RunSummary(run_id=run_id, started_at=now_utc())
     try:
-        # The workers stop before resolution, so their memory is free for it.
-        with StandardizePool() as pool:
-            reads = [
-                _extract_and_process(loaded, store, source, progress, full_refresh, pool)
-                for source in loaded.project.sources
-            ]
         with store.transaction() as connection:
             drop_lookup_indexes(connection)
-            # Each read contains its source rows and their JSON text; dropping it once
-            # written keeps them out of memory during resolution.
-            while reads:
-                item = reads.pop(0)
-                summary.sources.append(_write_source(connection, item, run_id, progress))
-                del item
+            # The workers stop before resolution, so their memory is free for it.
+            with StandardizePool() as pool:
+                for source in loaded.project.sources:
+                    # A read contains its source rows and their JSON text. Writing each
+                    # read before the next source is extracted keeps one read in memory.
+                    item = _extract_and_process(loaded, store, source, progress, full_refresh, pool)
+                    summary.sources.append(_write_source(connection, item, run_id, progress))
+                    del item
             summary.extra.update(after_ingest(loaded, connection, run_id, progress))
             summary.finished_at = now_utc()
             _finish_run(connection, run_id, "succeeded", summary.to_json())
