@@ -96,6 +96,7 @@ def process_rows(
     pool: StandardizePool | None = None,
     value_issues: list[ValueIssue] | None = None,
     row_numbers: Sequence[int] | None = None,
+    seen_keys: dict[str, int] | None = None,
 ) -> ProcessedBatch:
     """Map, standardize and validate the rows of one read of ``source``.
 
@@ -103,13 +104,17 @@ def process_rows(
     with the same result as without it. The rows named by ``value_issues``
     are quarantined under the rule ``out_of_range``. ``row_numbers`` gives
     the position of each of ``rows`` in the whole read, for the locations of
-    quarantine entries when ``rows`` is part of a read.
+    quarantine entries when ``rows`` is part of a read. ``seen_keys`` maps
+    each key of the earlier parts of the read to its first position, so a
+    duplicate across parts is quarantined too; this call adds its own keys.
     """
     keys = source_keys(source, rows)
     quarantine = [_parse_entry(issue) for issue in read_issues or []]
     bad_rows: dict[int, list[QuarantineEntry]] = {}
 
-    for row, entry in _duplicate_keys(keys):
+    positions = row_numbers if row_numbers is not None else range(len(keys))
+    first_positions = seen_keys if seen_keys is not None else {}
+    for row, entry in _duplicate_keys(keys, positions, first_positions):
         bad_rows.setdefault(row, []).append(entry)
     for row, entry in _out_of_range_entries(keys, value_issues or []):
         bad_rows.setdefault(row, []).append(entry)
@@ -245,8 +250,13 @@ def _parse_entry(issue: ReadIssue) -> QuarantineEntry:
     return QuarantineEntry(None, issue.location, "parse", None, None, issue.message, None)
 
 
-def _duplicate_keys(keys: list[str]) -> list[tuple[int, QuarantineEntry]]:
-    first: dict[str, int] = {}
+def _duplicate_keys(
+    keys: list[str], positions: Sequence[int], first: dict[str, int]
+) -> list[tuple[int, QuarantineEntry]]:
+    """Return the rows whose key an earlier row has, and add the new keys to ``first``.
+
+    ``positions`` and ``first`` hold positions in the whole read.
+    """
     duplicates = []
     for row, key in enumerate(keys):
         if key in first:
@@ -254,16 +264,11 @@ def _duplicate_keys(keys: list[str]) -> list[tuple[int, QuarantineEntry]]:
                 f"duplicate primary key '{key[:80]}' (first seen at "
                 f"{_row_location(first[key])}); the first row was kept"
             )
-            duplicates.append(
-                (
-                    row,
-                    QuarantineEntry(
-                        key, _row_location(row), "duplicate_key", None, key[:200], reason, None
-                    ),
-                )
-            )
+            location = _row_location(positions[row])
+            entry = QuarantineEntry(key, location, "duplicate_key", None, key[:200], reason, None)
+            duplicates.append((row, entry))
         else:
-            first[key] = row
+            first[key] = positions[row]
     return duplicates
 
 

@@ -8,6 +8,7 @@ state intact and the next run starts from it.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -33,6 +34,9 @@ from accord.store.records import WriteCounts, mark_absent_deleted, mark_deleted,
 from accord.store.staleness import stale_keys
 
 logger = get_logger(__name__)
+
+# Rows of a read that are mapped, standardized and validated together.
+PROCESS_ROWS = 250_000
 
 
 @dataclass
@@ -205,23 +209,33 @@ def _extract_and_process(
 def _process(
     loaded: LoadedProject, source: SourceBase, result: ReadResult, pool: StandardizePool
 ) -> ProcessedBatch:
-    """Process the rows of one read, each typed group on its own when the reader gave groups."""
-    project = loaded.project
+    """Process the rows of one read in parts of at most ``PROCESS_ROWS`` rows.
+
+    Each typed group is processed on its own when the reader gave groups.
+    Standardized values are Python objects while a part is processed, so
+    parts bound that memory by the part's size instead of the read's.
+    """
+    parts: list[tuple[pa.Table, Sequence[int]]]
     if result.typed_groups is None:
-        return process_rows(project, source, result.rows, result.issues, pool, result.value_issues)
-    batches = [
-        process_rows(
-            project,
-            source,
-            group.rows,
-            result.issues if index == 0 else None,
-            pool,
-            result.value_issues,
-            group.positions,
-        )
-        for index, group in enumerate(result.typed_groups)
-    ]
-    return merge_batches(batches)
+        parts = [(result.rows, range(result.rows.num_rows))]
+    else:
+        parts = [(group.rows, group.positions) for group in result.typed_groups]
+    seen_keys: dict[str, int] = {}
+    batches: list[ProcessedBatch] = []
+    for rows, positions in parts:
+        for start in range(0, max(rows.num_rows, 1), PROCESS_ROWS):
+            batch = process_rows(
+                loaded.project,
+                source,
+                rows.slice(start, PROCESS_ROWS),
+                None if batches else result.issues,
+                pool,
+                result.value_issues,
+                positions[start : start + PROCESS_ROWS],
+                seen_keys,
+            )
+            batches.append(batch)
+    return batches[0] if len(batches) == 1 else merge_batches(batches)
 
 
 def _saved_cursor(store: Store, source: str) -> str | None:

@@ -18,6 +18,7 @@ import pytest
 
 from accord.config.loader import LoadedProject, load_project
 from accord.errors import RunError, StoreError
+from accord.ingest import process_rows
 from accord.pipeline import RunSummary, run
 from accord.store.duckdb_store import Store
 from accord.store.indexes import LOOKUP_INDEXES, ensure_lookup_indexes
@@ -419,3 +420,74 @@ def test_expression_failing_on_one_row_quarantines_it(tmp_path: Path) -> None:
     assert "CAST(age AS INTEGER)" in rows[0][4]
     stored = query(loaded, "SELECT source_key, data->>'age' FROM source_records ORDER BY 1")
     assert stored == [("1", "41"), ("3", "7")]
+
+
+PARTS_CRM = """\
+id,first,last,email,phone,stage,updated_at
+1,Ada,Lovelace,ada@analytical.org,+1 415 555 0100,Customer,2024-01-01T00:00:00
+2,Alan,Turing,alan@analytical.org,(415) 555-0101,Lead,2024-01-02T00:00:00
+3,Grace,Hopper,,,Lead,2024-01-03T00:00:00
+1,Ada,Byron,ada.b@analytical.org,,Lead,2024-01-04T00:00:00
+4,Edsger,Dijkstra,edsger@analytical.org,,Prospect,2024-01-04T00:00:00
+2,Alan,T.,,,Lead,2024-01-05T00:00:00
+5,Barbara,Liskov,barbara@analytical.org,,Customer,2024-01-06T00:00:00
+"""
+
+
+def stored_outcome(loaded: LoadedProject) -> tuple[list[Any], list[Any], list[Any]]:
+    records = query(loaded, "SELECT source, source_key, raw, data FROM source_records ORDER BY 2")
+    quarantine = query(
+        loaded,
+        "SELECT source, source_key, location, rule, field, value, reason FROM quarantine "
+        "ORDER BY 1, 3, 4",
+    )
+    golden = query(loaded, "SELECT entity_id, field, value FROM golden_values ORDER BY 1, 2")
+    return records, quarantine, golden
+
+
+@pytest.mark.parametrize("part_rows", [1, 2, 3])
+def test_run_in_parts_matches_one_part(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, part_rows: int
+) -> None:
+    (tmp_path / "whole").mkdir()
+    (tmp_path / "parts").mkdir()
+    whole = make_project(tmp_path / "whole", crm=PARTS_CRM)
+    run_once(whole)
+    monkeypatch.setattr("accord.pipeline.PROCESS_ROWS", part_rows)
+    parts = make_project(tmp_path / "parts", crm=PARTS_CRM)
+    run_once(parts)
+
+    records, quarantine, golden = stored_outcome(parts)
+    assert records == stored_outcome(whole)[0]
+    assert quarantine == stored_outcome(whole)[1]
+    assert golden == stored_outcome(whole)[2]
+    assert len(records) == 4
+    assert len(quarantine) == 5
+
+
+def test_duplicate_key_across_parts_quarantined(tmp_path: Path) -> None:
+    source = make_project(tmp_path).project.source("billing")
+    project = make_project(tmp_path).project
+    first = pa.table({
+        "cid": ["b1", "b2"],
+        "name": ["Ada", "Alan"],
+        "email": ["a@x.org", "b@x.org"],
+        "status": ["active", "active"],
+    })
+    second = pa.table({
+        "cid": ["b3", "b1"],
+        "name": ["Grace", "Ada L."],
+        "email": ["c@x.org", "d@x.org"],
+        "status": ["active", "canceled"],
+    })
+    seen: dict[str, int] = {}
+
+    process_rows(project, source, first, row_numbers=[0, 1], seen_keys=seen)
+    batch = process_rows(project, source, second, row_numbers=[2, 3], seen_keys=seen)
+
+    assert batch.accepted.column("source_key").to_pylist() == ["b3"]
+    [entry] = batch.quarantine
+    assert entry.rule == "duplicate_key"
+    assert entry.location == "row 4"
+    assert "first seen at row 1" in entry.reason
+    assert seen == {"b1": 0, "b2": 1, "b3": 2}
