@@ -227,7 +227,8 @@ def _process(
             batch = process_rows(
                 loaded.project,
                 source,
-                rows.slice(start, PROCESS_ROWS),
+                # A read without records may have no columns, which slice mishandles.
+                rows.slice(start, PROCESS_ROWS) if rows.num_rows else rows,
                 None if batches else result.issues,
                 pool,
                 result.value_issues,
