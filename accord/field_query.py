@@ -88,8 +88,17 @@ def run_field_query(rows: pa.Table, selects: dict[str, str]) -> FieldResults:
     return FieldResults(plain, out_of_range, failures)
 
 
+class RowCountError(duckdb.Error):
+    """The query returned another number of rows than it read."""
+
+
 def _run(rows: pa.Table, items: Sequence[tuple[str, str]]) -> tuple[pa.Table, list[str]]:
-    """Run one query over ``rows`` and return its Arrow result and DuckDB type ids."""
+    """Run one query over ``rows`` and return its Arrow result and DuckDB type ids.
+
+    Raises:
+        RowCountError: When an expression returns more or fewer rows than
+            ``rows``, as set-returning functions and aggregates do.
+    """
     select = ", ".join(f"{sql} AS {quote_identifier(name)}" for name, sql in items)
     with scratch("batch", rows) as connection:
         relation = connection.sql(f"SELECT {select} FROM batch")
@@ -98,7 +107,15 @@ def _run(rows: pa.Table, items: Sequence[tuple[str, str]]) -> tuple[pa.Table, li
             _export_sql(name, type_id)
             for name, type_id in zip(relation.columns, type_ids, strict=True)
         ]
-        return relation.select(", ".join(exports)).to_arrow_table(), type_ids
+        table = relation.select(", ".join(exports)).to_arrow_table()
+    if table.num_rows != rows.num_rows:
+        raise RowCountError(
+            f"it returned {table.num_rows} rows for {rows.num_rows} records. An expression "
+            "gives one value per record, so set-returning functions such as unnest and "
+            "aggregates such as count or max cannot be used; use list functions such as "
+            "list_transform or list_aggregate instead"
+        )
+    return table, type_ids
 
 
 def _run_by_field(
@@ -113,6 +130,8 @@ def _run_by_field(
             table, ids = _run(rows, [item])
         except duckdb.OutOfMemoryException:
             raise
+        except RowCountError as exc:
+            raise FieldQueryError(name, str(exc)) from exc
         except duckdb.Error:
             try:
                 empty, ids = _run(rows.slice(0, 0), [item])

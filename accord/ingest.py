@@ -309,9 +309,25 @@ def raw_json(rows: pa.Table) -> pa.ChunkedArray:
         # DuckDB would rename one of two names that differ only in case.
         texts = [json_text(row, compact=True) for row in rows.to_pylist()]
         return string_chunks(pa.chunked_array([pa.array(texts, pa.large_string())]))
+    alias = row_alias(rows.column_names)
     with scratch("batch", rows) as connection:
-        result = connection.sql("SELECT to_json(b)::VARCHAR AS raw FROM batch b").to_arrow_table()
+        result = connection.sql(
+            f"SELECT to_json({alias})::VARCHAR AS raw FROM batch AS {alias}"
+        ).to_arrow_table()
     return string_chunks(result.column(0))
+
+
+def row_alias(columns: Sequence[str]) -> str:
+    """Return a table alias that no column name equals, compared without case.
+
+    DuckDB binds a name to a column before a table alias, so ``to_json(b)``
+    over a table aliased ``b`` with a column ``b`` converts that column.
+    """
+    taken = {name.lower() for name in columns}
+    alias = "accord_row"
+    while alias in taken:
+        alias = "_" + alias
+    return alias
 
 
 def string_chunks(

@@ -471,3 +471,24 @@ def test_not_finite_float_cast_stays_issue() -> None:
 
     assert result.columns["plan"] == [None]
     assert [(issue.rule, issue.value) for issue in result.issues] == [("cast", "nan")]
+
+
+@pytest.mark.parametrize("column", ["b", "B", "accord_row", "batch"])
+def test_raw_json_of_column_named_like_alias(column: str) -> None:
+    rows = pa.table({"id": ["1"], column: ["x"]})
+    assert raw_json(rows).to_pylist() == [f'{{"id":"1","{column}":"x"}}']
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "unnest(string_split(tags, ';'))",
+        "count(*)",
+        "max(id)",
+    ],
+)
+def test_expression_changing_row_count_raises(expression: str) -> None:
+    rows = pa.table({"id": ["1", "2"], "tags": ["vip;gold", ""]})
+    with pytest.raises(SourceError, match=r"returned [0-9]+ rows for 2 records") as caught:
+        map_batch(make_source({"value": {"expr": expression}}), rows)
+    assert "'value'" in str(caught.value)
