@@ -238,11 +238,11 @@ def _plain_fields(
 
 
 @functools.lru_cache(maxsize=1024)
-def referenced_names(expression: str) -> frozenset[str] | None:
-    """Return the lower-case names that ``expression`` reads as columns, from DuckDB's parser.
+def column_references(expression: str) -> tuple[tuple[str, ...], ...] | None:
+    """Return the column references of ``expression`` as name parts, from DuckDB's parser.
 
-    A dotted reference (``b.email``) contributes each of its parts, and a
-    lambda parameter counts as a name too. Returns None when the expression
+    A dotted reference (``b.email``) has several parts, and a lambda
+    parameter counts as a reference too. Returns None when the expression
     does not parse or uses a star expression such as ``COLUMNS('e.*')``,
     because then the columns it reads are not known without the data.
     """
@@ -256,20 +256,40 @@ def referenced_names(expression: str) -> frozenset[str] | None:
     parsed = json.loads(row[0]) if row else {"error": True}
     if parsed.get("error"):
         return None
-    names: set[str] = set()
-    if not _collect_column_refs(parsed, names):
+    references: list[tuple[str, ...]] = []
+    if not _collect_column_refs(parsed, references):
         return None
-    return frozenset(names)
+    return tuple(references)
 
 
-def _collect_column_refs(node: object, names: set[str]) -> bool:
-    """Add the column reference names under ``node``; return False on a star expression."""
+def referenced_names(expression: str) -> frozenset[str] | None:
+    """Return the lower-case names that ``expression`` reads as columns, or None if unknown.
+
+    Every part of a dotted reference is included.
+    """
+    references = column_references(expression)
+    if references is None:
+        return None
+    return frozenset(part.lower() for reference in references for part in reference)
+
+
+def expression_columns(expression: str) -> list[str]:
+    """Return the undotted column names that ``expression`` reads, as written.
+
+    Returns an empty list when the columns are not known (see :func:`column_references`).
+    """
+    references = column_references(expression) or ()
+    return list(dict.fromkeys(reference[0] for reference in references if len(reference) == 1))
+
+
+def _collect_column_refs(node: object, references: list[tuple[str, ...]]) -> bool:
+    """Add the column references under ``node``; return False on a star expression."""
     if isinstance(node, list):
-        return all(_collect_column_refs(item, names) for item in node)
+        return all(_collect_column_refs(item, references) for item in node)
     if not isinstance(node, dict):
         return True
     if node.get("class") == "STAR":
         return False
     if node.get("class") == "COLUMN_REF":
-        names.update(str(part).lower() for part in node.get("column_names", []))
-    return all(_collect_column_refs(value, names) for value in node.values())
+        references.append(tuple(str(part) for part in node.get("column_names", [])))
+    return all(_collect_column_refs(value, references) for value in node.values())

@@ -34,6 +34,7 @@ from accord.errors import SourceError
 from accord.field_query import (
     FieldQueryError,
     FieldResults,
+    expression_columns,
     quote_identifier,
     referenced_names,
     run_field_query,
@@ -149,6 +150,9 @@ def _add_absent_json_fields(source: SourceBase, rows: pa.Table) -> pa.Table:
         return rows
     keys = set(source.key_columns) | {source.cursor} - {None}
     wanted = {c for mapping in source.fields.values() for c in mapping.source_columns()}
+    for mapping in source.fields.values():
+        if mapping.expr is not None:
+            wanted.update(expression_columns(mapping.expr))
     if rows.num_rows == 0:
         # A document without records has no columns, and no key to check.
         wanted.update(column for column in keys if column is not None)

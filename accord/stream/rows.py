@@ -14,18 +14,21 @@ from typing import Any, TypeVar
 import pyarrow as pa
 
 from accord.config.models import SourceBase
+from accord.field_query import expression_columns
 from accord.sources.values import flatten_record, table_from_records
 from accord.sources.values import type_groups as record_type_groups
 
 
 def required_columns(source: SourceBase) -> list[str]:
-    """Return the source columns that the mapping of ``source`` reads by name."""
+    """Return the source columns that the mapping of ``source`` reads, by name or in expressions."""
     columns = list(source.key_columns)
     for extra in (source.cursor, source.deleted_flag):
         if extra:
             columns.append(extra)
     for mapping in source.fields.values():
         columns.extend(mapping.source_columns())
+        if mapping.expr is not None:
+            columns.extend(expression_columns(mapping.expr))
     return list(dict.fromkeys(columns))
 
 

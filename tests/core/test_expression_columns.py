@@ -1,0 +1,56 @@
+"""Columns that mapping expressions read, and records of schemaless sources that lack them."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from accord.config.models import JsonSource
+from accord.field_query import expression_columns
+from accord.mapping import map_batch
+from accord.stream.rows import required_columns, rows_table
+
+
+@pytest.mark.parametrize(
+    ("expression", "columns"),
+    [
+        ("coalesce(nickname, first_name)", ["nickname", "first_name"]),
+        ("\"addr.city\" || '!'", ["addr.city"]),
+        ("CASE WHEN note = 'email' THEN 1 END", ["note"]),
+        ('upper("Email")', ["Email"]),
+        ("b.email", []),
+        ("COLUMNS('e.*')", []),
+        ("lower(email", []),
+    ],
+)
+def test_expression_columns(expression: str, columns: list[str]) -> None:
+    assert expression_columns(expression) == columns
+
+
+def jsonl_source(expression: str) -> JsonSource:
+    return JsonSource.model_validate(
+        {
+            "name": "app",
+            "kind": "jsonl",
+            "path": "app.jsonl",
+            "primary_key": "id",
+            "fields": {"first_name": {"expr": expression}},
+        }
+    )
+
+
+def test_required_columns_include_expression_columns() -> None:
+    source = jsonl_source('coalesce(nickname, "profile.first")')
+    assert required_columns(source) == ["id", "nickname", "profile.first"]
+
+
+def test_change_without_expression_column_maps() -> None:
+    source = jsonl_source("coalesce(nickname, first)")
+    rows = rows_table(source, [{"id": 1, "first": "Ada"}])
+    assert map_batch(source, rows).columns["first_name"] == ["Ada"]
+
+
+def test_read_without_expression_column_maps() -> None:
+    source = jsonl_source("coalesce(nickname, first)")
+    rows = pa.table({"id": [1, 2], "first": ["Ada", "Alan"]})
+    assert map_batch(source, rows).columns["first_name"] == ["Ada", "Alan"]
