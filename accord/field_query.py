@@ -249,7 +249,7 @@ def column_references(expression: str) -> tuple[tuple[str, ...], ...] | None:
     connection = duckdb.connect()
     try:
         row = connection.execute(
-            "SELECT json_serialize_sql(?)", [f"SELECT ({expression})"]
+            "SELECT json_serialize_sql(?)", [f"SELECT ({expression}\n)"]
         ).fetchone()
     finally:
         connection.close()

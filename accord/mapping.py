@@ -113,7 +113,8 @@ def field_sql(mapping: FieldMapping, names: Mapping[str, str] | None = None) -> 
         parts = f"string_split(trim({column}), {_literal(spec.separator)})"
         return f"NULLIF(trim({parts}[{index}]), '')"
     if mapping.expr is not None:
-        return f"({mapping.expr})"
+        # The line break ends a trailing -- comment inside the parentheses.
+        return f"({mapping.expr}\n)"
     return _literal(mapping.constant)
 
 

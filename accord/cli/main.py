@@ -15,6 +15,7 @@ import duckdb
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 
 from accord.cli import render
 from accord.cli.progress import RichProgress
@@ -101,7 +102,9 @@ def _log_plain_lines() -> None:
 
 def fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:
     """Print an error and return the exit to raise."""
-    errors.print(f"[red]error:[/red] {message}", highlight=False, markup=True, soft_wrap=True)
+    # The message may quote values with square brackets, which rich would read as markup.
+    text = f"[red]error:[/red] {escape(message)}"
+    errors.print(text, highlight=False, markup=True, soft_wrap=True)
     return typer.Exit(code)
 
 

@@ -135,7 +135,10 @@ def expression_problem(connection: duckdb.DuckDBPyConnection, expression: str) -
     Only the syntax is checked: names of columns and functions are bound
     when the mapping runs.
     """
-    parsed = _parse_select(connection, f"SELECT ({expression})")
+    if not expression.strip():
+        return "it is empty. Write one DuckDB SQL expression, such as lower(email)"
+    # The line break ends a trailing -- comment, as in the query that runs the mapping.
+    parsed = _parse_select(connection, f"SELECT ({expression}\n)")
     if parsed.get("error"):
         message = str(parsed.get("error_message") or "it does not parse")
         return f"{message}. Write one DuckDB SQL expression, such as lower(email)"

@@ -189,6 +189,7 @@ def test_export_jsonl_has_one_row_per_entity(project: Path) -> None:
     [
         (".", "is a folder; give the path of a file to write inside it"),
         ("missing/deeper/out.csv", "folder {project}/missing/deeper does not exist"),
+        ("b[/foo][bold]/out.csv", "folder {project}/b[/foo][bold] does not exist"),
         ("crm.csv/out.csv", "{project}/crm.csv is not a folder"),
     ],
 )

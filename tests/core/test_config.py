@@ -261,7 +261,10 @@ def test_empty_file_says_empty(tmp_path: Path) -> None:
         ("lower(email)), (upper(email)", "more than one expression"),
         ("1) FROM people; SELECT (1", "more than one expression"),
         ("1) FROM people WHERE (1", "more than one expression"),
-        ("email -- note", "syntax error"),
+        ("1) --", "syntax error"),
+        ("email) AS x --", "syntax error"),
+        ("", "it is empty"),
+        ("   ", "it is empty"),
     ],
 )
 def test_expression_syntax_rejected(tmp_path: Path, expression: str, phrase: str) -> None:
@@ -277,7 +280,13 @@ def test_expression_syntax_rejected(tmp_path: Path, expression: str, phrase: str
 
 @pytest.mark.parametrize(
     "expression",
-    ["lower(email)", "CAST(id AS INTEGER)", "CASE WHEN id = '1' THEN 'a' END", "no_such(email)"],
+    [
+        "lower(email)",
+        "CAST(id AS INTEGER)",
+        "CASE WHEN id = '1' THEN 'a' END",
+        "no_such(email)",
+        "lower(email) -- trailing comment",
+    ],
 )
 def test_expression_syntax_accepted(tmp_path: Path, expression: str) -> None:
     text = BASE.replace("      email: email\n", f"      email:\n        expr: {expression!r}\n")

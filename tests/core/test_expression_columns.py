@@ -54,3 +54,9 @@ def test_read_without_expression_column_maps() -> None:
     source = jsonl_source("coalesce(nickname, first)")
     rows = pa.table({"id": [1, 2], "first": ["Ada", "Alan"]})
     assert map_batch(source, rows).columns["first_name"] == ["Ada", "Alan"]
+
+
+def test_expression_with_trailing_comment_maps() -> None:
+    source = jsonl_source("upper(first) -- shouted")
+    rows = pa.table({"id": [1], "first": ["Ada"]})
+    assert map_batch(source, rows).columns["first_name"] == ["ADA"]
