@@ -50,6 +50,9 @@ def scratch(name: str, table: pa.Table) -> Iterator[duckdb.DuckDBPyConnection]:
         # Mapping expressions run here, and a TIMESTAMPTZ result must not depend on
         # the host's time zone.
         connection.execute("SET TimeZone = 'UTC'")
+        # Expressions come from the project file, and the queries here only read the
+        # registered Arrow table: files, URLs and extension downloads are refused.
+        connection.execute("SET enable_external_access = false")
         _scratch.connection = connection
     connection.register(name, table)
     try:

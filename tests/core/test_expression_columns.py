@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyarrow as pa
 import pytest
 
 from accord.config.models import JsonSource
+from accord.errors import SourceError
 from accord.field_query import expression_columns
 from accord.mapping import map_batch
 from accord.stream.rows import required_columns, rows_table
@@ -60,3 +63,21 @@ def test_expression_with_trailing_comment_maps() -> None:
     source = jsonl_source("upper(first) -- shouted")
     rows = pa.table({"id": [1], "first": ["Ada"]})
     assert map_batch(source, rows).columns["first_name"] == ["ADA"]
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "(SELECT content FROM read_text('{path}'))",
+        "(SELECT max(column0) FROM read_csv('{path}', header = false))",
+    ],
+)
+def test_expression_cannot_read_files(tmp_path: Path, expression: str) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("s3cr3t\n", encoding="utf-8")
+    source = jsonl_source(expression.format(path=secret))
+    rows = pa.table({"id": [1], "first": ["Ada"]})
+
+    with pytest.raises(SourceError, match="file system operations are disabled") as caught:
+        map_batch(source, rows)
+    assert "s3cr3t" not in str(caught.value)
