@@ -7,13 +7,16 @@ logger masks:
 
 - email addresses, keeping the first character and the domain
   (``a***@example.com``);
-- phone numbers in E.164 form or written as 3-3-4 digit groups, keeping
-  the last two digits (``***67``);
+- phone numbers, keeping the last two digits (``+***67``, ``***67``): 7 to
+  15 digits after ``+`` or ``00``, digits in groups (``415-555-0167``,
+  ``(02) 9876 5432``), or 10 or more digits after a leading 0;
 - the quoted values in conversion and invalid-input errors (``'***'``).
 
-The filter sits on each module's logger, so it applies whatever handlers
-the application installs. NOTE: a key or value that is neither an email
-address nor a phone number, such as a name, is logged as it is.
+Dates such as ``2024-01-01`` and decimal numbers are not phone numbers. The filter sits on
+each module's logger, so it applies whatever handlers the application
+installs. NOTE: a key or value that is none of these, such as a name or a
+phone number written as bare digits without a leading 0 or +
+(``4155550167``), is logged as it is, because it looks like an ID.
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ import re
 
 MASK = "***"
 
-_EMAIL = re.compile(r"\b([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@((?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,})\b")
-_E164 = re.compile(r"\+\d{5,13}(\d\d)\b")
-_GROUPED_PHONE = re.compile(r"(?<![\d-])\(?\d{3}\)?[ .-]\d{3}[ .-]\d\d(\d\d)(?![\d-])")
+_EMAIL = re.compile(r"(?<![\w.%+-])([\w%+-])[\w.%+-]*@((?:[\w-]+\.)+\w{2,})\b")
+# Digits joined by single separators, optionally after + or an opening parenthesis.
+_PHONE = re.compile(r"(?<![\w.:/+-])(?:\+|\()?\d(?:\)?[ .-]?\(?\d)*")
+_DECIMAL = re.compile(r"\d+\.\d+")
+_DATE = re.compile(r"\d{4}[-/.]\d\d[-/.]\d\d|\d\d[-/.]\d\d[-/.]\d{4}")
 # DuckDB's messages for values it cannot convert or read quote the value.
 _VALUE_ERROR = re.compile(r"Conversion Error|Could not convert|Invalid Input Error|out of range")
 _QUOTED = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"")
@@ -36,8 +41,21 @@ def mask_personal_data(text: str) -> str:
     if _VALUE_ERROR.search(text):
         text = _QUOTED.sub(f"'{MASK}'", text)
     text = _EMAIL.sub(rf"\1{MASK}@\2", text)
-    text = _E164.sub(rf"+{MASK}\1", text)
-    return _GROUPED_PHONE.sub(rf"{MASK}\1", text)
+    return _PHONE.sub(_mask_phone, text)
+
+
+def _mask_phone(match: re.Match[str]) -> str:
+    """Return the matched digits masked when they look like a phone number."""
+    text = match.group(0)
+    digits = re.sub(r"\D", "", text)
+    international = text.startswith("+") or text.startswith("00")
+    grouped = re.search(r"[ ().-]", text) is not None
+    national = text.startswith("0") and len(digits) >= 10
+    if not 7 <= len(digits) <= 15 or _DATE.match(text) or _DECIMAL.fullmatch(text):
+        return text
+    if not (international or grouped or national):
+        return text
+    return ("+" if text.startswith("+") else "") + MASK + digits[-2:]
 
 
 class PersonalDataFilter(logging.Filter):

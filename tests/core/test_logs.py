@@ -17,6 +17,13 @@ from accord.logs import get_logger, mask_personal_data
         ("phone +14155550167 rejected", "phone +***67 rejected"),
         ("call (415) 555-0167 now", "call ***67 now"),
         ("call 415.555.0167", "call ***67"),
+        ("key josé.garcía@acme.io", "key j***@acme.io"),
+        ("key +1-415-555-0167 x", "key +***67 x"),
+        ("+44 20 7946 0958", "+***58"),
+        ("+33 6 12 34 56 78", "+***78"),
+        ("0049 30 1234567", "***67"),
+        ("07911123456", "***56"),
+        ("(02) 9876 5432", "***32"),
         (
             "Conversion Error: Could not convert string 'forty-one' to INT32",
             "Conversion Error: Could not convert string '***' to INT32",
@@ -28,6 +35,9 @@ from accord.logs import get_logger, mask_personal_data
         # Ids, dates, times and counts stay readable.
         ("run 20240101 at 2024-01-01T00:00:00, seq 1234567", None),
         ("key 12345678901 of source crm", None),
+        ("run 2026-12-06 01:51:00 UTC, 12/05/2024", None),
+        ("applied 30 changes in 0.15 s, 12 entities, 12,000 rows", None),
+        ("latency 0.123456789 s, version 1.2.3, 127.0.0.1:8080", None),
         ("table 'source_records' not found", None),
         ("", None),
     ],
