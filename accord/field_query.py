@@ -89,7 +89,7 @@ def run_field_query(rows: pa.Table, selects: dict[str, str]) -> FieldResults:
 
 
 class RowCountError(duckdb.Error):
-    """The query returned another number of rows than it read."""
+    """The query returned another number of rows or columns than it should."""
 
 
 def _run(rows: pa.Table, items: Sequence[tuple[str, str]]) -> tuple[pa.Table, list[str]]:
@@ -97,11 +97,18 @@ def _run(rows: pa.Table, items: Sequence[tuple[str, str]]) -> tuple[pa.Table, li
 
     Raises:
         RowCountError: When an expression returns more or fewer rows than
-            ``rows``, as set-returning functions and aggregates do.
+            ``rows``, as set-returning functions and aggregates do, or
+            several columns, as a bare star expression does.
     """
     select = ", ".join(f"{sql} AS {quote_identifier(name)}" for name, sql in items)
     with scratch("batch", rows) as connection:
         relation = connection.sql(f"SELECT {select} FROM batch")
+        if len(relation.columns) != len(items):
+            raise RowCountError(
+                f"it gave {len(relation.columns)} columns for {len(items)} fields. An "
+                "expression gives one value, so pass the columns of a star expression as "
+                "arguments with *COLUMNS(...), as in concat_ws(' ', *COLUMNS(*))"
+            )
         type_ids = [str(kind.id) for kind in relation.types]
         exports = [
             _export_sql(name, type_id)

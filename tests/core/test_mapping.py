@@ -492,3 +492,15 @@ def test_expression_changing_row_count_raises(expression: str) -> None:
     with pytest.raises(SourceError, match=r"returned [0-9]+ rows for 2 records") as caught:
         map_batch(make_source({"value": {"expr": expression}}), rows)
     assert "'value'" in str(caught.value)
+
+
+def test_expression_giving_several_columns_raises() -> None:
+    rows = pa.table({"id": ["1"], "tags": ["vip"]})
+    with pytest.raises(SourceError, match="gave 2 columns for 1 fields"):
+        map_batch(make_source({"value": {"expr": "upper(COLUMNS(*))"}}), rows)
+
+
+def test_expression_unpacking_star_maps() -> None:
+    rows = pa.table({"id": ["1"], "tags": ["vip"]})
+    result = map_batch(make_source({"value": {"expr": "concat_ws('-', *COLUMNS(*))"}}), rows)
+    assert result.columns["value"] == ["1-vip"]
