@@ -18,8 +18,10 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from accord.sources.values import OutOfRange, column_array, normalize_column
@@ -101,28 +103,51 @@ def _run(rows: pa.Table, items: Sequence[tuple[str, str]]) -> tuple[pa.Table, li
             several columns, as a bare star expression does.
     """
     select = ", ".join(f"{sql} AS {quote_identifier(name)}" for name, sql in items)
+    # Each row carries its position, unless a star expression would read that column too.
+    numbered = all(column_references(sql) is not None for _, sql in items)
+    position = _position_column(rows.column_names)
+    if numbered:
+        rows = rows.append_column(position, pa.array(range(rows.num_rows), pa.int64()))
+        select += f", {position}"
     with scratch("batch", rows) as connection:
         relation = connection.sql(f"SELECT {select} FROM batch")
-        if len(relation.columns) != len(items):
+        if len(relation.columns) != len(items) + numbered:
             raise RowCountError(
                 f"it gave {len(relation.columns)} columns for {len(items)} fields. An "
                 "expression gives one value, so pass the columns of a star expression as "
                 "arguments with *COLUMNS(...), as in concat_ws(' ', *COLUMNS(*))"
             )
-        type_ids = [str(kind.id) for kind in relation.types]
+        type_ids = [str(kind.id) for kind in relation.types][: len(items)]
         exports = [
             _export_sql(name, type_id)
-            for name, type_id in zip(relation.columns, type_ids, strict=True)
+            for name, type_id in zip(relation.columns, type_ids, strict=False)
         ]
+        if numbered:
+            exports.append(position)
         table = relation.select(", ".join(exports)).to_arrow_table()
-    if table.num_rows != rows.num_rows:
+    if not numbered:
+        positions = np.arange(table.num_rows)
+    else:
+        positions = table.column(position).to_numpy()
+        table = table.drop_columns([position])
+    if table.num_rows != rows.num_rows or len(np.unique(positions)) != rows.num_rows:
         raise RowCountError(
             f"it returned {table.num_rows} rows for {rows.num_rows} records. An expression "
             "gives one value per record, so set-returning functions such as unnest and "
             "aggregates such as count or max cannot be used; use list functions such as "
             "list_transform or list_aggregate instead"
         )
-    return table, type_ids
+    # DuckDB may return the rows in another order; each value goes back to its record.
+    return table.take(np.argsort(positions)), type_ids
+
+
+def _position_column(columns: Sequence[str]) -> str:
+    """Return a column name for the row positions that no source column has."""
+    taken = {name.lower() for name in columns}
+    name = "accord_position"
+    while name in taken:
+        name = "_" + name
+    return name
 
 
 def _run_by_field(
@@ -147,7 +172,10 @@ def _run_by_field(
             except duckdb.Error as exc:
                 raise FieldQueryError(name, _first_line(exc)) from exc
             errors: dict[int, str] = {}
-            chunks = _isolate(rows, item, 0, rows.num_rows, empty.schema.field(0).type, errors)
+            try:
+                chunks = _isolate(rows, item, 0, rows.num_rows, empty.schema.field(0).type, errors)
+            except RowCountError as exc:
+                raise FieldQueryError(name, str(exc)) from exc
             table = pa.table({name: pa.chunked_array(chunks, type=empty.schema.field(0).type)})
             failures[name] = errors
         columns.append(table.column(0))
@@ -169,7 +197,7 @@ def _isolate(
     """
     try:
         table, _ = _run(rows.slice(start, stop - start), [item])
-    except duckdb.OutOfMemoryException:
+    except (duckdb.OutOfMemoryException, RowCountError):
         raise
     except duckdb.Error as exc:
         if stop - start == 1:
@@ -245,6 +273,59 @@ def _plain_fields(
 
 
 @functools.lru_cache(maxsize=1024)
+def _parse(expression: str) -> dict[str, Any] | None:
+    """Return DuckDB's syntax tree of ``SELECT (expression)``, or None when it does not parse."""
+    connection = duckdb.connect()
+    try:
+        row = connection.execute(
+            "SELECT json_serialize_sql(?)", [f"SELECT ({expression}\n)"]
+        ).fetchone()
+    finally:
+        connection.close()
+    parsed = dict(json.loads(row[0])) if row else {"error": True}
+    return None if parsed.get("error") else parsed
+
+
+def structure_problem(expression: str) -> str | None:
+    """Return why ``expression`` cannot give one value per record from that record alone.
+
+    Window functions and subqueries read other records of the batch, so
+    their values would depend on how a read is split. An expression that
+    is only a comment gives an empty struct. Returns None when the
+    expression does not parse, which the syntax check reports.
+    """
+    parsed = _parse(expression)
+    if parsed is None:
+        return None
+    classes = _node_classes(parsed)
+    if "WINDOW" in classes:
+        return "window functions such as row_number() OVER (...) read other records"
+    if "SUBQUERY" in classes:
+        return "subqueries read other records or tables"
+    select_list = parsed["statements"][0]["node"].get("select_list", [])
+    if any(_is_empty_row(item) for item in select_list):
+        return "it is empty"
+    return None
+
+
+def _node_classes(node: object) -> set[str]:
+    if isinstance(node, list):
+        return set().union(*(_node_classes(item) for item in node))
+    if not isinstance(node, dict):
+        return set()
+    found = {str(node["class"])} if "class" in node else set()
+    return found.union(*(_node_classes(value) for value in node.values()))
+
+
+def _is_empty_row(node: object) -> bool:
+    return (
+        isinstance(node, dict)
+        and node.get("class") == "FUNCTION"
+        and node.get("function_name") == "row"
+        and not node.get("children")
+    )
+
+
 def column_references(expression: str) -> tuple[tuple[str, ...], ...] | None:
     """Return the column references of ``expression`` as name parts, from DuckDB's parser.
 
@@ -253,15 +334,8 @@ def column_references(expression: str) -> tuple[tuple[str, ...], ...] | None:
     does not parse or uses a star expression such as ``COLUMNS('e.*')``,
     because then the columns it reads are not known without the data.
     """
-    connection = duckdb.connect()
-    try:
-        row = connection.execute(
-            "SELECT json_serialize_sql(?)", [f"SELECT ({expression}\n)"]
-        ).fetchone()
-    finally:
-        connection.close()
-    parsed = json.loads(row[0]) if row else {"error": True}
-    if parsed.get("error"):
+    parsed = _parse(expression)
+    if parsed is None:
         return None
     references: list[tuple[str, ...]] = []
     if not _collect_column_refs(parsed, references):

@@ -38,6 +38,7 @@ from accord.field_query import (
     quote_identifier,
     referenced_names,
     run_field_query,
+    structure_problem,
 )
 from accord.logs import get_logger
 from accord.sources.values import INT64, OutOfRange, json_text
@@ -203,6 +204,18 @@ def _check_expressions(source: SourceBase, clashes: Mapping[str, str]) -> None:
             )
 
 
+def _check_structure(source: SourceBase) -> None:
+    """Raise when an expression would read other records or is empty."""
+    for target, mapping in source.fields.items():
+        problem = None if mapping.expr is None else structure_problem(mapping.expr)
+        if problem is not None:
+            raise SourceError(
+                source.name,
+                f"the expression of '{target}' ({mapping.expr!r}) is invalid: {problem}. An "
+                "expression gives one value per record from that record's columns",
+            )
+
+
 def _mentions(expression: str, name: str) -> bool:
     """Return whether ``expression`` may read the column ``name``, compared without case.
 
@@ -240,6 +253,7 @@ def evaluate_fields(source: SourceBase, rows: pa.Table) -> FieldResults:
     if clashes:
         _check_expressions(source, clashes)
         rows = rows.rename_columns([clashes.get(name, name) for name in rows.column_names])
+    _check_structure(source)
     selects = {name: field_sql(mapping, clashes) for name, mapping in source.fields.items()}
     try:
         return run_field_query(rows, selects)

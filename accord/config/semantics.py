@@ -20,6 +20,7 @@ from accord.config.models import (
     Project,
     SyncAction,
 )
+from accord.field_query import structure_problem
 from accord.model import CANONICAL_FIELDS
 from accord.standardize.config import StandardizeConfig
 
@@ -147,6 +148,9 @@ def expression_problem(connection: duckdb.DuckDBPyConnection, expression: str) -
     reference = _parse_select(connection, "SELECT (1)")
     if _without_select_list(parsed) != _without_select_list(reference):
         return "it is more than one expression. Write one DuckDB SQL expression"
+    problem = structure_problem(expression)
+    if problem is not None:
+        return f"{problem}. An expression gives one value per record from that record's columns"
     return None
 
 

@@ -265,6 +265,9 @@ def test_empty_file_says_empty(tmp_path: Path) -> None:
         ("email) AS x --", "syntax error"),
         ("", "it is empty"),
         ("   ", "it is empty"),
+        ("-- only a comment", "it is empty"),
+        ("row_number() OVER ()", "window functions"),
+        ("(SELECT max(id) FROM batch)", "subqueries"),
     ],
 )
 def test_expression_syntax_rejected(tmp_path: Path, expression: str, phrase: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pytest
 
@@ -11,6 +12,7 @@ from accord.config.models import JsonSource
 from accord.errors import SourceError
 from accord.field_query import expression_columns
 from accord.mapping import map_batch
+from accord.store.duckdb_store import scratch
 from accord.stream.rows import required_columns, rows_table
 
 
@@ -78,6 +80,17 @@ def test_expression_cannot_read_files(tmp_path: Path, expression: str) -> None:
     source = jsonl_source(expression.format(path=secret))
     rows = pa.table({"id": [1], "first": ["Ada"]})
 
-    with pytest.raises(SourceError, match="file system operations are disabled") as caught:
+    with pytest.raises(SourceError, match="subqueries") as caught:
         map_batch(source, rows)
     assert "s3cr3t" not in str(caught.value)
+
+
+def test_scratch_connection_refuses_files(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("s3cr3t\n", encoding="utf-8")
+    query = "SELECT content FROM read_text(?)"
+    with (
+        scratch("batch", pa.table({"id": [1]})) as connection,
+        pytest.raises(duckdb.PermissionException),
+    ):
+        connection.execute(query, [str(secret)]).fetchall()
