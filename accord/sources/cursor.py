@@ -12,8 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import cast
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -90,7 +92,7 @@ def _as_numbers(values: pa.ChunkedArray, since: str | None) -> pa.ChunkedArray |
         return None
     # Integers first: float64 holds integers exactly only up to 2**53, so two
     # 19-digit IDs next to each other would compare equal as floats.
-    for number_type in (pa.int64(), pa.float64()):
+    for number_type in (pa.int64(), pa.decimal128(38, 0), pa.float64()):
         try:
             return values.cast(number_type)
         except pa.ArrowInvalid:
@@ -105,9 +107,8 @@ def _select_numbers(
     selected = numbers
     if since is not None:
         threshold = parse_number(since)
-        if isinstance(threshold, float) and pa.types.is_integer(numbers.type):
-            numbers = numbers.cast(pa.float64())
-        mask = pc.fill_null(pc.greater(numbers, pa.scalar(threshold, type=numbers.type)), False)
+        numbers, bound = _comparable(numbers, threshold)
+        mask = pc.fill_null(pc.greater(numbers, pa.scalar(bound, type=numbers.type)), False)
         selected = numbers.filter(mask)
     if selected.null_count == len(selected):
         return CursorSelection(mask, since)
@@ -116,6 +117,27 @@ def _select_numbers(
         index = pc.index(numbers, largest).as_py()
         return CursorSelection(mask, original[index].as_py())
     return CursorSelection(mask, value_text(largest.as_py()))
+
+
+def _comparable(
+    numbers: pa.ChunkedArray, threshold: int | float | None
+) -> tuple[pa.ChunkedArray, int | float | Decimal | None]:
+    """Return the cursor numbers and ``threshold`` in one type that compares them exactly.
+
+    A fractional threshold makes integers floats. An integer threshold
+    beyond the range of an integer column makes the column decimal.
+    """
+    exact = pa.types.is_integer(numbers.type) or pa.types.is_decimal(numbers.type)
+    if isinstance(threshold, float) and exact:
+        numbers = numbers.cast(pa.float64())
+    if threshold is None or pa.types.is_floating(numbers.type):
+        return numbers, None if threshold is None else float(threshold)
+    if pa.types.is_integer(numbers.type):
+        info = np.iinfo(numbers.type.to_pandas_dtype())
+        if int(info.min) <= threshold <= int(info.max):
+            return numbers, threshold
+        numbers = numbers.cast(pa.decimal128(38, 0))
+    return numbers, Decimal(threshold)
 
 
 def _as_datetimes(values: pa.ChunkedArray, since: str | None) -> list[dt.datetime | None] | None:

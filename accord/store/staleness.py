@@ -10,24 +10,23 @@ whichever path stored it.
 from __future__ import annotations
 
 import json
-import math
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
 
-def _as_number(value: Any) -> float | None:
+def _as_number(value: Any) -> Decimal | None:
+    """Return ``value`` as an exact decimal, so that 19-digit IDs next to each other differ."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        return float(value)
     try:
-        number = float(str(value))
-    except ValueError:
+        number = Decimal(value) if isinstance(value, int | float) else Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
         return None
-    return number if math.isfinite(number) else None
+    return number if number.is_finite() else None
 
 
 def _as_time(value: Any) -> datetime | None:
