@@ -152,9 +152,12 @@ def _add_absent_json_fields(source: SourceBase, rows: pa.Table) -> pa.Table:
         return rows
     keys = set(source.key_columns) | {source.cursor} - {None}
     wanted = {c for mapping in source.fields.values() for c in mapping.source_columns()}
+    present = {name.lower() for name in rows.column_names}
     for mapping in source.fields.values():
         if mapping.expr is not None:
-            wanted.update(expression_columns(mapping.expr))
+            # DuckDB binds a name in an expression to a column of any case.
+            columns = expression_columns(mapping.expr)
+            wanted.update(name for name in columns if name.lower() not in present)
     if rows.num_rows == 0:
         # A document without records has no columns, and no key to check.
         wanted.update(column for column in keys if column is not None)

@@ -21,15 +21,20 @@ from accord.sources.values import type_groups as record_type_groups
 
 def required_columns(source: SourceBase) -> list[str]:
     """Return the source columns that the mapping of ``source`` reads, by name or in expressions."""
-    columns = list(source.key_columns)
-    for extra in (source.cursor, source.deleted_flag):
-        if extra:
-            columns.append(extra)
+    columns = _mapped_columns(source)
     for mapping in source.fields.values():
-        columns.extend(mapping.source_columns())
         if mapping.expr is not None:
             columns.extend(expression_columns(mapping.expr))
     return list(dict.fromkeys(columns))
+
+
+def _mapped_columns(source: SourceBase) -> list[str]:
+    """Return the key, cursor, deletion flag and mapped columns of ``source``."""
+    columns = list(source.key_columns)
+    columns += [name for name in (source.cursor, source.deleted_flag) if name]
+    for mapping in source.fields.values():
+        columns.extend(mapping.source_columns())
+    return columns
 
 
 def rows_table(source: SourceBase, payloads: list[dict[str, Any]]) -> pa.Table:
@@ -41,9 +46,15 @@ def rows_table(source: SourceBase, payloads: list[dict[str, Any]]) -> pa.Table:
     :func:`accord.sources.values.column_array`.
     """
     table = table_from_records([flatten_record(payload) for payload in payloads])
+    expression_only = set(required_columns(source)) - set(_mapped_columns(source))
     for name in required_columns(source):
-        if name not in table.column_names:
-            table = table.append_column(name, pa.nulls(table.num_rows, pa.string()))
+        present = {column.lower() for column in table.column_names}
+        if name in table.column_names:
+            continue
+        if name in expression_only and name.lower() in present:
+            # DuckDB binds a name in an expression to a column of any case.
+            continue
+        table = table.append_column(name, pa.nulls(table.num_rows, pa.string()))
     return table
 
 

@@ -94,3 +94,12 @@ def test_scratch_connection_refuses_files(tmp_path: Path) -> None:
         pytest.raises(duckdb.PermissionException),
     ):
         connection.execute(query, [str(secret)]).fetchall()
+
+
+def test_expression_column_of_other_case_kept() -> None:
+    source = jsonl_source("coalesce(nickname, first)")
+    payloads = [{"id": 1, "first": "Ada", "Nickname": "Addie"}, {"id": 2, "first": "Alan"}]
+    rows = rows_table(source, payloads)
+    assert map_batch(source, rows).columns["first_name"] == ["Addie", "Alan"]
+    batch = pa.table({"id": [1, 2], "first": ["Ada", "Alan"], "Nickname": ["Addie", None]})
+    assert map_batch(source, batch).columns["first_name"] == ["Addie", "Alan"]
