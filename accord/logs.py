@@ -12,7 +12,8 @@ logger masks:
   ``(02) 9876 5432``), or 10 or more digits after a leading 0;
 - the quoted values in conversion and invalid-input errors (``'***'``).
 
-Dates such as ``2024-01-01`` and decimal numbers are not phone numbers. The filter sits on
+Dates such as ``2024-01-01``, decimal numbers and IPv4 addresses are not
+phone numbers. The filter sits on
 each module's logger, so it applies whatever handlers the application
 installs. NOTE: a key or value that is none of these, such as a name or a
 phone number written as bare digits without a leading 0 or +
@@ -28,17 +29,25 @@ MASK = "***"
 
 _EMAIL = re.compile(r"(?<![\w.%+-])([\w%+-])[\w.%+-]*@((?:[\w-]+\.)+\w{2,})\b")
 # Digits joined by single separators, optionally after + or an opening parenthesis.
-_PHONE = re.compile(r"(?<![\w.:/+-])(?:\+|\()?\d(?:\)?[ .-]?\(?\d)*")
+_PHONE = re.compile(r"(?<![\w.+-])(?:\+|\()?\d(?:\)?[ .-]?\(?\d)*")
 _DECIMAL = re.compile(r"\d+\.\d+")
-_DATE = re.compile(r"\d{4}[-/.]\d\d[-/.]\d\d|\d\d[-/.]\d\d[-/.]\d{4}")
+_DATE = re.compile(r"(?:\d{4}[-/.]\d\d[-/.]\d\d|\d\d[-/.]\d\d[-/.]\d{4})(?!\d)")
+_IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 # DuckDB's messages for values it cannot convert or read quote the value.
-_VALUE_ERROR = re.compile(r"Conversion Error|Could not convert|Invalid Input Error|out of range")
+_VALUE_ERROR = re.compile(
+    r"Conversion Error|Could not convert|Invalid Input Error|out of range|Malformed JSON"
+)
+# DuckDB does not double a quote inside the value it quotes: 'O'Brien' to INT32.
+_CONVERTED = re.compile(r"(Could not convert string )'.*?'( to [A-Z])")
+_JSON_INPUT = re.compile(r"(Input: ).*")
 _QUOTED = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"")
 
 
 def mask_personal_data(text: str) -> str:
     """Return ``text`` with email addresses, phone numbers and quoted bad values masked."""
     if _VALUE_ERROR.search(text):
+        text = _CONVERTED.sub(rf"\1'{MASK}'\2", text)
+        text = _JSON_INPUT.sub(rf"\1{MASK}", text)
         text = _QUOTED.sub(f"'{MASK}'", text)
     text = _EMAIL.sub(rf"\1{MASK}@\2", text)
     return _PHONE.sub(_mask_phone, text)
@@ -51,7 +60,9 @@ def _mask_phone(match: re.Match[str]) -> str:
     international = text.startswith("+") or text.startswith("00")
     grouped = re.search(r"[ ().-]", text) is not None
     national = text.startswith("0") and len(digits) >= 10
-    if not 7 <= len(digits) <= 15 or _DATE.match(text) or _DECIMAL.fullmatch(text):
+    if not 7 <= len(digits) <= 15 or _DATE.match(text):
+        return text
+    if _DECIMAL.fullmatch(text) or _IPV4.fullmatch(text):
         return text
     if not (international or grouped or national):
         return text

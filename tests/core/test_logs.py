@@ -24,6 +24,18 @@ from accord.logs import get_logger, mask_personal_data
         ("0049 30 1234567", "***67"),
         ("07911123456", "***56"),
         ("(02) 9876 5432", "***32"),
+        ("first keys: 0049-30-7654321, tel:+14155550188", "first keys: ***21, tel:+***88"),
+        ("key:+14155550188 id/07911123456", "key:+***88 id/***56"),
+        (
+            "Conversion Error: Could not convert string 'O'Brien Ada' to INT32",
+            "Conversion Error: Could not convert string '***' to INT32",
+        ),
+        (
+            "Invalid Input Error: Malformed JSON at byte 9 of input: unexpected character.  "
+            'Input: "{"name": "Ada Lovelace""',
+            "Invalid Input Error: Malformed JSON at byte 9 of input: unexpected character.  "
+            "Input: ***",
+        ),
         (
             "Conversion Error: Could not convert string 'forty-one' to INT32",
             "Conversion Error: Could not convert string '***' to INT32",
@@ -38,6 +50,7 @@ from accord.logs import get_logger, mask_personal_data
         ("run 2026-12-06 01:51:00 UTC, 12/05/2024", None),
         ("applied 30 changes in 0.15 s, 12 entities, 12,000 rows", None),
         ("latency 0.123456789 s, version 1.2.3, 127.0.0.1:8080", None),
+        ("peer 192.168.100.200 at 10:00:00, path /tmp/acc/g10m", None),
         ("table 'source_records' not found", None),
         ("", None),
     ],
