@@ -35,8 +35,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-errors = Console(stderr=True)
+# Values from sources are printed as they are, never read as rich markup.
+console = Console(markup=False)
+errors = Console(stderr=True, markup=False)
 
 
 class _State:

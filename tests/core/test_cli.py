@@ -325,3 +325,19 @@ def test_service_log_line_keeps_traceback_on_one_line() -> None:
     assert "\n" not in line
     assert line.startswith("ERROR failed\\nTraceback (most recent call last):")
     assert line.endswith("ValueError: bad\\nvalue")
+
+
+def test_values_with_brackets_print_verbatim(tmp_path: Path) -> None:
+    crm = CRM.replace("2,Alan,Turing,", "2,[/x]Alan,[bold]Turing[/bold],").replace(
+        "3,Grace,Hopper,,,Lead", "3,[red]Grace,Hopper,,,[/y]"
+    )
+    (tmp_path / "crm.csv").write_text(crm, encoding="utf-8")
+    (tmp_path / "billing.csv").write_text(BILLING, encoding="utf-8")
+    (tmp_path / "accord.yaml").write_text(PROJECT, encoding="utf-8")
+    assert accord(tmp_path, "run").returncode == 0
+
+    for command in (["show", "alan@analytical.org"], ["search", "alan"], ["quarantine"]):
+        result = accord(tmp_path, *command)
+        assert result.returncode == 0, result.stderr
+        assert "Traceback" not in result.stderr
+    assert "[bold]Turing[/bold]" in accord(tmp_path, "search", "alan").stdout
