@@ -295,7 +295,8 @@ def _out_of_range_entries(
 
 
 def _flagged_rows(source: SourceBase, rows: pa.Table) -> set[int]:
-    if not source.deleted_flag:
+    if not source.deleted_flag or source.deleted_flag not in rows.column_names:
+        # JSON records may leave the flag out; other sources fail in the mapping's column check.
         return set()
     values = rows.column(source.deleted_flag).to_pylist()
     return {row for row, value in enumerate(values) if is_flagged(value)}

@@ -152,6 +152,8 @@ def _add_absent_json_fields(source: SourceBase, rows: pa.Table) -> pa.Table:
         return rows
     keys = set(source.key_columns) | {source.cursor} - {None}
     wanted = {c for mapping in source.fields.values() for c in mapping.source_columns()}
+    if source.deleted_flag:
+        wanted.add(source.deleted_flag)
     present = {name.lower() for name in rows.column_names}
     for mapping in source.fields.values():
         if mapping.expr is not None:
@@ -161,8 +163,6 @@ def _add_absent_json_fields(source: SourceBase, rows: pa.Table) -> pa.Table:
     if rows.num_rows == 0:
         # A document without records has no columns, and no key to check.
         wanted.update(column for column in keys if column is not None)
-        if source.deleted_flag:
-            wanted.add(source.deleted_flag)
         keys = set()
     absent = sorted(wanted - set(rows.column_names) - keys)
     if absent and rows.num_rows:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pytest
 
+from accord.config.loader import load_project
 from accord.config.models import JsonSource
 from accord.errors import SourceError
 from accord.field_query import expression_columns
 from accord.mapping import map_batch
-from accord.store.duckdb_store import scratch
+from accord.pipeline import run
+from accord.store.duckdb_store import Store, scratch
 from accord.stream.rows import required_columns, rows_table
 
 
@@ -103,3 +106,17 @@ def test_expression_column_of_other_case_kept() -> None:
     assert map_batch(source, rows).columns["first_name"] == ["Addie", "Alan"]
     batch = pa.table({"id": [1, 2], "first": ["Ada", "Alan"], "Nickname": ["Addie", None]})
     assert map_batch(source, batch).columns["first_name"] == ["Addie", "Alan"]
+
+
+@pytest.mark.parametrize("records", [[], [{"id": 1, "first": "Ada"}]])
+def test_json_read_without_deleted_flag_runs(tmp_path: Path, records: list[object]) -> None:
+    (tmp_path / "app.json").write_text(json.dumps(records), encoding="utf-8")
+    (tmp_path / "accord.yaml").write_text(
+        "sources:\n  - name: app\n    kind: json\n    path: app.json\n    primary_key: id\n"
+        "    deleted_flag: gone\n    fields:\n      first_name: first\n",
+        encoding="utf-8",
+    )
+    loaded = load_project(tmp_path / "accord.yaml")
+    with Store.open(loaded.resolve(loaded.project.store.path)) as store:
+        summary = run(loaded, store)
+    assert [source.stored for source in summary.sources] == [len(records)]
