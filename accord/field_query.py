@@ -291,8 +291,8 @@ def structure_problem(expression: str) -> str | None:
 
     Window functions and subqueries read other records of the batch, so
     their values would depend on how a read is split. An expression that
-    is only a comment gives an empty struct. Returns None when the
-    expression does not parse, which the syntax check reports.
+    is only a comment, or ends in a comma, gives a struct. Returns None when
+    the expression does not parse, which the syntax check reports.
     """
     parsed = _parse(expression)
     if parsed is None:
@@ -303,8 +303,11 @@ def structure_problem(expression: str) -> str | None:
     if "SUBQUERY" in classes:
         return "subqueries read other records or tables"
     select_list = parsed["statements"][0]["node"].get("select_list", [])
-    if any(_is_empty_row(item) for item in select_list):
+    rows = [item for item in select_list if _is_row(item)]
+    if any(not row.get("arguments") for row in rows):
         return "it is empty"
+    if rows:
+        return "it gives a struct, as a trailing comma or row(...) does; a field takes one value"
     return None
 
 
@@ -317,12 +320,11 @@ def _node_classes(node: object) -> set[str]:
     return found.union(*(_node_classes(value) for value in node.values()))
 
 
-def _is_empty_row(node: object) -> bool:
+def _is_row(node: object) -> bool:
     return (
         isinstance(node, dict)
         and node.get("class") == "FUNCTION"
         and node.get("function_name") == "row"
-        and not node.get("children")
     )
 
 

@@ -266,6 +266,8 @@ def test_empty_file_says_empty(tmp_path: Path) -> None:
         ("", "it is empty"),
         ("   ", "it is empty"),
         ("-- only a comment", "it is empty"),
+        ("first_name,", "it gives a struct"),
+        ("row(first_name, last_name)", "it gives a struct"),
         ("row_number() OVER ()", "window functions"),
         ("(SELECT max(id) FROM batch)", "subqueries"),
     ],
