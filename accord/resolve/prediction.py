@@ -35,6 +35,8 @@ from accord.store.duckdb_store import connect
 
 ROWS = "accord_rows"
 PAIRS = "accord_pairs"
+# Left rows whose blocked pairs are collected together (see ``_block``).
+BLOCK_PART_ROWS = 2_000_000
 _SIDE_COLUMN = re.compile(r"\b(\w+)_[lr]\b")
 _RULE_COLUMN = re.compile(r"\b[lr]\.\"?(\w+)\"?")
 
@@ -126,15 +128,35 @@ def _frequency_sql(column: str) -> str:
 def _block(
     connection: duckdb.DuckDBPyConnection, rules: list[str], max_pairs: int | None = None
 ) -> None:
-    """Create ``accord_pairs``: the distinct row pairs that at least one rule joins."""
+    """Create ``accord_pairs``: the distinct row pairs that at least one rule joins.
+
+    The pairs are collected in parts of at most ``BLOCK_PART_ROWS`` left rows,
+    because one DISTINCT over all pairs needs a hash table of them all: at
+    10,000,000 generated records DuckDB asked for one 4 GiB block for it.
+    Pairs of different parts differ in their left row, so the parts need no
+    DISTINCT between them.
+    """
     if not rules:
         rules = ["TRUE"]
-    joins = " UNION ALL ".join(
-        f"SELECT l.row_id AS row_l, r.row_id AS row_r FROM {_left_rows(rule, max_pairs)} l "
-        f"JOIN {ROWS} r ON ({rule}) AND l.row_id < r.row_id"
-        for rule in rules
-    )
-    connection.execute(f"CREATE TEMP TABLE {PAIRS} AS SELECT DISTINCT row_l, row_r FROM ({joins})")
+    rows = connection.execute(f"SELECT count(*) FROM {ROWS}").fetchall()[0][0]
+    parts = max(1, math.ceil(rows / BLOCK_PART_ROWS))
+    connection.execute(f"CREATE TEMP TABLE {PAIRS} (row_l BIGINT, row_r BIGINT)")
+    for part in range(parts):
+        joins = " UNION ALL ".join(
+            f"SELECT l.row_id AS row_l, r.row_id AS row_r "
+            f"FROM {_part_rows(rule, max_pairs, part, parts)} l "
+            f"JOIN {ROWS} r ON ({rule}) AND l.row_id < r.row_id"
+            for rule in rules
+        )
+        connection.execute(f"INSERT INTO {PAIRS} SELECT DISTINCT row_l, row_r FROM ({joins})")
+
+
+def _part_rows(rule: str, max_pairs: int | None, part: int, parts: int) -> str:
+    """Return the left rows of ``rule`` in part ``part`` of ``parts``."""
+    rows = _left_rows(rule, max_pairs)
+    if parts == 1:
+        return rows
+    return f"(SELECT * FROM {rows} WHERE row_id % {parts} = {part})"
 
 
 def _left_rows(rule: str, max_pairs: int | None) -> str:

@@ -193,3 +193,22 @@ def test_block_over_the_cap_joins_no_pairs() -> None:
 
     assert len(predict(table, model, 0.0, max_block_pairs=10)) == 11
     assert set(_rows(predict(table, model, 0.0, max_block_pairs=9))) == {("b:0", "b:1")}
+
+
+@pytest.mark.parametrize(
+    ("part_rows", "max_pairs"), [(1, None), (37, None), (150, 25), (10**6, 25)]
+)
+def test_blocking_in_parts_gives_same_pairs(
+    monkeypatch: pytest.MonkeyPatch, part_rows: int, max_pairs: int | None
+) -> None:
+    table = _input_table(_records(5, 400))
+    model = _model(table)
+    whole = predict(table, model, 0.0, max_pairs)
+    monkeypatch.setattr("accord.resolve.prediction.BLOCK_PART_ROWS", part_rows)
+    parts = predict(table, model, 0.0, max_pairs)
+
+    assert sorted(_rows(parts)) == sorted(_rows(whole))
+    assert parts.num_rows == whole.num_rows > 0
+    assert sorted(parts.column("match_weight").to_pylist()) == sorted(
+        whole.column("match_weight").to_pylist()
+    )
