@@ -105,7 +105,7 @@ def _run(rows: pa.Table, items: Sequence[tuple[str, str]]) -> tuple[pa.Table, li
     select = ", ".join(f"{sql} AS {quote_identifier(name)}" for name, sql in items)
     # Each row carries its position, unless a star expression would read that column too.
     numbered = all(column_references(sql) is not None for _, sql in items)
-    position = _position_column(rows.column_names)
+    position = unused_name("accord_position", rows.column_names)
     if numbered:
         rows = rows.append_column(position, pa.array(range(rows.num_rows), pa.int64()))
         select += f", {position}"
@@ -141,10 +141,14 @@ def _run(rows: pa.Table, items: Sequence[tuple[str, str]]) -> tuple[pa.Table, li
     return table.take(np.argsort(positions)), type_ids
 
 
-def _position_column(columns: Sequence[str]) -> str:
-    """Return a column name for the row positions that no source column has."""
+def unused_name(base: str, columns: Sequence[str]) -> str:
+    """Return ``base`` with leading underscores until no column has it, compared without case.
+
+    DuckDB binds names without regard to case, and a column name before a
+    table alias, so a helper column or alias must differ from every column.
+    """
     taken = {name.lower() for name in columns}
-    name = "accord_position"
+    name = base
     while name in taken:
         name = "_" + name
     return name

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from accord.config.models import Project, SourceBase
+from accord.field_query import unused_name
 from accord.logs import get_logger
 from accord.mapping import case_clashes, map_batch
 from accord.quality import check_rules
@@ -106,7 +107,7 @@ def process_rows(
     the position of each of ``rows`` in the whole read, for the locations of
     quarantine entries when ``rows`` is part of a read. ``seen_keys`` maps
     each key of the earlier parts of the read to its first position, so a
-    duplicate across parts is quarantined too; this call adds its own keys.
+    duplicate across parts is quarantined too. This call adds its own keys.
     """
     keys = source_keys(source, rows)
     quarantine = [_parse_entry(issue) for issue in read_issues or []]
@@ -310,25 +311,14 @@ def raw_json(rows: pa.Table) -> pa.ChunkedArray:
         # DuckDB would rename one of two names that differ only in case.
         texts = [json_text(row, compact=True) for row in rows.to_pylist()]
         return string_chunks(pa.chunked_array([pa.array(texts, pa.large_string())]))
-    alias = row_alias(rows.column_names)
+    # DuckDB binds a name to a column before a table alias, so to_json(b) over a
+    # table aliased b with a column b would convert that column.
+    alias = unused_name("accord_row", rows.column_names)
     with scratch("batch", rows) as connection:
         result = connection.sql(
             f"SELECT to_json({alias})::VARCHAR AS raw FROM batch AS {alias}"
         ).to_arrow_table()
     return string_chunks(result.column(0))
-
-
-def row_alias(columns: Sequence[str]) -> str:
-    """Return a table alias that no column name equals, compared without case.
-
-    DuckDB binds a name to a column before a table alias, so ``to_json(b)``
-    over a table aliased ``b`` with a column ``b`` converts that column.
-    """
-    taken = {name.lower() for name in columns}
-    alias = "accord_row"
-    while alias in taken:
-        alias = "_" + alias
-    return alias
 
 
 def string_chunks(

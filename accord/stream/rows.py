@@ -46,15 +46,17 @@ def rows_table(source: SourceBase, payloads: list[dict[str, Any]]) -> pa.Table:
     :func:`accord.sources.values.column_array`.
     """
     table = table_from_records([flatten_record(payload) for payload in payloads])
-    expression_only = set(required_columns(source)) - set(_mapped_columns(source))
-    for name in required_columns(source):
-        present = {column.lower() for column in table.column_names}
+    required = required_columns(source)
+    expression_only = set(required) - set(_mapped_columns(source))
+    present = {column.lower() for column in table.column_names}
+    for name in required:
         if name in table.column_names:
             continue
         if name in expression_only and name.lower() in present:
             # DuckDB binds a name in an expression to a column of any case.
             continue
         table = table.append_column(name, pa.nulls(table.num_rows, pa.string()))
+        present.add(name.lower())
     return table
 
 
