@@ -13,11 +13,10 @@ logger masks:
 - the quoted values in conversion and invalid-input errors (``'***'``).
 
 Dates such as ``2024-01-01``, decimal numbers and IPv4 addresses are not
-phone numbers. The filter sits on
-each module's logger, so it applies whatever handlers the application
-installs. NOTE: a key or value that is none of these, such as a name or a
-phone number written as bare digits without a leading 0 or +
-(``4155550167``), is logged as it is, because it looks like an ID.
+phone numbers. The filter sits on each module's logger, so it applies
+whatever handlers the application installs. NOTE: names are logged as they
+are, and so are phone numbers written as bare digits without a leading 0
+or + (``4155550167``), because they cannot be told apart from IDs.
 """
 
 from __future__ import annotations

@@ -90,7 +90,7 @@ def _as_numbers(values: pa.ChunkedArray, since: str | None) -> pa.ChunkedArray |
         return values
     if not pa.types.is_string(kind) or values.null_count == len(values):
         return None
-    # Integers first: float64 holds integers exactly only up to 2**53, so two
+    # Integers first: float64 represents integers exactly only up to 2**53, so two
     # 19-digit IDs next to each other would compare equal as floats.
     for number_type in (pa.int64(), pa.decimal128(38, 0), pa.float64()):
         try:
