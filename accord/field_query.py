@@ -276,17 +276,28 @@ def _plain_fields(
     return pa.Table.from_arrays(columns, names=table.column_names)
 
 
+def parse_expression(expression: str) -> dict[str, Any]:
+    """Return DuckDB's syntax tree of ``SELECT (expression)``, with ``error`` set when invalid.
+
+    The line break ends a trailing -- comment, as in the query that runs the mapping.
+    """
+    return parse_sql(f"SELECT ({expression}\n)")
+
+
 @functools.lru_cache(maxsize=1024)
-def _parse(expression: str) -> dict[str, Any] | None:
-    """Return DuckDB's syntax tree of ``SELECT (expression)``, or None when it does not parse."""
+def parse_sql(sql: str) -> dict[str, Any]:
+    """Return DuckDB's ``json_serialize_sql`` tree of ``sql``; callers must not change it."""
     connection = duckdb.connect()
     try:
-        row = connection.execute(
-            "SELECT json_serialize_sql(?)", [f"SELECT ({expression}\n)"]
-        ).fetchone()
+        row = connection.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()
     finally:
         connection.close()
-    parsed = dict(json.loads(row[0])) if row else {"error": True}
+    return dict(json.loads(row[0])) if row else {"error": True}
+
+
+def _parse(expression: str) -> dict[str, Any] | None:
+    """Return the syntax tree of ``expression``, or None when it does not parse."""
+    parsed = parse_expression(expression)
     return None if parsed.get("error") else parsed
 
 

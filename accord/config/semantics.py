@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import difflib
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import duckdb
 
 from accord.config.models import (
     SUPPRESSION_FIELDS,
@@ -20,7 +17,7 @@ from accord.config.models import (
     Project,
     SyncAction,
 )
-from accord.field_query import structure_problem
+from accord.field_query import parse_expression, parse_sql, structure_problem
 from accord.model import CANONICAL_FIELDS
 from accord.standardize.config import StandardizeConfig
 
@@ -113,24 +110,19 @@ def _unknown_targets(project: Project) -> Iterator[Finding]:
 
 def _invalid_expressions(project: Project) -> Iterator[Finding]:
     """Parse every mapping expression with DuckDB, without reading any source."""
-    connection: duckdb.DuckDBPyConnection | None = None
     for index, source in enumerate(project.sources):
         for target, mapping in source.fields.items():
             if mapping.expr is None:
                 continue
-            if connection is None:
-                connection = duckdb.connect()
-            problem = expression_problem(connection, mapping.expr)
+            problem = expression_problem(mapping.expr)
             if problem is not None:
                 yield (
                     ("sources", index, "fields", target, "expr"),
                     f"invalid SQL expression {mapping.expr!r}: {problem}",
                 )
-    if connection is not None:
-        connection.close()
 
 
-def expression_problem(connection: duckdb.DuckDBPyConnection, expression: str) -> str | None:
+def expression_problem(expression: str) -> str | None:
     """Return why ``expression`` is not one DuckDB SQL expression, or None when it parses.
 
     Only the syntax is checked: names of columns and functions are bound
@@ -138,25 +130,19 @@ def expression_problem(connection: duckdb.DuckDBPyConnection, expression: str) -
     """
     if not expression.strip():
         return "it is empty. Write one DuckDB SQL expression, such as lower(email)"
-    # The line break ends a trailing -- comment, as in the query that runs the mapping.
-    parsed = _parse_select(connection, f"SELECT ({expression}\n)")
+    parsed = parse_expression(expression)
     if parsed.get("error"):
         message = str(parsed.get("error_message") or "it does not parse")
         return f"{message}. Write one DuckDB SQL expression, such as lower(email)"
     # Apart from its select list, the statement must equal a plain SELECT of one
     # value, so text such as "a), (b" or "1) FROM t; SELECT (1" is rejected.
-    reference = _parse_select(connection, "SELECT (1)")
+    reference = parse_sql("SELECT (1)")
     if _without_select_list(parsed) != _without_select_list(reference):
         return "it is more than one expression. Write one DuckDB SQL expression"
     problem = structure_problem(expression)
     if problem is not None:
         return f"{problem}. An expression gives one value per record from that record's columns"
     return None
-
-
-def _parse_select(connection: duckdb.DuckDBPyConnection, sql: str) -> dict[str, Any]:
-    row = connection.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()
-    return dict(json.loads(row[0])) if row else {"error": True}
 
 
 def _without_select_list(parsed: dict[str, Any]) -> list[Any]:
